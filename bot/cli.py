@@ -1,0 +1,314 @@
+"""Commands only: parse arguments, call the app, print. `cgbot --help` lists them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from sqlmodel import select
+
+from bot.app import App
+from bot.clock import Clock, parse_instant
+from bot.config import Settings, load_config
+from bot.errors import ConfigError
+from bot.pipeline import Handled, Ignored, Quarantined, Result
+from bot.status import snapshot
+from bot.store.db import session
+from bot.store.models import Outbox, OutboxState, Review
+from bot.workflows.effects import Record
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    click.echo(f"cgbot: {message}", err=True)
+    sys.exit(code)
+
+
+class Context:
+    def __init__(self, config: Path, now: str | None) -> None:
+        self.config_path = config
+        try:
+            self.clock = Clock.from_env(now)
+        except ValueError as exc:
+            _fail(f"--now: not an ISO 8601 date-time: {exc}")
+
+    def settings(self) -> Settings:
+        try:
+            return load_config(self.config_path)
+        except ConfigError as exc:
+            _fail(str(exc))
+
+    def app(self) -> App:
+        settings = self.settings()
+        try:
+            app = App(settings, self.clock)
+        except ConfigError as exc:
+            _fail(str(exc))
+        for warning in app.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        return app
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(path_type=Path),
+    default=Path("config.toml"),
+    show_default=True,
+    help="The configuration file.",
+)
+@click.option(
+    "--now",
+    metavar="ISO-8601",
+    default=None,
+    help="Pretend the clock reads this (also CGBOT_NOW); it keeps ticking from there.",
+)
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.pass_context
+def cli(ctx: click.Context, config: Path, now: str | None, verbose: int) -> None:
+    """cgbot: email consensus and follow-up for the Coordination Group."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = Context(config, now)
+
+
+@cli.command("check-config")
+@click.pass_obj
+def check_config(obj: Context) -> None:
+    """Validate the configuration and rules without touching the mailbox."""
+    app = obj.app()
+    cfg = app.settings.model
+    click.echo(f"{obj.config_path}: OK")
+    click.echo(f"  group:   {cfg.group.name} (rules: {app.rules.body.name})")
+    click.echo(f"  members: {', '.join(f'{m.name} <{m.email}> [{m.role}]' for m in cfg.members)}")
+    click.echo(f"  chair:   {cfg.chair.name} <{cfg.chair.email}>")
+    click.echo(
+        f"  mailbox: {cfg.mailbox.security}://{cfg.mailbox.host}:{cfg.mailbox.port}/{cfg.mailbox.folder}"
+    )
+    click.echo(
+        f"  smtp:    {cfg.smtp.security}://{cfg.smtp.host}:{cfg.smtp.port}"
+        f" as {cfg.smtp.from_address}"
+    )
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="One pass: fetch, process, run what is due, send, exit.")
+@click.pass_obj
+def run(obj: Context, once: bool) -> None:
+    """Watch the mailbox and act on replies and deadlines."""
+    from bot.daemon import Daemon
+    from bot.mail.imap import ImapDown, ImapSource
+    from bot.mail.transport import SmtpTransport
+
+    app = obj.app()
+    cfg = app.settings.model
+    source = ImapSource(cfg.mailbox, app.settings.mailbox_password)
+    daemon = Daemon(app, source, SmtpTransport(cfg.smtp, app.settings.smtp_password))
+    try:
+        counters = asyncio.run(daemon.run_once() if once else daemon.run_forever())
+    except ImapDown as exc:
+        _fail(f"mailbox: {exc}", 1)
+    click.echo(" ".join(f"{k}={v}" for k, v in sorted(counters.items())) or "nothing to do")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def status(obj: Context, as_json: bool) -> None:
+    """Items with their state and each member's latest response."""
+    app = obj.app()
+    with session(app.engine) as s:
+        snap = snapshot(s)
+    if as_json:
+        click.echo(json.dumps(snap, indent=2, ensure_ascii=False))
+        return
+    if not snap["items"]:
+        click.echo("no items yet")
+    for item in snap["items"]:
+        click.echo(
+            f"#{item['id']} {item['kind']} [{item['state']}] {item['title']} "
+            f"(deadline {item['deadline'] or '-'})"
+        )
+        for email, r in item["responses"].items():
+            click.echo(f"    {email:32} {r['position'] or '-':12} {r['status']:8} {r['at']}")
+    click.echo(
+        f"review queue: {len(snap['review_queue'])}  inbound: {snap['inbound']}  "
+        f"outbox: {snap['outbox']}"
+    )
+
+
+def _explain_record(result: Result) -> dict[str, Any]:
+    insp, outcome = result.inspection, result.outcome
+    out: dict[str, Any] = {
+        "message_id": insp.message.message_id if insp.message else None,
+        "from": insp.message.from_addr if insp.message else None,
+        "member": (
+            {
+                "name": insp.person.name,
+                "email": insp.person.email,
+                "kind": insp.person.kind,
+                "role": insp.person.role,
+            }
+            if insp.person
+            else None
+        ),
+        "item": (
+            {
+                "id": insp.item.id,
+                "kind": insp.item.kind,
+                "title": insp.item.title,
+                "state": insp.item.state,
+            }
+            if insp.item
+            else None
+        ),
+        "kind": insp.item.kind if insp.item else None,
+        "matched_by": insp.matched_by or None,
+        "extracted_text": insp.text,
+        "stages": list(result.stages_run),
+    }
+    if isinstance(outcome, Handled):
+        records = [e for e in outcome.effects if isinstance(e, Record)]
+        out["outcome"] = "handled"
+        out["position"] = records[0].position if records else None
+        out["status"] = records[0].status if records else None
+        out["why"] = records[0].note if records else ""
+        out["effects"] = [
+            type(e).__name__ + (f"({e.template})" if hasattr(e, "template") else "")
+            for e in outcome.effects
+        ]
+    elif isinstance(outcome, Ignored):
+        out.update(outcome="ignored", reason=outcome.reason, why=outcome.detail, position=None)
+    else:
+        assert isinstance(outcome, Quarantined)
+        out.update(
+            outcome="quarantined",
+            reason=outcome.refusal.code,
+            why=f"{outcome.refusal.summary}: {outcome.refusal.detail}",
+            position=None,
+        )
+    return out
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def explain(obj: Context, file: Path, as_json: bool) -> None:
+    """What the bot would do with FILE.eml, and why. Nothing is written or sent."""
+    app = obj.app()
+    record = _explain_record(app.explain(file.read_bytes()))
+    if as_json:
+        click.echo(json.dumps(record, indent=2, ensure_ascii=False))
+        return
+    member = record["member"]
+    item = record["item"]
+    click.echo(f"message:   {record['message_id']} from {record['from']}")
+    who = f"{member['name']} <{member['email']}> ({member['kind']})" if member else "-"
+    what = f"#{item['id']} {item['title']} [{item['state']}]" if item else "-"
+    click.echo(f"member:    {who}")
+    click.echo(f"item:      {what}")
+    click.echo(f"kind:      {record['kind'] or '-'}  (matched by {record['matched_by'] or '-'})")
+    click.echo(f"position:  {record['position'] or '-'}")
+    click.echo(
+        f"outcome:   {record['outcome']} {record.get('reason') or record.get('status') or ''}"
+    )
+    click.echo(f"why:       {record['why']}")
+    click.echo("text:      " + (record["extracted_text"] or "-").replace("\n", "\n           "))
+
+
+@cli.command()
+@click.pass_obj
+def review(obj: Context) -> None:
+    """The Secretariat's review queue: held mail and replies not counted."""
+    app = obj.app()
+    with session(app.engine) as s:
+        rows = list(s.exec(select(Review).where(Review.resolved_at == None)))  # noqa: E711
+    if not rows:
+        click.echo("review queue is empty")
+    for r in rows:
+        click.echo(
+            f"#{r.id} {r.created_at:%Y-%m-%d %H:%M} {r.reason:18} item={r.item_id or '-'} "
+            f"mail=#{r.inbound_id or '-'}  {r.detail.splitlines()[0][:100] if r.detail else ''}"
+        )
+
+
+@cli.group()
+def ballot() -> None:
+    """Consensus ballots by email (ToR 4.3)."""
+
+
+@ballot.command("open")
+@click.option("--title", required=True)
+@click.option(
+    "--question-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="The question, as plain text.",
+)
+@click.option("--deadline", required=True, metavar="ISO-8601")
+@click.option("--options", multiple=True, help="Positions offered (default: the rules' positions).")
+@click.pass_obj
+def ballot_open(
+    obj: Context, title: str, question_file: Path, deadline: str, options: tuple[str, ...]
+) -> None:
+    """Open a ballot: personal mails to every member; prints the ballot id."""
+    app = obj.app()
+    try:
+        when = parse_instant(deadline)
+    except ValueError:
+        _fail(f"--deadline: not an ISO 8601 date-time: {deadline!r}")
+    try:
+        item_id = app.open_item(
+            "ballot", title, question_file.read_text(encoding="utf-8"), when, "cli", list(options)
+        )
+    except ValueError as exc:
+        _fail(str(exc))
+    click.echo(item_id)
+
+
+@cli.group("outbox")
+def outbox_group() -> None:
+    """Outgoing mail."""
+
+
+@outbox_group.command("resend")
+@click.argument("row_id", type=int)
+@click.pass_obj
+def outbox_resend(obj: Context, row_id: int) -> None:
+    """Queue an uncertain or failed mail again (same Message-ID, so clients see one mail)."""
+    app = obj.app()
+    with session(app.engine) as s:
+        row = s.get(Outbox, row_id)
+        if row is None:
+            _fail(f"no outbox row {row_id}")
+        if row.state not in (OutboxState.UNCERTAIN, OutboxState.FAILED):
+            _fail(f"outbox row {row_id} is {row.state}; only uncertain or failed mail is resent")
+        row.state, row.next_attempt_at = OutboxState.PENDING, app.clock.now()
+        s.add(row)
+        s.commit()
+    click.echo(f"queued {row_id} again")
+
+
+@cli.command()
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the demo's database and mail (default: a new temporary folder).",
+)
+def demo(out: Path | None) -> None:
+    """A complete scripted cycle on this machine, no mail server needed."""
+    from bot.demo import run_demo
+
+    run_demo(out, echo=click.echo)
+
+
+def main() -> None:
+    cli(prog_name="cgbot")

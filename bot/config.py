@@ -1,0 +1,234 @@
+"""config.toml -> frozen, typed settings, validated once at start."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from bot.errors import ConfigError, format_validation_error
+
+Security = Literal["ssl", "starttls", "none"]
+
+_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+$")
+
+
+def _check_address(value: str) -> str:
+    """A bare address (local@domain); display names belong in the `name` keys."""
+    if not _ADDRESS.match(value.strip()):
+        raise ValueError(f"not an email address: {value!r}")
+    return value.strip()
+
+
+EmailStr = Annotated[str, AfterValidator(_check_address)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _WithSecret(_Strict):
+    """A password may be inline, named by an environment variable, or read from a file."""
+
+    password: str | None = Field(default=None, repr=False)
+    password_env: str | None = None
+    password_file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> _WithSecret:
+        given = [k for k in ("password", "password_env", "password_file") if getattr(self, k)]
+        if len(given) > 1:
+            raise ValueError(
+                f"give only one of password, password_env, password_file (got {given})"
+            )
+        return self
+
+
+class MailboxConfig(_WithSecret):
+    host: str
+    port: int = Field(ge=1, le=65535)
+    security: Security = "ssl"
+    username: str
+    folder: str = "INBOX"
+    poll_seconds: float = Field(default=60.0, gt=0)
+    idle: bool = True
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+
+class SmtpConfig(_WithSecret):
+    host: str
+    port: int = Field(ge=1, le=65535)
+    security: Security = "starttls"
+    username: str | None = None
+    from_address: EmailStr
+    from_name: str = "Coordination Group Secretariat (cgbot)"
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    max_per_address_per_hour: int = Field(default=30, ge=1)
+
+
+class DatabaseConfig(_Strict):
+    url: str = "sqlite:///cgbot.db"
+
+
+def _check_tz(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return value
+
+
+class GroupConfig(_Strict):
+    name: str
+    rules: str = "ciwp-coordination-group"
+    timezone: str = "UTC"
+    secretariat: list[EmailStr] = Field(min_length=1)
+    tag: str = Field(default="CG", pattern=r"^[A-Za-z][A-Za-z0-9]{0,15}$")
+
+    _tz = field_validator("timezone")(_check_tz)
+
+
+class Person(_Strict):
+    name: str
+    email: EmailStr
+    aliases: list[EmailStr] = []
+
+
+class MemberConfig(Person):
+    role: str
+    timezone: str = "UTC"
+    language: str = "en"
+
+    _tz = field_validator("timezone")(_check_tz)
+
+
+class SecurityConfig(_Strict):
+    """The secret that signs the bot's Message-ID tokens (generated and stored if not given)."""
+
+    secret: str | None = Field(default=None, repr=False)
+    secret_env: str | None = None
+    secret_file: str | None = None
+
+
+class ConfigModel(_Strict):
+    mailbox: MailboxConfig
+    smtp: SmtpConfig
+    database: DatabaseConfig = DatabaseConfig()
+    group: GroupConfig
+    members: list[MemberConfig] = Field(min_length=1)
+    chair: Person
+    facilitators: list[Person] = []
+    security: SecurityConfig = SecurityConfig()
+
+    @model_validator(mode="after")
+    def _unique_addresses(self) -> ConfigModel:
+        seen: dict[str, str] = {}
+        people = [(f"members[{i}]", m) for i, m in enumerate(self.members)] + [
+            ("chair", self.chair)
+        ]
+        for where, person in people:
+            for addr in [person.email, *person.aliases]:
+                key = addr.lower()
+                if key in seen:
+                    raise ValueError(f"{where}: address {addr} is also given for {seen[key]}")
+                seen[key] = where
+        return self
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated configuration plus where it came from and its resolved secrets."""
+
+    model: ConfigModel
+    path: Path
+    mailbox_password: str | None
+    smtp_password: str | None
+    secret: str | None
+    warnings: tuple[str, ...]
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+
+def _resolve_secret(
+    where: str, inline: str | None, env: str | None, file: str | None, base: Path
+) -> str | None:
+    if inline is not None:
+        return inline
+    if env is not None:
+        value = os.environ.get(env)
+        if value is None:
+            raise ConfigError(f"{where}_env: environment variable {env} is not set")
+        return value
+    if file is not None:
+        secret_path = Path(file) if Path(file).is_absolute() else base / file
+        try:
+            return secret_path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{where}_file: cannot read {secret_path}: {exc.strerror}") from exc
+    return None
+
+
+def _permission_warning(path: Path, raw: dict[str, object]) -> list[str]:
+    text = repr(raw)
+    has_inline = "'password':" in text or "'secret':" in text
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return []
+    if has_inline and mode & (stat.S_IRGRP | stat.S_IROTH):
+        return [f"{path}: holds a password but is readable by others (chmod 600 it)"]
+    return []
+
+
+def parse_config(text: str, path: Path) -> Settings:
+    """Validate TOML text; every error names the file and the key."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        model = ConfigModel.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(path, exc)) from exc
+    base = path.parent
+    mb, sm, sec = model.mailbox, model.smtp, model.security
+    return Settings(
+        model=model,
+        path=path,
+        mailbox_password=_resolve_secret(
+            f"{path}: mailbox.password", mb.password, mb.password_env, mb.password_file, base
+        ),
+        smtp_password=_resolve_secret(
+            f"{path}: smtp.password", sm.password, sm.password_env, sm.password_file, base
+        ),
+        secret=_resolve_secret(
+            f"{path}: security.secret", sec.secret, sec.secret_env, sec.secret_file, base
+        ),
+        warnings=tuple(_permission_warning(path, raw)),
+    )
+
+
+def load_config(path: Path) -> Settings:
+    """Read config.toml; a missing file is an error that says which path was tried."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: config file not found (give --config PATH)") from exc
+    return parse_config(text, path)

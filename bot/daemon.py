@@ -1,0 +1,209 @@
+"""The asyncio main loop: inbound (IDLE or polling), deadlines (APScheduler), the sender loop.
+
+`run_once` is the burst mode (fetch, process, run what is due, send, exit); `run_forever`
+keeps the three loops going until SIGTERM/SIGINT, reconnecting with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+
+from bot.app import App, Fetched
+from bot.mail import outbox
+from bot.mail.imap import ImapAuthFailed, ImapDown
+from bot.mail.transport import Transport
+from bot.store import repo
+from bot.store.db import session
+
+log = logging.getLogger("cgbot.daemon")
+
+
+class Source(Protocol):
+    uidvalidity: int | None
+    idle_capable: bool
+
+    @property
+    def name(self) -> str: ...
+
+    async def connect(self) -> None: ...
+    async def close(self) -> None: ...
+    def fetch_new(self, last_uid: int) -> AsyncIterator[Fetched]: ...
+
+
+class Daemon:
+    def __init__(self, app: App, source: Source, transport: Transport) -> None:
+        self.app = app
+        self.source = source
+        self.transport = transport
+        self.counters: Counter[str] = Counter()
+        self._stop = asyncio.Event()
+        self._outbox_wake = asyncio.Event()
+        self._scheduler: AsyncIOScheduler | None = None
+
+    # -- one pass ----------------------------------------------------------------------------
+
+    def _last_uid(self) -> int:
+        with session(self.app.engine) as s:
+            cp = repo.get_checkpoint(s, self.source.name)
+        if cp is None or self.source.uidvalidity is None:
+            return 0
+        if cp.uidvalidity != self.source.uidvalidity:
+            log.warning(
+                "%s: UIDVALIDITY changed (%s -> %s); rereading the folder, archived "
+                "messages are recognised by content and Message-ID",
+                self.source.name,
+                cp.uidvalidity,
+                self.source.uidvalidity,
+            )
+            return 0
+        return cp.last_uid
+
+    async def sync(self) -> int:
+        """Handle every message above the checkpoint; returns how many were new."""
+        handled = 0
+        async for fetched in self.source.fetch_new(self._last_uid()):
+            state = await asyncio.to_thread(self.app.handle, fetched)
+            self.counters[f"inbound {state}"] += 1
+            handled += 1
+        if handled:
+            self._outbox_wake.set()
+            self._rearm()
+        return handled
+
+    async def run_due(self) -> int:
+        ran = await asyncio.to_thread(self.app.run_due)
+        self.counters["deadlines run"] += ran
+        if ran:
+            self._outbox_wake.set()
+        self._rearm()
+        return ran
+
+    async def flush(self) -> int:
+        cfg = self.app.settings.model.smtp
+        sent = await outbox.flush(
+            self.app.engine,
+            self.transport,
+            self.app.clock,
+            cfg.from_address,
+            cfg.max_per_address_per_hour,
+        )
+        self.counters["mail sent"] += sent
+        return sent
+
+    async def run_once(self) -> Counter[str]:
+        """Fetch, process, run what is due, send, and return the counters."""
+        self.counters["uncertain after crash"] += self.app.recover_uncertain()
+        await self.source.connect()
+        try:
+            await self.sync()
+        finally:
+            await self.source.close()
+        await self.run_due()
+        await self.flush()
+        return self.counters
+
+    # -- forever -----------------------------------------------------------------------------
+
+    def _rearm(self) -> None:
+        """Derive the one scheduler job from the database: the next open deadline."""
+        if self._scheduler is None:
+            return
+        with session(self.app.engine) as s:
+            due = repo.next_deadline(s)
+        if due is None:
+            return
+        self._scheduler.add_job(
+            self.run_due,
+            DateTrigger(run_date=self.app.clock.to_real(due)),
+            id="next-deadline",
+            replace_existing=True,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+
+    async def _inbound_loop(self) -> None:
+        delay = 1.0
+        poll = self.app.settings.model.mailbox.poll_seconds
+        while not self._stop.is_set():
+            try:
+                await self.source.connect()
+                log.info(
+                    "watching %s (%s)",
+                    self.source.name,
+                    "IDLE" if self.source.idle_capable else f"polling every {poll:g}s",
+                )
+                delay = 1.0
+                while not self._stop.is_set():
+                    await self.sync()
+                    await self._wait_for_mail(poll)
+            except ImapAuthFailed as exc:
+                log.error("%s; retrying in 5 minutes", exc)
+                delay = 300.0
+            except ImapDown as exc:
+                self.counters["reconnects"] += 1
+                log.warning("mailbox unavailable (%s); retrying in %.0fs", exc, delay)
+            except Exception:  # the database failed: nothing advanced, try the batch again
+                log.exception("inbound pass failed; messages stay on the server")
+            finally:
+                await self.source.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+            delay = min(delay * 2, 300.0)
+
+    async def _wait_for_mail(self, poll: float) -> None:
+        waiter = getattr(self.source, "wait_for_change", None)
+        stop = asyncio.ensure_future(self._stop.wait())
+        change = asyncio.ensure_future(waiter(poll) if waiter else asyncio.sleep(poll))
+        try:
+            await asyncio.wait({stop, change}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if change.done():
+            change.result()  # re-raise ImapDown from the wait
+        else:
+            change.cancel()
+
+    async def _sender_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("sending failed; the outbox keeps the mail")
+            self._outbox_wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._outbox_wake.wait(), 15)
+
+    async def run_forever(self) -> Counter[str]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        self.counters["uncertain after crash"] += self.app.recover_uncertain()
+        self._scheduler = AsyncIOScheduler(
+            job_defaults={"coalesce": True, "misfire_grace_time": None}
+        )
+        self._scheduler.start()
+        self._scheduler.add_job(self.run_due, "interval", seconds=60, id="safety-net")
+        await self.run_due()  # work that fell due while we were down runs once, now
+        tasks = [
+            asyncio.create_task(self._inbound_loop()),
+            asyncio.create_task(self._sender_loop()),
+        ]
+        await self._stop.wait()
+        log.info("stopping: %s", dict(self.counters))
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._scheduler.shutdown(wait=False)
+        await self.source.close()
+        return self.counters
+
+    def stop(self) -> None:
+        self._stop.set()

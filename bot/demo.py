@@ -1,0 +1,292 @@
+"""`cgbot demo`: a whole ballot, from question to the Board Chair's determination, on this machine.
+
+Same pipeline as production; only the edges differ: a Maildir stands in for the IMAP mailbox,
+a folder of .eml files for the SMTP server, and the clock jumps through two weeks. Members'
+replies are real MIME messages shaped like Outlook, Gmail, Apple Mail and an iPhone write them."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot import clients
+from bot.app import App
+from bot.clock import Clock
+from bot.config import parse_config
+from bot.daemon import Daemon
+from bot.mail.maildir import MaildirSource
+from bot.mail.transport import FolderTransport
+from bot.status import snapshot
+from bot.store.db import session
+
+DEMO_CONFIG = """\
+# The demo's configuration: a fictional Coordination Group on example.org.
+[mailbox]                      # unused by the demo (a local Maildir stands in)
+host = "127.0.0.1"
+port = 1143
+security = "none"
+username = "cg-bot"
+password = "demo"
+
+[smtp]                         # unused by the demo (a folder of .eml files stands in)
+host = "127.0.0.1"
+port = 1025
+security = "none"
+from_address = "cg-secretariat@example.org"
+from_name = "CG Secretariat"
+
+[database]
+url = "sqlite:///cgbot-demo.db"
+
+[group]
+name = "CIWP Coordination Group"
+rules = "ciwp-coordination-group"
+timezone = "Europe/London"
+secretariat = ["secretariat@example.org"]
+
+[[members]]
+name = "Amina Diallo"
+email = "amina.diallo@example.org"
+role = "governing-board"
+timezone = "Africa/Dakar"
+
+[[members]]
+name = "Bruno Carvalho"
+email = "bruno.carvalho@example.org"
+role = "governing-board"
+timezone = "America/Sao_Paulo"
+language = "pt"
+
+[[members]]
+name = "Chloé Martin"
+email = "chloe.martin@example.org"
+role = "expert-panel-co-chair"
+timezone = "Europe/Paris"
+language = "fr"
+
+[[members]]
+name = "Daniel Tupa"
+email = "daniel.tupa@example.org"
+role = "ipslc-engagement-forum"
+timezone = "America/La_Paz"
+
+[chair]
+name = "Grace Okafor"
+email = "board-chair@example.org"
+"""
+
+QUESTION = """\
+The Coordination Group met on 1 December but could not agree the 2027 CIWP topic shortlist
+(ToR 2.1.a). The Secretariat proposes the shortlist in the meeting papers:
+  1. Durability of removals
+  2. Jurisdictional REDD+ accounting
+  3. Community benefit-sharing
+Do you agree that this shortlist goes to the Governing Board for approval (ToR 2.1.b)?"""
+
+T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+
+
+class Demo:
+    def __init__(self, folder: Path, echo: Callable[[str], None]) -> None:
+        self.folder = folder
+        self.echo = echo
+        config = folder / "config.toml"
+        config.write_text(DEMO_CONFIG, encoding="utf-8")
+        self.clock = Clock.starting_at(T0)
+        self.app = App(parse_config(DEMO_CONFIG, config), self.clock)
+        self.mailbox = MaildirSource(folder / "mailbox")
+        self.sent = FolderTransport(folder / "sent")
+        self.received = folder / "received"
+        self.received.mkdir(exist_ok=True)
+        self.daemon = Daemon(self.app, self.mailbox, self.sent)
+
+    def say(self, text: str) -> None:
+        self.echo(f"{self.clock.now():%a %d %b %H:%M}  {text}")
+
+    def at(self, when: datetime) -> None:
+        self.clock.jump_to(when)
+
+    async def cycle(self) -> None:
+        """One `cgbot run --once`, reporting what went out."""
+        before = len(self.sent.written)
+        await self.daemon.run_once()
+        for recipients, raw, path in self.sent.written[before:]:
+            subject = clients.Original(raw).subject
+            self.say(f"  -> {', '.join(recipients)}: {subject}  [{path.name}]")
+
+    def mail_to(self, address: str, contains: str = "Ballot:") -> clients.Original:
+        """The latest mail the bot sent this person whose subject contains `contains`."""
+        for recipients, raw, _ in reversed(self.sent.written):
+            original = clients.Original(raw)
+            if address in recipients and contains in original.subject:
+                return original
+        raise LookupError(f"no mail to {address} with {contains!r} in its subject")
+
+    def deliver(self, label: str, raw: bytes) -> None:
+        self.mailbox.deliver(raw)
+        n = len(list(self.received.iterdir())) + 1
+        (self.received / f"{n:03d}-{label}.eml").write_bytes(raw)
+
+    def show_record(self) -> None:
+        with session(self.app.engine) as s:
+            snap = snapshot(s)
+        for item in snap["items"]:
+            self.echo(
+                f"\nRecord of item #{item['id']} ({item['kind']}): state {item['state'].upper()}"
+            )
+            for email, r in item["responses"].items():
+                text = (r["text"] or "").replace("\n", " ")[:60]
+                self.echo(
+                    f"  {email:30} {(r['position'] or '-').upper():13} {r['status']:8} {text}"
+                )
+        self.echo(
+            f"Review queue: {len(snap['review_queue'])} entr(y/ies); "
+            f"inbound {snap['inbound']}; outbox {snap['outbox']}"
+        )
+
+    async def run(self) -> None:
+        members = {m.name.split()[0]: m for m in self.app.settings.model.members}
+        chair = self.app.settings.model.chair
+        bot = self.app.settings.model.smtp.from_address
+        question = self.folder / "question.txt"
+        question.write_text(QUESTION, encoding="utf-8")
+
+        self.say(
+            "Secretariat: cgbot ballot open --title '2027 CIWP topic shortlist' --deadline +10d"
+        )
+        item = self.app.open_item(
+            "ballot", "2027 CIWP topic shortlist", QUESTION, T0 + timedelta(days=10), "demo"
+        )
+        self.say(f"ballot #{item} opened; four personal ballot mails queued")
+        await self.cycle()
+
+        steps: list[tuple[timedelta, str, Callable[[], bytes]]] = [
+            (
+                timedelta(days=1, hours=2),
+                "Amina replies from Outlook: 'Agree.'",
+                lambda: clients.outlook(
+                    self.mail_to(members["Amina"].email),
+                    "Amina Diallo",
+                    members["Amina"].email,
+                    bot,
+                    self.clock.now(),
+                    "Agree.\n\nBest regards,\nAmina",
+                ),
+            ),
+            (
+                timedelta(days=2, hours=5),
+                "Bruno replies from Gmail, in Portuguese: 'Concordo.'",
+                lambda: clients.gmail(
+                    self.mail_to(members["Bruno"].email),
+                    "Bruno Carvalho",
+                    members["Bruno"].email,
+                    bot,
+                    self.clock.now(),
+                    "Concordo.\n\nAbraço,\nBruno",
+                    header="Em {date}, {sender} escreveu:",
+                ),
+            ),
+            (
+                timedelta(days=3),
+                "Chloé replies from Apple Mail, in French, objecting",
+                lambda: clients.apple_mail(
+                    self.mail_to(members["Chloé"].email),
+                    "Chloé Martin",
+                    members["Chloé"].email,
+                    bot,
+                    self.clock.now(),
+                    "Je ne suis pas d'accord : le point 2 chevauche le "
+                    "programme de travail existant sur la comptabilité.",
+                    footer="Envoyé de mon iPad",
+                ),
+            ),
+            (
+                timedelta(days=4),
+                "Daniel's out-of-office answers his ballot mail",
+                lambda: clients.out_of_office(
+                    self.mail_to(members["Daniel"].email),
+                    "Daniel Tupa",
+                    members["Daniel"].email,
+                    bot,
+                    self.clock.now(),
+                ),
+            ),
+        ]
+        for delta, what, make in steps:
+            self.at(T0 + delta)
+            self.say(what)
+            self.deliver(what.split()[0].lower(), make())
+            await self.cycle()
+
+        self.at(T0 + timedelta(days=7, minutes=1))
+        self.say("three days before the deadline: reminders to whoever has not answered")
+        await self.cycle()
+
+        self.at(T0 + timedelta(days=8))
+        self.say("Daniel replies from his iPhone: 'Agree in principle, but ...' (ambiguous)")
+        self.deliver(
+            "daniel-ambiguous",
+            clients.apple_mail(
+                self.mail_to(members["Daniel"].email, "Reminder"),
+                "Daniel Tupa",
+                members["Daniel"].email,
+                bot,
+                self.clock.now(),
+                "Agree in principle, but I would like the community criteria spelled out.",
+            ),
+        )
+        await self.cycle()
+
+        self.at(T0 + timedelta(days=8, hours=3))
+        self.say("Daniel answers again with one word: 'Abstain'")
+        self.deliver(
+            "daniel-abstain",
+            clients.apple_mail(
+                self.mail_to(members["Daniel"].email),
+                "Daniel Tupa",
+                members["Daniel"].email,
+                bot,
+                self.clock.now(),
+                "Abstain",
+            ),
+        )
+        await self.cycle()
+
+        self.at(T0 + timedelta(days=10, minutes=1))
+        self.say("the deadline passes with one objection standing: escalation to the Board Chair")
+        await self.cycle()
+
+        self.at(T0 + timedelta(days=12))
+        self.say("the Board Chair replies with her determination")
+        self.deliver(
+            "chair",
+            clients.outlook(
+                self.mail_to(chair.email, "For your determination"),
+                chair.name,
+                chair.email,
+                bot,
+                self.clock.now(),
+                "Having read the objection, I determine that the shortlist goes to the Board with "
+                "topic 2 limited to jurisdictions without an existing accounting programme.",
+            ),
+        )
+        await self.cycle()
+        self.show_record()
+
+
+def run_demo(out: Path | None, echo: Callable[[str], None] = print) -> Path:
+    folder = out or Path(tempfile.mkdtemp(prefix="cgbot-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    if any(folder.iterdir()):
+        raise SystemExit(f"cgbot demo: {folder} is not empty; give an empty or new folder")
+    echo(f"cgbot demo: a consensus ballot from question to determination, in {folder}\n")
+    asyncio.run(Demo(folder, echo).run())
+    echo(
+        f"\nEvery mail sent is in {folder / 'sent'}, every mail received in "
+        f"{folder / 'received'};\nthe database is {folder / 'cgbot-demo.db'} "
+        f"(try: cgbot --config {folder / 'config.toml'} status)."
+    )
+    return folder

@@ -1,0 +1,204 @@
+"""The Secretariat's mailbox over IMAP (aioimaplib): fetch new UIDs, wait with IDLE or polling.
+
+aioimaplib does not notice a dropped connection and has no STARTTLS; every call here is bounded
+by a timeout, a lost connection raises ImapDown, and STARTTLS is negotiated before handing the
+upgraded stream to the library.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import ssl
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aioimaplib
+
+from bot.app import Fetched
+from bot.config import MailboxConfig
+
+log = logging.getLogger("cgbot.imap")
+
+_UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+
+
+class ImapDown(Exception):
+    """The server cannot be reached or answered wrongly; the daemon reconnects with backoff."""
+
+
+class ImapAuthFailed(ImapDown):
+    """LOGIN was refused: retrying will not help until the configuration changes."""
+
+
+def _tls_context() -> ssl.SSLContext:
+    return ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+
+
+async def _starttls_client(cfg: MailboxConfig, lost: Any) -> aioimaplib.IMAP4:
+    """Plain connect, STARTTLS, then give the TLS transport to an aioimaplib protocol."""
+    reader, writer = await asyncio.open_connection(cfg.host, cfg.port)
+    greeting = await reader.readline()
+    if not greeting.startswith(b"* OK"):
+        raise ImapDown(f"unexpected greeting {greeting[:80]!r}")
+    writer.write(b"cg0 STARTTLS\r\n")
+    await writer.drain()
+    while True:
+        line = await reader.readline()
+        if not line:
+            raise ImapDown("connection closed during STARTTLS")
+        if line.startswith(b"cg0 "):
+            break
+    if not line.startswith(b"cg0 OK"):
+        raise ImapDown(f"STARTTLS refused: {line[:120]!r}")
+    await writer.start_tls(_tls_context(), server_hostname=cfg.host)
+    loop = asyncio.get_running_loop()
+    client = aioimaplib.IMAP4.__new__(aioimaplib.IMAP4)
+    client.timeout, client.host, client.port = cfg.timeout_seconds, cfg.host, cfg.port
+    client._idle_waiter, client.tasks = None, set()
+    client.protocol = aioimaplib.IMAP4ClientProtocol(loop, lost)
+    transport = writer.transport
+    transport.set_protocol(client.protocol)
+    client.protocol.connection_made(transport)
+    done: asyncio.Future[None] = loop.create_future()
+    done.set_result(None)
+    client._client_task = done
+    client.protocol.state = aioimaplib.NONAUTH
+    await client.protocol.capability()
+    return client
+
+
+class ImapSource:
+    """One folder of one account. `fetch_new` yields messages above the checkpoint UID."""
+
+    def __init__(self, cfg: MailboxConfig, password: str | None) -> None:
+        self.cfg = cfg
+        self.password = password or ""
+        self.client: aioimaplib.IMAP4 | None = None
+        self.uidvalidity: int | None = None
+        self.idle_capable = False
+        self._lost = asyncio.Event()
+
+    @property
+    def name(self) -> str:
+        return f"imap:{self.cfg.username}@{self.cfg.host}:{self.cfg.port}/{self.cfg.folder}"
+
+    def _on_lost(self, exc: Exception | None) -> None:
+        log.warning("IMAP connection lost: %s", exc)
+        self._lost.set()
+
+    async def _call(self, coro: Any) -> Any:
+        if self._lost.is_set():
+            raise ImapDown("connection lost")
+        try:
+            return await asyncio.wait_for(coro, self.cfg.timeout_seconds)
+        except (TimeoutError, aioimaplib.AioImapException, OSError) as exc:
+            raise ImapDown(f"{type(exc).__name__}: {exc}") from exc
+
+    async def connect(self) -> None:
+        self._lost = asyncio.Event()
+        cfg = self.cfg
+        try:
+            if cfg.security == "starttls":
+                self.client = await asyncio.wait_for(
+                    _starttls_client(cfg, self._on_lost), cfg.timeout_seconds
+                )
+            else:
+                self.client = aioimaplib.IMAP4(
+                    host=cfg.host,
+                    port=cfg.port,
+                    timeout=cfg.timeout_seconds,
+                    conn_lost_cb=self._on_lost,
+                    ssl_context=_tls_context() if cfg.security == "ssl" else None,
+                )
+                await self.client.wait_hello_from_server()
+        except (TimeoutError, OSError, aioimaplib.AioImapException, ssl.SSLError) as exc:
+            raise ImapDown(f"cannot connect to {cfg.host}:{cfg.port}: {exc}") from exc
+        client = self.client
+        assert client is not None
+        login = await self._call(client.login(cfg.username, self.password))
+        if login.result != "OK":
+            raise ImapAuthFailed(f"login as {cfg.username} refused: {_text(login.lines)}")
+        selected = await self._call(client.select(cfg.folder))
+        if selected.result != "OK":
+            raise ImapDown(f"cannot select folder {cfg.folder!r}: {_text(selected.lines)}")
+        found = next(
+            (m for line in selected.lines if (m := _UIDVALIDITY.search(bytes(line)))), None
+        )
+        if found is None:
+            raise ImapDown(f"folder {cfg.folder!r} reported no UIDVALIDITY")
+        self.uidvalidity = int(found.group(1))
+        self.idle_capable = cfg.idle and client.has_capability("IDLE")
+
+    async def close(self) -> None:
+        client, self.client = self.client, None
+        if client is None:
+            return
+        try:
+            if client.has_pending_idle():
+                client.idle_done()
+            await asyncio.wait_for(client.logout(), 3)
+        except Exception:  # closing a broken connection may fail in many ways; it is gone
+            pass
+
+    async def uids_after(self, last_uid: int) -> list[int]:
+        assert self.client is not None
+        resp = await self._call(self.client.uid_search(f"UID {last_uid + 1}:*", charset=None))
+        if resp.result != "OK":
+            raise ImapDown(f"UID SEARCH failed: {_text(resp.lines)}")
+        uids = [int(x) for line in resp.lines[:1] for x in bytes(line).split() if x.isdigit()]
+        return sorted(u for u in uids if u > last_uid)  # "n:*" always includes the highest UID
+
+    async def fetch(self, uid: int) -> bytes | None:
+        assert self.client is not None
+        resp = await self._call(self.client.uid("fetch", str(uid), "(UID BODY.PEEK[])"))
+        if resp.result != "OK":
+            raise ImapDown(f"UID FETCH {uid} failed: {_text(resp.lines)}")
+        for line in resp.lines:
+            if isinstance(line, bytearray):
+                return bytes(line)
+        return None  # expunged meanwhile
+
+    async def fetch_new(self, last_uid: int) -> AsyncIterator[Fetched]:
+        assert self.uidvalidity is not None
+        for uid in await self.uids_after(last_uid):
+            raw = await self.fetch(uid)
+            if raw is not None:
+                yield Fetched(self.name, raw, self.uidvalidity, uid)
+
+    async def wait_for_change(self, timeout: float) -> None:
+        """Return when the folder may have new mail, or after `timeout` seconds."""
+        assert self.client is not None
+        if not self.idle_capable:
+            await self._call(self.client.noop())
+            lost = asyncio.ensure_future(self._lost.wait())
+            await asyncio.wait({lost}, timeout=timeout)
+            lost.cancel()
+            return
+        client = self.client
+        idle = await self._call(client.idle_start(timeout=min(timeout, 25 * 60)))
+        try:
+            while client.has_pending_idle() and not self._lost.is_set():
+                try:
+                    push = await client.wait_server_push(timeout=timeout + 5)
+                except TimeoutError:
+                    break
+                if push == aioimaplib.STOP_WAIT_SERVER_PUSH:
+                    break
+                lines = push if isinstance(push, list) else [push]
+                if any(b"EXISTS" in bytes(x) or b"RECENT" in bytes(x) for x in lines):
+                    break
+        finally:
+            if client.has_pending_idle():
+                client.idle_done()
+            try:
+                await asyncio.wait_for(idle, self.cfg.timeout_seconds)
+            except (TimeoutError, aioimaplib.AioImapException) as exc:
+                raise ImapDown(f"IDLE did not end cleanly: {exc}") from exc
+        if self._lost.is_set():
+            raise ImapDown("connection lost during IDLE")
+
+
+def _text(lines: list[Any]) -> str:
+    return " ".join(bytes(x).decode("utf-8", "replace") for x in lines)[:200]

@@ -1,0 +1,41 @@
+"""A local Maildir behind the same pipeline: the demo's mailbox, no server needed.
+
+New mail is taken from new/ in delivery order and moved to cur/ once handled, which is this
+source's checkpoint (the archive's content hash makes a repeat harmless)."""
+
+from __future__ import annotations
+
+import mailbox
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from bot.app import Fetched
+
+
+class MaildirSource:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.box = mailbox.Maildir(str(path), create=True)
+
+    uidvalidity: int | None = None
+    idle_capable = False
+
+    @property
+    def name(self) -> str:
+        return f"maildir:{self.path}"
+
+    async def connect(self) -> None:
+        """Nothing to connect to; present so the daemon treats every source alike."""
+
+    async def close(self) -> None:
+        """Nothing to close."""
+
+    def deliver(self, raw: bytes) -> str:
+        """Drop a message into new/ as a mail server would."""
+        return self.box.add(mailbox.MaildirMessage(raw))
+
+    async def fetch_new(self, last_uid: int = 0) -> AsyncIterator[Fetched]:
+        new = sorted((self.path / "new").iterdir(), key=lambda p: (p.stat().st_mtime_ns, p.name))
+        for file in new:
+            yield Fetched(self.name, file.read_bytes())
+            file.rename(self.path / "cur" / f"{file.name}:2,S")

@@ -1,0 +1,181 @@
+"""The ordered stages every inbound message goes through, declared once, as data.
+
+Each stage is pure: it takes what the earlier stages learned (an Inspection) and the read-only
+World, and either adds to the inspection or ends with an Outcome. The shell archives the raw
+message before the first stage and applies the outcome after the last, in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from bot.inbound.classify import Verdict, classify
+from bot.inbound.match import find_token, is_own_message_id, subject_tag
+from bot.inbound.parse import InboundMessage, parse_message
+from bot.inbound.reply import extract_reply
+from bot.refusals import ItemGone, NotTheirs, Refusal, UnknownSender, Unmatched
+from bot.workflows.effects import Effect, ItemView, PersonView
+from bot.workflows.registry import WORKFLOWS
+from bot.workflows.situation import Reply, Situation
+
+
+@dataclass(frozen=True)
+class World:
+    """What the stages may read, supplied by the shell (from the database and config)."""
+
+    secret: str
+    tag: str
+    own_addresses: frozenset[str]
+    person_by_email: Callable[[str], PersonView | None]
+    item_by_id: Callable[[int], ItemView | None]
+    situation_for: Callable[[ItemView | None], Situation]
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What is known about the message so far; `explain` prints it."""
+
+    raw: bytes
+    message: InboundMessage | None = None
+    person: PersonView | None = None
+    item: ItemView | None = None
+    matched_by: str = ""
+    token_person_id: int | None = None
+    text: str = ""
+    trail: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Handled:
+    effects: list[Effect]
+
+
+@dataclass(frozen=True)
+class Ignored:
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    refusal: Refusal
+
+
+Outcome = Handled | Ignored | Quarantined
+StageResult = Inspection | Outcome
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    description: str
+    run: Callable[[Inspection, World], StageResult]
+
+
+def _parse(insp: Inspection, world: World) -> StageResult:
+    return replace(insp, message=parse_message(insp.raw))
+
+
+def _own_mail(insp: Inspection, world: World) -> StageResult:
+    msg = _msg(insp)
+    if msg.from_addr in world.own_addresses or is_own_message_id(msg.message_id, world.secret):
+        return Ignored("own-mail", "a copy of the bot's own mail (loop guard)")
+    return insp
+
+
+def _automatic(insp: Inspection, world: World) -> StageResult:
+    verdict: Verdict | None = classify(_msg(insp))
+    if verdict is not None:
+        return Ignored(str(verdict.kind), verdict.why)
+    return insp
+
+
+def _sender(insp: Inspection, world: World) -> StageResult:
+    msg = _msg(insp)
+    person = world.person_by_email(msg.from_addr)
+    if person is None:
+        raise UnknownSender(detail=f"{msg.from_addr} is not in the configuration")
+    return replace(insp, person=person)
+
+
+def _match(insp: Inspection, world: World) -> StageResult:
+    msg = _msg(insp)
+    token = find_token(msg, world.secret)
+    if token is not None:
+        item = world.item_by_id(token.item_id)
+        if item is None:
+            raise ItemGone(detail=f"token {token.message_id} names item {token.item_id}")
+        return replace(insp, item=item, matched_by="token", token_person_id=token.person_id)
+    tagged = subject_tag(msg.subject, world.tag)
+    if tagged is not None:
+        item = world.item_by_id(tagged)
+        if item is None:
+            raise ItemGone(detail=f"subject tag [{world.tag}-{tagged}] names no item")
+        return replace(insp, item=item, matched_by="subject-tag")
+    raise Unmatched(detail="no token of ours in In-Reply-To/References and no subject tag")
+
+
+def _authenticate(insp: Inspection, world: World) -> StageResult:
+    person = insp.person
+    assert person is not None
+    if insp.matched_by == "token" and insp.token_person_id not in (0, person.id):
+        raise NotTheirs(
+            detail=f"{person.email} answered a mail sent to person #{insp.token_person_id}"
+        )
+    return insp
+
+
+def _extract(insp: Inspection, world: World) -> StageResult:
+    return replace(insp, text=extract_reply(_msg(insp).text))
+
+
+def _interpret(insp: Inspection, world: World) -> StageResult:
+    item, person = insp.item, insp.person
+    assert item is not None and person is not None
+    workflow = WORKFLOWS.get(item.kind)
+    if workflow is None:
+        raise Unmatched(detail=f"no workflow reads replies to {item.kind} items")
+    trusted = insp.matched_by == "token" and insp.token_person_id == person.id
+    reply = Reply(item, person, _msg(insp), insp.text, trusted, insp.matched_by)
+    return Handled(workflow.on_reply(world.situation_for(item), reply))
+
+
+def _msg(insp: Inspection) -> InboundMessage:
+    assert insp.message is not None, "the parse stage runs first"
+    return insp.message
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("parse", "read MIME structure and headers; damaged mail is held", _parse),
+    Stage("own-mail", "drop copies of the bot's own mail (loop guard)", _own_mail),
+    Stage("automatic", "drop auto-replies, bounces and list mail, never answer them", _automatic),
+    Stage("sender", "find the member, Chair or Secretariat by From address", _sender),
+    Stage("match", "find the item by signed Message-ID token, then by subject tag", _match),
+    Stage("authenticate", "a token minted for someone else does not count", _authenticate),
+    Stage("extract", "take the new text: no quote, signature or mobile footer", _extract),
+    Stage("interpret", "hand the reply to its item kind's workflow", _interpret),
+)
+
+
+@dataclass(frozen=True)
+class Result:
+    inspection: Inspection
+    outcome: Outcome
+    stages_run: tuple[str, ...] = field(default=())
+
+
+def inspect(raw: bytes, world: World) -> Result:
+    """Run the stages in order; the first refusal, ignore or handling ends the run."""
+    insp = Inspection(raw=raw)
+    ran: list[str] = []
+    for stage in STAGES:
+        ran.append(stage.name)
+        try:
+            result = stage.run(insp, world)
+        except Refusal as refusal:
+            return Result(insp, Quarantined(refusal), tuple(ran))
+        if not isinstance(result, Inspection):
+            return Result(insp, result, tuple(ran))
+        insp = result
+    raise AssertionError("the interpret stage always ends the run")

@@ -1,0 +1,137 @@
+"""The terms of reference as typed data, loaded from rules/*.toml and validated once."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.errors import ConfigError, format_validation_error
+from bot.resources import data_dir
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Body(_Strict):
+    name: str
+    source: str = ""
+
+
+class Seat(_Strict):
+    role: str
+    label: str
+    count: int = Field(ge=1)
+    ref: str = ""
+
+
+class MeetingRule(_Strict):
+    ref: str = ""
+    label: str
+    every: Literal["month", "quarter"]
+    with_facilitators: bool = False
+    call_notice: timedelta
+
+
+class Apologies(_Strict):
+    ref: str = ""
+    notify_secretariat: bool = True
+    ask_before: timedelta
+
+
+class Consensus(_Strict):
+    ref: str = ""
+    path: list[Literal["meeting", "email", "chair"]]
+    email_round: timedelta
+    silence_is_consent: bool
+    chair_response: timedelta
+    chair_reminders: list[timedelta] = []
+
+
+class Feedback(_Strict):
+    ref: str = ""
+    default_timeframe: timedelta
+
+
+class Reminders(_Strict):
+    before_deadline: list[timedelta]
+
+
+class Position(_Strict):
+    label: str
+    kind: Literal["support", "objection", "neutral"]
+    asks_reason: bool = False
+    words: dict[str, list[str]]
+
+    @field_validator("words")
+    @classmethod
+    def _lower(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {lang: [w.strip().lower() for w in ws if w.strip()] for lang, ws in value.items()}
+
+
+class Language(_Strict):
+    negators: list[str] = []
+    hedges: list[str] = []
+    weak: list[str] = []
+    greetings: list[str] = []
+
+
+class Rules(_Strict):
+    """Everything the bot knows about how the group works."""
+
+    body: Body
+    composition: list[Seat]
+    meetings: dict[str, MeetingRule]
+    apologies: Apologies
+    consensus: Consensus
+    feedback: Feedback
+    reminders: Reminders
+    positions: dict[str, Position]
+    languages: dict[str, Language] = {}
+
+    def seat(self, role: str) -> Seat | None:
+        return next((s for s in self.composition if s.role == role), None)
+
+
+def resolve_rules_path(name_or_path: str, base: Path | None = None) -> Path:
+    """A bare name finds a shipped rules file; anything with a slash or suffix is a path."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or "/" in name_or_path:
+        return candidate if candidate.is_absolute() or base is None else base / candidate
+    return data_dir("rules") / f"{name_or_path}.toml"
+
+
+def load_rules(path: Path) -> Rules:
+    """Read and validate a rules file; errors name the file and the key."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: rules file not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        return Rules.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(path, exc)) from exc
+
+
+def composition_warnings(rules: Rules, roles: list[str]) -> list[str]:
+    """Compare configured members' roles with the composition (ToR 3.1)."""
+    warnings: list[str] = []
+    for seat in rules.composition:
+        have = roles.count(seat.role)
+        if have < seat.count:
+            warnings.append(
+                f"composition ({seat.ref or 'rules'}): {seat.count} {seat.label} seat(s), "
+                f"{have} configured (role {seat.role!r})"
+            )
+        elif have > seat.count:
+            warnings.append(
+                f"composition ({seat.ref or 'rules'}): {have} members with role {seat.role!r}, "
+                f"the rules provide {seat.count}"
+            )
+    return warnings

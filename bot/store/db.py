@@ -1,0 +1,80 @@
+"""Engine, pragmas and schema versions for the SQLite database."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, SQLModel, create_engine
+
+from bot.store import models  # noqa: F401  (registers the tables)
+
+# Schema versions live in SQLite's `PRAGMA user_version`. A new database is created at the
+# latest version from the models; an older one is brought up by running each step after its
+# version, in order, in one transaction. A release that changes a table appends a step here.
+Migration = Callable[[Any], None]
+MIGRATIONS: list[Migration] = []
+SCHEMA_VERSION = 1 + len(MIGRATIONS)
+
+
+def _sqlite_path(url: str) -> Path | None:
+    parsed = make_url(url)
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not parsed.database
+        or parsed.database == ":memory:"
+    ):
+        return None
+    return Path(parsed.database)
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file readable by its owner only, before SQLite opens it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
+def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Open (creating if needed) the database and bring its schema to the current version."""
+    path = _sqlite_path(url)
+    if path is not None:
+        _create_private(path)
+    engine = create_engine(url, connect_args={"check_same_thread": False})
+    event.listen(engine, "connect", _on_connect)
+    migrate(engine)
+    return engine
+
+
+def migrate(engine: Engine) -> None:
+    """Create a new schema, or run the steps after the stored version."""
+    with engine.begin() as conn:
+        version = conn.execute(text("PRAGMA user_version")).scalar_one()
+        tables = conn.execute(text("SELECT count(*) FROM sqlite_master WHERE type='table'"))
+        if version == 0 and tables.scalar_one() == 0:
+            SQLModel.metadata.create_all(conn)
+        else:
+            for step in MIGRATIONS[max(version - 1, 0) :]:
+                step(conn)
+        conn.execute(text(f"PRAGMA user_version = {SCHEMA_VERSION}"))
+    for suffix in ("-wal", "-shm"):
+        path = _sqlite_path(str(engine.url))
+        if path is not None and Path(f"{path}{suffix}").exists():
+            os.chmod(f"{path}{suffix}", 0o600)
+
+
+def session(engine: Engine) -> Session:
+    return Session(engine, expire_on_commit=False)

@@ -1,0 +1,154 @@
+"""The tables. Every datetime is aware UTC; JSON columns hold small lists and dicts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class ItemKind(StrEnum):
+    BALLOT = "ballot"
+    FEEDBACK = "feedback"
+    AGENDA = "agenda"
+    MEETING = "meeting"
+    ACTION = "action"
+
+
+class InboundState(StrEnum):
+    NEW = "new"  # archived, not yet interpreted
+    PROCESSED = "processed"  # interpreted and acted on
+    IGNORED = "ignored"  # automatic or own mail: archived, deliberately not acted on
+    QUARANTINED = "quarantined"  # could not be handled: kept and shown to the Secretariat
+    DUPLICATE = "duplicate"  # same Message-ID or content as one already archived
+
+
+class OutboxState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # DATA was about to be sent; a crash here leaves delivery uncertain
+    SENT = "sent"
+    UNCERTAIN = "uncertain"  # found SENDING after a restart: not resent, shown for review
+    FAILED = "failed"  # permanently refused by the server
+
+
+class Meta(SQLModel, table=True):
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class Person(SQLModel, table=True):
+    """A member, the Board Chair, a Secretariat address or a facilitator, synced from config."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(index=True, unique=True)
+    name: str
+    kind: str  # member | chair | secretariat | facilitator
+    role: str = ""
+    timezone: str = "UTC"
+    language: str = "en"
+    active: bool = True
+    failing_since: datetime | None = None
+
+
+class Item(SQLModel, table=True):
+    """Something the group is asked about: ballot, feedback round, agenda item, meeting, action."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(index=True)
+    title: str
+    body: str = ""
+    state: str = Field(index=True)
+    created_at: datetime
+    deadline: datetime | None = None
+    opened_by: str = ""
+    options: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Response(SQLModel, table=True):
+    """One reply's reading. History is kept: the latest counted row per person is the position."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    inbound_id: int | None = Field(default=None, foreign_key="inbound.id")
+    position: str | None = None
+    text: str = ""
+    message_id: str = ""
+    received_at: datetime
+    status: str = "counted"  # counted | late | review
+    note: str = ""
+
+
+class Deadline(SQLModel, table=True):
+    """A moment at which something is due; `done_at` makes running it idempotent."""
+
+    __table_args__ = (UniqueConstraint("item_id", "kind", "due_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    kind: str
+    due_at: datetime = Field(index=True)
+    done_at: datetime | None = None
+
+
+class Outbox(SQLModel, table=True):
+    """An outgoing mail, written in the transaction that caused it; its Message-ID never changes."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(index=True, unique=True)
+    item_id: int | None = Field(default=None, foreign_key="item.id", index=True)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    purpose: str
+    recipients: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    subject: str
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime
+    state: str = Field(default=OutboxState.PENDING, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str = ""
+    sent_at: datetime | None = None
+
+
+class Inbound(SQLModel, table=True):
+    """The raw archive: every fetched message, stored before it is interpreted."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(index=True, unique=True)
+    message_id: str = Field(default="", index=True)
+    source: str  # "imap:host/folder" or "maildir:path"
+    uidvalidity: int | None = None
+    uid: int | None = None
+    fetched_at: datetime
+    size: int
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    state: str = Field(default=InboundState.NEW, index=True)
+    reason: str = ""
+    detail: str = ""
+    item_id: int | None = Field(default=None, foreign_key="item.id")
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    processed_at: datetime | None = None
+
+
+class Checkpoint(SQLModel, table=True):
+    """How far a mailbox folder has been read: survives restarts, reset on UIDVALIDITY change."""
+
+    source: str = Field(primary_key=True)
+    uidvalidity: int
+    last_uid: int = 0
+
+
+class Review(SQLModel, table=True):
+    """The Secretariat's review queue: quarantined mail and replies the bot would not guess at."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    inbound_id: int | None = Field(default=None, foreign_key="inbound.id")
+    item_id: int | None = Field(default=None, foreign_key="item.id")
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    reason: str
+    detail: str = ""
+    created_at: datetime
+    resolved_at: datetime | None = None
