@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.errors import ConfigError
 from bot.faults import crash_point
 from bot.inbound.parse import message_ids
 from bot.mail.compose import sender as format_sender
@@ -65,6 +66,19 @@ def header_message_id(raw: bytes) -> str:
     return found[0] if found else ""
 
 
+def rules_for(settings: Settings) -> tuple[Rules, list[str]]:
+    """The group's rules, and warnings about config and composition (ToR 3.1)."""
+    cfg = settings.model
+    rules = load_rules(resolve_rules_path(cfg.group.rules, settings.base_dir))
+    roles = [m.role for m in cfg.members]
+    for i, role in enumerate(roles):
+        if rules.seat(role) is None:
+            known = ", ".join(s.role for s in rules.composition)
+            raise ConfigError(f"{settings.path}: members[{i}].role: {role!r} is not a seat in the "
+                              f"rules ({known})")
+    return rules, [*settings.warnings, *composition_warnings(rules, roles)]
+
+
 class App:
     """Everything the daemon, the CLI and the demo do, over one database and one clock."""
 
@@ -72,10 +86,7 @@ class App:
         self.settings = settings
         self.clock = clock
         cfg = settings.model
-        self.rules: Rules = load_rules(resolve_rules_path(cfg.group.rules, settings.base_dir))
-        self.warnings = list(settings.warnings) + composition_warnings(
-            self.rules, [m.role for m in cfg.members]
-        )
+        self.rules, self.warnings = rules_for(settings)
         self.engine = engine or make_engine(_database_url(settings))
         with session(self.engine) as s:
             repo.sync_people(s, settings)

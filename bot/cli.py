@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 import click
 from sqlmodel import select
 
-from bot.app import App
+from bot.app import App, rules_for
 from bot.clock import Clock, parse_instant
 from bot.config import Settings, load_config
 from bot.errors import ConfigError
@@ -80,11 +80,17 @@ def cli(ctx: click.Context, config: Path, now: str | None, verbose: int) -> None
 @cli.command("check-config")
 @click.pass_obj
 def check_config(obj: Context) -> None:
-    """Validate the configuration and rules without touching the mailbox."""
-    app = obj.app()
-    cfg = app.settings.model
+    """Validate the configuration and rules; touches neither the mailbox nor the database."""
+    settings = obj.settings()
+    try:
+        rules, warnings = rules_for(settings)
+    except ConfigError as exc:
+        _fail(str(exc))
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    cfg = settings.model
     click.echo(f"{obj.config_path}: OK")
-    click.echo(f"  group:   {cfg.group.name} (rules: {app.rules.body.name})")
+    click.echo(f"  group:   {cfg.group.name} (rules: {rules.body.name})")
     click.echo(f"  members: {', '.join(f'{m.name} <{m.email}> [{m.role}]' for m in cfg.members)}")
     click.echo(f"  chair:   {cfg.chair.name} <{cfg.chair.email}>")
     click.echo(
@@ -289,7 +295,7 @@ def outbox_resend(obj: Context, row_id: int) -> None:
             _fail(f"no outbox row {row_id}")
         if row.state not in (OutboxState.UNCERTAIN, OutboxState.FAILED):
             _fail(f"outbox row {row_id} is {row.state}; only uncertain or failed mail is resent")
-        row.state, row.next_attempt_at = OutboxState.PENDING, app.clock.now()
+        row.state, row.next_attempt_at = OutboxState.PENDING, None
         s.add(row)
         s.commit()
     click.echo(f"queued {row_id} again")

@@ -107,14 +107,14 @@ class Person(_Strict):
     name: str
     email: EmailStr
     aliases: list[EmailStr] = []
+    timezone: str = "UTC"
+
+    _tz = field_validator("timezone")(_check_tz)
 
 
 class MemberConfig(Person):
     role: str
-    timezone: str = "UTC"
     language: str = "en"
-
-    _tz = field_validator("timezone")(_check_tz)
 
 
 class SecurityConfig(_Strict):

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlmodel import col, select
+
 from bot import clients
 from bot.app import App
 from bot.clock import Clock
@@ -21,6 +23,7 @@ from bot.mail.maildir import MaildirSource
 from bot.mail.transport import FolderTransport
 from bot.status import snapshot
 from bot.store.db import session
+from bot.store.models import Inbound, InboundState, Person, Response
 
 DEMO_CONFIG = """\
 # The demo's configuration: a fictional Coordination Group on example.org.
@@ -102,6 +105,8 @@ class Demo:
         self.received = folder / "received"
         self.received.mkdir(exist_ok=True)
         self.daemon = Daemon(self.app, self.mailbox, self.sent)
+        self.seen_inbound = 0
+        self.seen_response = 0
 
     def say(self, text: str) -> None:
         self.echo(f"{self.clock.now():%a %d %b %H:%M}  {text}")
@@ -110,12 +115,33 @@ class Demo:
         self.clock.jump_to(when)
 
     async def cycle(self) -> None:
-        """One `cgbot run --once`, reporting what went out."""
+        """One `cgbot run --once`, reporting what it read and what went out."""
         before = len(self.sent.written)
         await self.daemon.run_once()
+        self.report_inbound()
         for recipients, raw, path in self.sent.written[before:]:
             subject = clients.Original(raw).subject
             self.say(f"  -> {', '.join(recipients)}: {subject}  [{path.name}]")
+
+    def report_inbound(self) -> None:
+        """What the bot made of each message since the last cycle."""
+        with session(self.app.engine) as s:
+            people = {p.id: p.name for p in s.exec(select(Person))}
+            for row in s.exec(select(Inbound).where(col(Inbound.id) > self.seen_inbound)):
+                assert row.id is not None
+                self.seen_inbound = row.id
+                if row.state != InboundState.PROCESSED:
+                    self.say(f"  {row.state}: {row.reason} ({row.detail})")
+            for r in s.exec(select(Response).where(col(Response.id) > self.seen_response)):
+                assert r.id is not None
+                self.seen_response = r.id
+                label = self.app.rules.positions[r.position].label if (
+                    r.position in self.app.rules.positions) else (r.position or "no position")
+                if r.status == "counted":
+                    self.say(f"  recorded: {people.get(r.person_id)} {label.upper()}")
+                else:
+                    self.say(f"  not counted, asked to confirm: {people.get(r.person_id)} "
+                             f"({r.note})")
 
     def mail_to(self, address: str, contains: str = "Ballot:") -> clients.Original:
         """The latest mail the bot sent this person whose subject contains `contains`."""

@@ -83,6 +83,8 @@ def parse_message(raw: bytes) -> InboundMessage:
     headers = _headers(msg)
     defects = _defect_names(parsed)
     severe = sorted({d for d in defects if d in SEVERE_DEFECTS})
+    if "CharsetDecodeDefect" in severe:
+        raise Malformed("bad-charset", "text that cannot be decoded in its declared charset")
     if severe:
         raise Malformed("broken-mime", ", ".join(severe))
     mid = message_ids(headers.get("message-id", ""))

@@ -7,7 +7,7 @@ import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
-from sqlmodel import col, select
+from sqlmodel import col, or_, select
 
 from bot.clock import Clock
 from bot.faults import crash_point
@@ -46,7 +46,10 @@ def _claim(engine: Engine, now: datetime) -> Outbox | None:
     with session(engine) as s:
         row = s.exec(
             select(Outbox)
-            .where(Outbox.state == OutboxState.PENDING, col(Outbox.next_attempt_at) <= now)
+            .where(
+                Outbox.state == OutboxState.PENDING,
+                or_(col(Outbox.next_attempt_at).is_(None), col(Outbox.next_attempt_at) <= now),
+            )
             .order_by(col(Outbox.id))
         ).first()
         if row is None:

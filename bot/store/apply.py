@@ -73,7 +73,6 @@ class Composer:
                 subject=body.subject,
                 raw=build_message(env, body, attachments),
                 created_at=now,
-                next_attempt_at=now,
             )
             session.add(row)
             rows.append(row)

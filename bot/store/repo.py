@@ -37,6 +37,7 @@ def sync_people(session: Session, settings: Settings) -> None:
         "name": cfg.chair.name,
         "kind": "chair",
         "role": "board-chair",
+        "timezone": cfg.chair.timezone,
     }
     for addr in cfg.group.secretariat:
         wanted.setdefault(

@@ -1,0 +1,144 @@
+"""Fixtures: real Dovecot and aiosmtpd servers on loopback, and a cgbot installation per test."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.servers import Dovecot, SmtpSink, start_dovecot
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+MEMBERS = [
+    ("Amina Diallo", "amina@members.example", "governing-board", "Africa/Dakar"),
+    ("Bruno Carvalho", "bruno@members.example", "governing-board", "America/Sao_Paulo"),
+    ("Chloé Martin", "chloe@members.example", "expert-panel-co-chair", "Europe/Paris"),
+    ("Daniel Tupa", "daniel@members.example", "ipslc-engagement-forum", "America/La_Paz"),
+]
+CHAIR = ("Grace Okafor", "chair@board.example")
+SECRETARIAT = "secretariat@cg.example"
+BOT = "cg-bot@cg.example"
+
+
+def config_text(imap_port: int, user: str, password: str, smtp_port: int, db: Path,
+                secret: str | None = None, poll: float = 30.0) -> str:
+    members = "\n".join(
+        f'[[members]]\nname = "{n}"\nemail = "{e}"\nrole = "{r}"\ntimezone = "{tz}"\n'
+        for n, e, r, tz in MEMBERS
+    )
+    security = f'[security]\nsecret = "{secret}"\n' if secret else ""
+    return f"""\
+[mailbox]
+host = "127.0.0.1"
+port = {imap_port}
+security = "none"
+username = "{user}"
+password = "{password}"
+folder = "INBOX"
+poll_seconds = {poll}
+timeout_seconds = 10
+
+[smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+security = "none"
+from_address = "{BOT}"
+
+[database]
+url = "sqlite:///{db}"
+
+[group]
+name = "CIWP Coordination Group"
+rules = "ciwp-coordination-group"
+timezone = "Europe/London"
+secretariat = ["{SECRETARIAT}"]
+
+{members}
+[chair]
+name = "{CHAIR[0]}"
+email = "{CHAIR[1]}"
+
+{security}"""
+
+
+@dataclass
+class Bot:
+    """One cgbot installation (config + database) against the test servers, run as a process."""
+
+    folder: Path
+    config: Path
+    dovecot: Dovecot | None
+    user: str
+    password: str
+
+    def run(self, *args: str, now: str | None = None, env: dict[str, str] | None = None,
+            check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "bot", "--config", str(self.config)]
+        if now:
+            cmd += ["--now", now]
+        proc = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, **(env or {})}, cwd=self.folder)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{args} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def popen(self, *args: str, now: str | None = None) -> subprocess.Popen[str]:
+        cmd = [sys.executable, "-m", "bot", "--config", str(self.config), "-v"]
+        if now:
+            cmd += ["--now", now]
+        log = open(self.folder / "daemon.log", "w")  # noqa: SIM115 (closed with the process)
+        return subprocess.Popen([*cmd, *args], stdout=log, stderr=subprocess.STDOUT, text=True,
+                                cwd=self.folder)
+
+    def status(self) -> dict[str, Any]:
+        return json.loads(self.run("status", "--json").stdout)  # type: ignore[no-any-return]
+
+    def open_ballot(self, title: str, question: str, deadline: str, now: str) -> int:
+        qfile = self.folder / "question.txt"
+        qfile.write_text(question, encoding="utf-8")
+        out = self.run("ballot", "open", "--title", title, "--question-file", str(qfile),
+                       "--deadline", deadline, now=now)
+        return int(out.stdout.strip())
+
+    def append(self, raw: bytes) -> None:
+        assert self.dovecot is not None
+        self.dovecot.append(self.user, self.password, raw)
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    # Not under pytest's tmp_path: that is mode 0700, and Dovecot's unprivileged auth and mail
+    # processes must be able to walk the path.
+    root = Path(tempfile.mkdtemp(prefix="cgbot-dovecot-"))
+    root.chmod(0o755)
+    server = start_dovecot(root)
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def bot(tmp_path: Path, dovecot: Dovecot, smtp: SmtpSink) -> Bot:
+    user, password = dovecot.new_user()
+    config = tmp_path / "config.toml"
+    config.write_text(config_text(dovecot.port, user, password, smtp.port, tmp_path / "cg.db"))
+    config.chmod(0o600)
+    return Bot(tmp_path, config, dovecot, user, password)

@@ -1,0 +1,68 @@
+"""SIGKILL at every step of handling and sending: each reply recorded once, each mail sent once."""
+
+from __future__ import annotations
+
+import signal
+from datetime import UTC, datetime
+
+import pytest
+
+from bot import clients
+from bot.faults import POINTS
+from tests.conftest import BOT, MEMBERS, SECRETARIAT, Bot
+from tests.servers import SmtpSink
+
+pytestmark = pytest.mark.integration
+
+NOW = "2026-12-01T09:00:00+00:00"
+LATER = "2026-12-02T10:00:00+00:00"
+
+
+def crash_run(bot: Bot, point: str, skip: int, now: str) -> None:
+    proc = bot.run("run", "--once", now=now, check=False,
+                   env={"CGBOT_CRASH_AT": point, "CGBOT_CRASH_SKIP": str(skip)})
+    assert proc.returncode == -signal.SIGKILL, (proc.returncode, proc.stderr)
+
+
+@pytest.mark.parametrize("skip", [0, 1])
+@pytest.mark.parametrize("point", POINTS)
+def test_killed_while_handling_replies(bot: Bot, smtp: SmtpSink, point: str, skip: int) -> None:
+    # Two replies wait in the mailbox; the process dies at `point` on the first or the second.
+    # After a restart each reply is recorded once and each member is confirmed once.
+    bot.open_ballot("Adopt the 2027 shortlist", "Do you agree?", "2026-12-11T17:00:00Z", NOW)
+    bot.run("run", "--once", now=NOW)
+    smtp.wait_for(5)
+    repliers = [MEMBERS[0], MEMBERS[2]]
+    for name, email, _, _ in repliers:
+        original = clients.Original(smtp.to(email)[0].raw)
+        bot.append(clients.outlook(original, name, email, BOT, datetime.now(UTC), "Agree"))
+
+    crash_run(bot, point, skip, LATER)
+    bot.run("run", "--once", now=LATER)
+    bot.run("run", "--once", now=LATER)  # and once more: nothing may happen twice
+
+    status = bot.status()
+    assert status["inbound"] == {"processed": 2}
+    item = status["items"][0]
+    assert item["history"] == 2
+    for _, email, _, _ in repliers:
+        assert item["responses"][email]["position"] == "agree"
+        confirmations = [m for m in smtp.to(email) if "Recorded: AGREE" in m.raw.decode()]
+        assert len(confirmations) == 1, f"{email} confirmed {len(confirmations)} times"
+    uncertain = [r for r in status["review_queue"] if r["reason"] == "delivery-uncertain"]
+    assert len(uncertain) == (1 if point == "sent" else 0)
+
+
+@pytest.mark.parametrize("point", ["before-send", "sent"])
+def test_killed_while_sending_the_ballot(bot: Bot, smtp: SmtpSink, point: str) -> None:
+    # The process dies while the five opening mails go out: nobody gets a mail twice, and a mail
+    # whose fate is unknown is shown to the Secretariat rather than sent again.
+    bot.open_ballot("Adopt the 2027 shortlist", "Do you agree?", "2026-12-11T17:00:00Z", NOW)
+    crash_run(bot, point, 2, NOW)
+    bot.run("run", "--once", now=NOW)
+    smtp.wait_for(5)
+    for address in [m[1] for m in MEMBERS] + [SECRETARIAT]:
+        assert len(smtp.to(address)) == 1, address
+    status = bot.status()
+    assert status["outbox"].get("sent", 0) + status["outbox"].get("uncertain", 0) == 5
+    assert status["outbox"].get("uncertain", 0) == (1 if point == "sent" else 0)

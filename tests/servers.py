@@ -1,0 +1,209 @@
+"""Real servers on loopback for the tests: Dovecot (IMAP) from a throwaway config, aiosmtpd (SMTP).
+
+Dovecot runs as root with `mail_uid`/`mail_gid` set to an unprivileged numeric id that owns the
+mail folders (without it LOGIN succeeds and SELECT fails). Each test gets its own IMAP user, so
+mailboxes never leak between tests while one server serves the whole session."""
+
+from __future__ import annotations
+
+import imaplib
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from email.policy import default
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope, Session
+
+MAIL_UID = 5000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+DOVECOT_CONF = """\
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+info_log_path = {root}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:{root}/mail/%u/Maildir
+mail_uid = {uid}
+mail_gid = {uid}
+first_valid_uid = {uid}
+login_trusted_networks = 127.0.0.0/8
+default_internal_user = {internal}
+default_login_user = {login}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={uid} home={root}/mail/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service stats {{
+  unix_listener stats-writer {{
+    mode = 0666
+  }}
+}}
+"""
+
+
+@dataclass
+class Dovecot:
+    root: Path
+    port: int
+    _users: int = 0
+
+    @property
+    def conf(self) -> Path:
+        return self.root / "dovecot.conf"
+
+    def start(self) -> None:
+        subprocess.run(["dovecot", "-c", str(self.conf)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        subprocess.run(["doveadm", "-c", str(self.conf), "stop"], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) != 0:
+                    return
+            time.sleep(0.05)
+
+    def new_user(self) -> tuple[str, str]:
+        """A fresh account with an empty INBOX."""
+        self._users += 1
+        user, password = f"cg{self._users}-{os.getpid()}", f"pw-{self._users}"
+        with open(self.root / "passwd", "a") as fh:
+            fh.write(f"{user}:{{PLAIN}}{password}\n")
+        home = self.root / "mail" / user
+        home.mkdir(parents=True)
+        os.chown(home, MAIL_UID, MAIL_UID)
+        return user, password
+
+    def imap(self, user: str, password: str) -> imaplib.IMAP4:
+        client = imaplib.IMAP4("127.0.0.1", self.port)
+        client.login(user, password)
+        return client
+
+    def append(self, user: str, password: str, raw: bytes, folder: str = "INBOX") -> None:
+        """Deliver a message the way a mail client or server would: IMAP APPEND."""
+        client = self.imap(user, password)
+        try:
+            typ, data = client.append(folder, "", imaplib.Time2Internaldate(time.time()), raw)
+            assert typ == "OK", data
+        finally:
+            client.logout()
+
+    def count(self, user: str, password: str, folder: str = "INBOX") -> int:
+        client = self.imap(user, password)
+        try:
+            typ, data = client.select(folder, readonly=True)
+            assert typ == "OK", data
+            return int(data[0] or 0)
+        finally:
+            client.logout()
+
+
+def start_dovecot(root: Path) -> Dovecot:
+    if shutil.which("dovecot") is None:
+        raise RuntimeError("dovecot is not installed (apt-get install dovecot-imapd)")
+    root.mkdir(parents=True, exist_ok=True)
+    for sub in ("run", "state", "mail"):
+        (root / sub).mkdir(exist_ok=True)
+    os.chmod(root, 0o755)
+    (root / "passwd").write_text("")
+    server = Dovecot(root, free_port())
+    server.conf.write_text(DOVECOT_CONF.format(
+        root=root, port=server.port, uid=MAIL_UID, internal="dovenull", login="dovenull",
+    ))
+    server.start()
+    return server
+
+
+@dataclass
+class Received:
+    sender: str
+    recipients: list[str]
+    raw: bytes
+
+    @property
+    def message(self) -> Message:
+        return message_from_bytes(self.raw, policy=default)
+
+
+@dataclass
+class SmtpSink:
+    """An aiosmtpd server that keeps every message it accepts."""
+
+    port: int = 0
+    messages: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    controller: Controller | None = None
+
+    async def handle_DATA(self, server: object, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        with self.lock:
+            self.messages.append(Received(str(envelope.mail_from), list(envelope.rcpt_tos), raw))
+        return "250 Message accepted for delivery"
+
+    def start(self) -> None:
+        self.port = self.port or free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def to(self, address: str) -> list[Received]:
+        with self.lock:
+            return [m for m in self.messages if address in m.recipients]
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.messages) >= count:
+                    return list(self.messages)
+            time.sleep(0.02)
+        raise TimeoutError(f"{len(self.messages)} of {count} mails arrived in {timeout}s")

@@ -1,0 +1,100 @@
+"""The command line without servers: explain, check-config and its errors, status, demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, config_text
+
+
+def cgbot(*args: str, cwd: Path | None = None,
+          env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True,
+                          timeout=300, cwd=cwd, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(config_text(1, "u", "p", 1, tmp_path / "cg.db", secret="explain-test-secret"))
+    path.chmod(0o600)
+    return path
+
+
+def test_explain_prints_member_item_kind_position_and_text(config: Path, tmp_path: Path) -> None:
+    # Acceptance: explain on a fixture names the member, the item, its kind and the new text;
+    # it reads an Outlook reply in French, with a display name and address case that differ.
+    question = tmp_path / "q.txt"
+    question.write_text("Do you agree?")
+    opened = cgbot("--config", str(config), "--now", "2026-12-01T09:00:00Z", "ballot", "open",
+                   "--title", "Adopt the 2027 shortlist", "--question-file", str(question),
+                   "--deadline", "2026-12-11T17:00:00Z")
+    assert opened.returncode == 0, opened.stderr
+    fixture = FIXTURES / "replies" / "outlook_fr_objection.eml"
+    out = cgbot("--config", str(config), "explain", str(fixture))
+    assert out.returncode == 0, out.stderr
+    assert "Amina Diallo <amina@members.example> (member)" in out.stdout
+    assert "#1 Adopt the 2027 shortlist [open]" in out.stdout
+    assert "kind:      ballot  (matched by token)" in out.stdout
+    assert "position:  object" in out.stdout
+    assert "le point 2 recoupe le programme existant" in out.stdout
+    assert "Cordialement" not in out.stdout and "HOW TO ANSWER" not in out.stdout
+
+    record = json.loads(cgbot("--config", str(config), "explain", "--json", str(fixture)).stdout)
+    assert record["member"]["email"] == "amina@members.example"
+    assert (record["item"]["id"], record["kind"], record["position"]) == (1, "ballot", "object")
+    assert record["extracted_text"].startswith("Je ne suis pas d'accord")
+
+    status = json.loads(cgbot("--config", str(config), "status", "--json").stdout)
+    assert status["inbound"] == {} and status["items"][0]["responses"] == {}  # no side effects
+
+
+BAD_CONFIGS = [
+    # (what to change, the key the error must name)
+    (lambda t: t.replace("[smtp]\n", "[smtp]\ncolour = \"blue\"\n"), "smtp.colour: unknown key"),
+    (lambda t: t.replace('email = "bruno@members.example"\n', ""), "members[1].email"),
+    (lambda t: t.replace("port = 1\n", 'port = "imap"\n', 1), "mailbox.port"),
+    (lambda t: t.replace('timezone = "Europe/Paris"', 'timezone = "Mars/Olympus"'),
+     "members[2].timezone"),
+    (lambda t: t.replace('rules = "ciwp-coordination-group"', 'rules = "nope.toml"'), "nope.toml"),
+]
+
+
+@pytest.mark.parametrize(("change", "key"), BAD_CONFIGS)
+def test_bad_config_exits_non_zero_naming_the_key(tmp_path: Path, change, key: str) -> None:  # type: ignore[no-untyped-def]
+    # Acceptance: a bad config exits non-zero with a message that names the key, before any
+    # connection is tried (the mailbox port here is closed: a connection error would show).
+    path = tmp_path / "config.toml"
+    path.write_text(change(config_text(1, "u", "p", 1, tmp_path / "cg.db")))
+    for command in (["check-config"], ["run", "--once"]):
+        out = cgbot("--config", str(path), *command)
+        assert out.returncode != 0
+        assert key in out.stderr, out.stderr
+        assert "cannot connect" not in out.stderr
+
+
+def test_check_config_accepts_the_example(tmp_path: Path) -> None:
+    # config.example.toml is the documentation of every key: it must stay valid.
+    example = Path(__file__).parents[2] / "config.example.toml"
+    env = {"CGBOT_IMAP_PASSWORD": "x", "CGBOT_SMTP_PASSWORD": "y"}
+    out = cgbot("--config", str(example), "check-config", cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "OK" in out.stdout
+
+
+def test_demo_prints_its_timeline_and_leaves_the_mail(tmp_path: Path) -> None:
+    # The README's first command ends in `cgbot demo`: it must run on a machine with no server.
+    out = cgbot("demo", "--out", str(tmp_path / "demo"))
+    assert out.returncode == 0, out.stderr
+    for line in ("ballot #1 opened", "Recorded", "escalation to the Board Chair",
+                 "state DETERMINED"):
+        assert line in out.stdout, line
+    sent = sorted((tmp_path / "demo" / "sent").glob("*.eml"))
+    received = sorted((tmp_path / "demo" / "received").glob("*.eml"))
+    assert len(sent) >= 20 and len(received) == 7
