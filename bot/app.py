@@ -74,8 +74,9 @@ def rules_for(settings: Settings) -> tuple[Rules, list[str]]:
     for i, role in enumerate(roles):
         if rules.seat(role) is None:
             known = ", ".join(s.role for s in rules.composition)
-            raise ConfigError(f"{settings.path}: members[{i}].role: {role!r} is not a seat in the "
-                              f"rules ({known})")
+            raise ConfigError(
+                f"{settings.path}: members[{i}].role: {role!r} is not a seat in the rules ({known})"
+            )
     return rules, [*settings.warnings, *composition_warnings(rules, roles)]
 
 

@@ -135,13 +135,17 @@ class Demo:
             for r in s.exec(select(Response).where(col(Response.id) > self.seen_response)):
                 assert r.id is not None
                 self.seen_response = r.id
-                label = self.app.rules.positions[r.position].label if (
-                    r.position in self.app.rules.positions) else (r.position or "no position")
+                label = (
+                    self.app.rules.positions[r.position].label
+                    if (r.position in self.app.rules.positions)
+                    else (r.position or "no position")
+                )
                 if r.status == "counted":
                     self.say(f"  recorded: {people.get(r.person_id)} {label.upper()}")
                 else:
-                    self.say(f"  not counted, asked to confirm: {people.get(r.person_id)} "
-                             f"({r.note})")
+                    self.say(
+                        f"  not counted, asked to confirm: {people.get(r.person_id)} ({r.note})"
+                    )
 
     def mail_to(self, address: str, contains: str = "Ballot:") -> clients.Original:
         """The latest mail the bot sent this person whose subject contains `contains`."""

@@ -30,8 +30,15 @@ SECRETARIAT = "secretariat@cg.example"
 BOT = "cg-bot@cg.example"
 
 
-def config_text(imap_port: int, user: str, password: str, smtp_port: int, db: Path,
-                secret: str | None = None, poll: float = 30.0) -> str:
+def config_text(
+    imap_port: int,
+    user: str,
+    password: str,
+    smtp_port: int,
+    db: Path,
+    secret: str | None = None,
+    poll: float = 30.0,
+) -> str:
     members = "\n".join(
         f'[[members]]\nname = "{n}"\nemail = "{e}"\nrole = "{r}"\ntimezone = "{tz}"\n'
         for n, e, r, tz in MEMBERS
@@ -81,13 +88,25 @@ class Bot:
     user: str
     password: str
 
-    def run(self, *args: str, now: str | None = None, env: dict[str, str] | None = None,
-            check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def run(
+        self,
+        *args: str,
+        now: str | None = None,
+        env: dict[str, str] | None = None,
+        check: bool = True,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess[str]:
         cmd = [sys.executable, "-m", "bot", "--config", str(self.config)]
         if now:
             cmd += ["--now", now]
-        proc = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=timeout,
-                              env={**os.environ, **(env or {})}, cwd=self.folder)
+        proc = subprocess.run(
+            [*cmd, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, **(env or {})},
+            cwd=self.folder,
+        )
         if check and proc.returncode != 0:
             raise AssertionError(f"{args} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
         return proc
@@ -97,8 +116,9 @@ class Bot:
         if now:
             cmd += ["--now", now]
         log = open(self.folder / "daemon.log", "w")  # noqa: SIM115 (closed with the process)
-        return subprocess.Popen([*cmd, *args], stdout=log, stderr=subprocess.STDOUT, text=True,
-                                cwd=self.folder)
+        return subprocess.Popen(
+            [*cmd, *args], stdout=log, stderr=subprocess.STDOUT, text=True, cwd=self.folder
+        )
 
     def status(self) -> dict[str, Any]:
         return json.loads(self.run("status", "--json").stdout)  # type: ignore[no-any-return]
@@ -106,8 +126,17 @@ class Bot:
     def open_ballot(self, title: str, question: str, deadline: str, now: str) -> int:
         qfile = self.folder / "question.txt"
         qfile.write_text(question, encoding="utf-8")
-        out = self.run("ballot", "open", "--title", title, "--question-file", str(qfile),
-                       "--deadline", deadline, now=now)
+        out = self.run(
+            "ballot",
+            "open",
+            "--title",
+            title,
+            "--question-file",
+            str(qfile),
+            "--deadline",
+            deadline,
+            now=now,
+        )
         return int(out.stdout.strip())
 
     def append(self, raw: bytes) -> None:

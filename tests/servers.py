@@ -94,13 +94,21 @@ class Dovecot:
         return self.root / "dovecot.conf"
 
     def start(self) -> None:
-        subprocess.run(["dovecot", "-c", str(self.conf)], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            ["dovecot", "-c", str(self.conf)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_for_port(self.port)
 
     def stop(self) -> None:
-        subprocess.run(["doveadm", "-c", str(self.conf), "stop"], check=False,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            ["doveadm", "-c", str(self.conf), "stop"],
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with socket.socket() as s:
@@ -152,9 +160,15 @@ def start_dovecot(root: Path) -> Dovecot:
     os.chmod(root, 0o755)
     (root / "passwd").write_text("")
     server = Dovecot(root, free_port())
-    server.conf.write_text(DOVECOT_CONF.format(
-        root=root, port=server.port, uid=MAIL_UID, internal="dovenull", login="dovenull",
-    ))
+    server.conf.write_text(
+        DOVECOT_CONF.format(
+            root=root,
+            port=server.port,
+            uid=MAIL_UID,
+            internal="dovenull",
+            login="dovenull",
+        )
+    )
     server.start()
     return server
 

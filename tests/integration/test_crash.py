@@ -19,8 +19,13 @@ LATER = "2026-12-02T10:00:00+00:00"
 
 
 def crash_run(bot: Bot, point: str, skip: int, now: str) -> None:
-    proc = bot.run("run", "--once", now=now, check=False,
-                   env={"CGBOT_CRASH_AT": point, "CGBOT_CRASH_SKIP": str(skip)})
+    proc = bot.run(
+        "run",
+        "--once",
+        now=now,
+        check=False,
+        env={"CGBOT_CRASH_AT": point, "CGBOT_CRASH_SKIP": str(skip)},
+    )
     assert proc.returncode == -signal.SIGKILL, (proc.returncode, proc.stderr)
 
 

@@ -47,8 +47,17 @@ def test_reply_is_archived_matched_recorded_and_confirmed_once(bot: Bot, smtp: S
     open_and_send(bot, smtp)
     name, email = MEMBERS[1][0], MEMBERS[1][1]
     original = clients.Original(smtp.to(email)[0].raw)
-    bot.append(clients.gmail(original, name, email, BOT, datetime(2026, 12, 2, 9, tzinfo=UTC),
-                             "Concordo.\n\nAbraço,\nBruno", header="Em {date}, {sender} escreveu:"))
+    bot.append(
+        clients.gmail(
+            original,
+            name,
+            email,
+            BOT,
+            datetime(2026, 12, 2, 9, tzinfo=UTC),
+            "Concordo.\n\nAbraço,\nBruno",
+            header="Em {date}, {sender} escreveu:",
+        )
+    )
     bot.run("run", "--once", now=LATER)
     [confirmation] = smtp.to(email)[1:]
     msg = confirmation.message
@@ -66,7 +75,9 @@ def test_reply_is_archived_matched_recorded_and_confirmed_once(bot: Bot, smtp: S
     out = bot.run("run", "--once", now=LATER).stdout
     assert len(smtp.messages) == before, out
     assert bot.status()["inbound"] == {"processed": 1}
-    assert bot.dovecot is not None and bot.dovecot.count(bot.user, bot.password) == 1  # left on the server
+    assert (
+        bot.dovecot is not None and bot.dovecot.count(bot.user, bot.password) == 1
+    )  # left on the server
 
 
 def test_out_of_office_records_nothing_and_is_not_answered(bot: Bot, smtp: SmtpSink) -> None:
