@@ -14,57 +14,104 @@ from mailparser_reply import EmailMessage
 
 _LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pl", "sv", "da", "cs", "ja", "ko", "zh"]
 
-# "On <date>, <name> wrote:" and its cousins; a header may be split over two lines.
+# "On <date>, <name> wrote:" and its cousins; a header may be split over up to three lines.
+_LEAD = r"(?:On|Le|El|Em|Am|Il|Op|W dniu|Den|Dne|På|Il giorno|Στις|Dana)\b"
+_VERB = (
+    r"(?:wrote|a écrit|a ecrit|escribió|escribio|escreveu|schrieb|ha scritto|scrisse|schreef|"
+    r"napisał|napisal|skrev|napsal|kirjoitti|написал|написала|написав|пишет|έγραψε|je napisao)"
+)
 _WROTE = re.compile(
-    r"^(?:On|Le|El|Em|Am|Il|Op|W dniu|Den|Dne|På)\b.{0,300}?"
-    r"(?:wrote|a écrit|escribió|escreveu|schrieb|ha scritto|schreef|napisał|skrev|napsal)\s*:?\s*$",
-    re.IGNORECASE | re.DOTALL,
+    rf"^{_LEAD}.{{0,300}}?{_VERB}(?:\s*:?\s*$|\b.{{0,200}}:\s*$)", re.IGNORECASE | re.DOTALL
 )
-_ORIGINAL = re.compile(
-    r"^\s*-{2,}\s*(?:Original Message|Mensaje original|Message d'origine|Mensagem original|"
-    r"Ursprüngliche Nachricht|Messaggio originale|Forwarded message|Mensaje reenviado|"
-    r"Message transféré|Mensagem encaminhada)\s*-{2,}\s*$",
+# "<date> <name> <address>:" with no verb at all (Gmail in Russian, Chinese, Japanese, ...).
+_DATED_ADDRESS = re.compile(
+    r"^(?=.{0,300}\d).{0,300}[<(\[]?[\w.+-]+@[\w-]+(?:\.[\w-]+)+[>)\]]?\)?\s*:\s*$"
+)
+# "<date> ... <verb>:" with no lead word ("tir. 18. apr. 2017 kl. 13:09 skrev X <x@y>:").
+_DATED_VERB = re.compile(rf"^(?=.{{0,300}}\d).{{0,300}}{_VERB}\b.{{0,200}}:\s*$", re.IGNORECASE)
+_DASHED_WROTE = re.compile(rf"^\s*-{{2,}}\s*{_LEAD}.*{_VERB}\s*-{{2,}}\s*$", re.IGNORECASE)
+# "-----Original Message-----", "-------- Oprindelig besked --------", ... in any language.
+_ORIGINAL = re.compile(r"^\s*-{3,}\s*[^\W\d][^-]{2,40}?\s*-{3,}\s*$")
+# The fields of an Outlook-style header block, in the languages mail clients write them.
+_FIELD = re.compile(
+    r"^\s*\**(?:From|De|Von|Da|Van|Od|Från|Fra|Message du|Sent|Date|To|Subject|Envoyé(?: le)?|"
+    r"Enviado(?: el)?|Enviada|Gesendet|Inviato|Verzonden|Wysłano|Skickat|Sendt|Data|Datum|Fecha|"
+    r"Para|À|A|An|Aan|Til|Till|Do|Cc|Objet|Sujet|Asunto|Assunto|Betreff|Oggetto|Onderwerp|Temat|"
+    r"Ämne|Emne)\s*\**\s*:",
     re.IGNORECASE,
 )
-_OUTLOOK_FIELD = re.compile(r"^\s*\**(?:From|De|Von|Da|Van|Od|Från|Fra)\s*:\**\s*\S", re.IGNORECASE)
-_OUTLOOK_NEXT = re.compile(
-    r"^\s*\**(?:Sent|Date|To|Subject|Envoyé|Enviado|Enviada|Gesendet|Inviato|Verzonden|"
-    r"Data|Datum|Date d'envoi|Fecha|Para|À|An|Objet|Asunto|Assunto|Betreff|Oggetto|Cc)\s*:",
-    re.IGNORECASE,
-)
-_SEPARATOR = re.compile(r"^\s*[_-]{20,}\s*$")
+_SEPARATOR = re.compile(r"^\s*[_=-]{20,}\s*$")
+# A mobile footer is short: "Sent from my desk, is much easier ..." is a sentence, not a footer.
 _MOBILE = re.compile(
-    r"^\s*(?:Sent from my|Sent from Outlook|Get Outlook for|Sent from Mail for|Sent from Yahoo|"
-    r"Envoyé de mon|Envoyé depuis|Enviado desde mi|Enviado desde|Enviado do meu|Enviado de meu|"
-    r"Enviado do|Obtenha o Outlook|Obtener Outlook|Télécharger Outlook|Von meinem .* gesendet|"
-    r"Gesendet von|Inviato da)\b.*$",
+    r"^\s*(?:Sent from my|Sent from|Get Outlook for|Envoyé de mon|Envoyé depuis|Envoyé à partir|"
+    r"Enviado desde mi|Enviado desde|Enviado do meu|Enviado de meu|Enviado do|Enviado a partir|"
+    r"Obtenha o Outlook|Obtener Outlook|Télécharger Outlook|Von meinem|Gesendet von|Inviato da|"
+    r"Verzonden vanaf|Skickat från|Sendt fra)\b[^,;.!?]{0,60}(?:<[^>\s]{0,120}>)?\s*$",
     re.IGNORECASE,
 )
 _SIG_DASHES = re.compile(r"^--\s*$")
+_DASH_NAME = re.compile(r"^-[^\W\d][\w.'’ -]{0,40}$")  # "-Abhishek Kona" (a list item has a space)
+# A closing formula, after which only a few short lines (name, title) may follow.
+_CLOSING = re.compile(
+    r"^\s*(?:(?:best|kind|warm|warmest|many)?\s*(?:regards|wishes)|best|cheers|all the best|"
+    r"thanks(?: a lot| again| so much)?|thank you|many thanks|sincerely|yours(?: truly| sincerely)?|"
+    r"um abraço|abraços?|atenciosamente|cumprimentos|saudações|obrigad[oa]|"
+    r"(?:bien )?cordialement|bien (?:à|a) (?:vous|toi)|salutations(?: distinguées)?|"
+    r"merci(?: beaucoup)?|amitiés|bises|"
+    r"saludos(?: cordiales)?|un saludo|atentamente|(?:muchas )?gracias|un abrazo|abrazos|"
+    r"mit freundlichen grüßen|viele grüße|beste grüße|grüße|met vriendelijke groet(?:en)?|"
+    r"groeten|(?:distinti|cordiali) saluti|saluti)\s*[,.!]*\s*$",
+    re.IGNORECASE,
+)
 
 
 def _is_quoted(line: str) -> bool:
     return line.lstrip().startswith(">")
 
 
+def _outlook_header_at(lines: list[str], i: int) -> bool:
+    """An Outlook-style header: everything after it is the original, never inline answers."""
+    line = lines[i]
+    if _ORIGINAL.match(line) or _DASHED_WROTE.match(line):
+        return True
+    if _SEPARATOR.match(line):
+        return _field_block_at(lines, i + 1)
+    return _field_block_at(lines, i)
+
+
 def _header_at(lines: list[str], i: int) -> int:
     """Length (in lines) of a quote header starting at line i, or 0."""
-    line = lines[i]
-    if _ORIGINAL.match(line) or (_SEPARATOR.match(line) and _next_is_outlook(lines, i + 1)):
+    if _outlook_header_at(lines, i):
         return 1
-    if _OUTLOOK_FIELD.match(line) and _next_is_outlook(lines, i + 1):
-        return 1
+    first = lines[i].strip()
+    if not first or first[-1] in ".!?":  # a header does not start with a finished sentence
+        return 0
     for span in (1, 2, 3):
-        joined = " ".join(s.strip() for s in lines[i : i + span])
-        if i + span <= len(lines) and _WROTE.match(joined):
+        part = [s.strip() for s in lines[i : i + span]]
+        if i + span > len(lines) or not all(part):
+            break
+        joined = " ".join(part)
+        dated = any(c.isdigit() for c in first)
+        if _WROTE.match(joined) or (
+            dated and (_DATED_ADDRESS.match(joined) or _DATED_VERB.match(joined))
+        ):
             return span
     return 0
 
 
-def _next_is_outlook(lines: list[str], j: int) -> bool:
+def _field_block_at(lines: list[str], j: int) -> bool:
+    """Two header fields within three lines ('From: x' then 'Sent: y', a wrapped line between)."""
     while j < len(lines) and not lines[j].strip():
         j += 1
-    return j < len(lines) and bool(_OUTLOOK_NEXT.match(lines[j]) or _OUTLOOK_FIELD.match(lines[j]))
+    if j >= len(lines) or not _FIELD.match(lines[j]):
+        return False
+    return any(_FIELD.match(ln) for ln in lines[j + 1 : j + 3])
+
+
+def _only_salutation(lines: list[str]) -> bool:
+    """Nothing above the quote but 'Hi,' or 'Dear all,': the answers are inline below it."""
+    text = [ln.strip() for ln in lines if ln.strip()]
+    return not text or (len(text) == 1 and len(text[0]) <= 40 and text[0].endswith(","))
 
 
 def _cut_at_quote(lines: list[str]) -> list[str]:
@@ -76,20 +123,32 @@ def _cut_at_quote(lines: list[str]) -> list[str]:
         if not span:
             continue
         above = [ln for ln in lines[:i] if not _is_quoted(ln)]
-        if any(ln.strip() for ln in above):
-            return above
         below = lines[i + span :]
+        first = next((ln for ln in below if ln.strip()), "")
+        inline = not _outlook_header_at(lines, i) and _is_quoted(first)
+        if not inline or not _only_salutation(above):
+            return above if any(ln.strip() for ln in above) else below
         for j in range(len(below)):  # an unquoted header below the inline answers ends them
             if not _is_quoted(below[j]) and _header_at(below, j):
                 below = below[:j]
                 break
-        return [ln for ln in below if not _is_quoted(ln)]
+        return above + [ln for ln in below if not _is_quoted(ln)]
     return [ln for ln in lines if not _is_quoted(ln)]
 
 
 def _drop_footer(lines: list[str]) -> list[str]:
+    """Cut at a '-- ' signature line or a mobile footer, then at a closing formula near the end."""
     for i, line in enumerate(lines):
         if _SIG_DASHES.match(line) or _MOBILE.match(line):
+            lines = lines[:i]
+            break
+    content = [i for i, ln in enumerate(lines) if ln.strip()]
+    for i in content[1:]:  # never the first line: that is the answer
+        tail = [ln for ln in lines[i + 1 :] if ln.strip()]
+        short_tail = len(tail) <= 4 and all(len(ln.strip()) <= 60 for ln in tail)
+        if short_tail and _CLOSING.match(lines[i]):
+            return lines[:i]
+        if _DASH_NAME.match(lines[i].strip()) and len(content) - content.index(i) <= 6:
             return lines[:i]
     return lines
 

@@ -1,0 +1,157 @@
+"""Reply extraction: the member's new words only, checked against real clients' mail."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from bot.inbound.htmltext import html_to_text
+from bot.inbound.parse import parse_message
+from bot.inbound.reply import extract_reply
+from bot.refusals import Malformed
+from tests.conftest import FIXTURES
+
+CORPUS = FIXTURES / "corpus"
+EXPECTED: dict[str, str] = json.loads((CORPUS / "replies-expected.json").read_text())
+
+# Known differences, each kept as a strict xfail so that a fix shows up.
+KNOWN = {
+    "crisp-email-reply-parser/test/fixtures/email_9.txt": "a '====' line before the header stays",
+    "willdurand-EmailReplyParser/tests/Fixtures/email_2.txt": "a mailing-list footer stays",
+    "talon/tests/fixtures/reply-separated-by-hr.html": "a bare first-name signature stays",
+}
+
+
+def norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+CASES = [
+    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=KNOWN[c])) if c in KNOWN else c
+    for c in sorted(EXPECTED)
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_no_quoted_original_leaks_into_the_new_text(case: str) -> None:
+    # Upstream suites' expected replies: what we extract must be the start of it (we may cut a
+    # signature they keep, never add quoted text), and never empty.
+    text = (CORPUS / case).read_text(errors="replace")
+    if case.endswith(".html"):
+        text = html_to_text(text)
+    got = norm(extract_reply(text))
+    assert got, "nothing extracted"
+    assert norm(EXPECTED[case]).startswith(got), got
+
+
+def gitlab(name: str) -> bytes:
+    raw = (CORPUS / "gitlab/spec/fixtures/emails" / name).read_bytes().lstrip()
+    # Some fixtures lack a Message-ID, which real mail always has (and which we require).
+    return raw if b"message-id:" in raw.lower() else b"Message-ID: <fixture@test>\r\n" + raw
+
+
+GITLAB_EXACT = [
+    "plaintext_only.eml",
+    "on_wrote.eml",
+    "paragraphs.eml",
+    "ios_default.eml",
+    "outlook_html.eml",
+    "html_empty_link.eml",
+]
+
+
+@pytest.mark.parametrize("name", GITLAB_EXACT)
+def test_whole_messages_from_real_clients(name: str) -> None:
+    # Full .eml from Windows Mail, Gmail, iOS Mail and Outlook 2010 (HTML only): parsed by
+    # mail-parser, then trimmed, they give exactly the reply GitLab's suite expects.
+    expected = json.loads((CORPUS / "gitlab/expected.json").read_text())
+    message = parse_message(gitlab(name))
+    assert norm(extract_reply(message.text)) == norm(
+        expected[f"spec/fixtures/emails/{name}"]["expected_reply"]
+    )
+
+
+def test_html_blockquote_is_treated_as_the_quoted_original() -> None:
+    # A deliberate difference from GitLab (which keeps blockquotes as Markdown quotes): mail
+    # clients put the original in a blockquote, and the original lists every ballot option.
+    text = extract_reply(parse_message(gitlab("html_table_and_blockquote.eml")).text)
+    assert text.startswith("Company") and "X-rays" not in text
+
+
+def test_multipart_without_its_boundaries_is_refused() -> None:
+    # dutch.eml declares multipart/alternative but has no boundary lines: held, never guessed.
+    with pytest.raises(Malformed) as refused:
+        parse_message(gitlab("dutch.eml"))
+    assert refused.value.code == "broken-mime"
+
+
+OWN_CASES = [
+    # (why, text, expected)
+    (
+        "pt Gmail header",
+        "Concordo.\n\nEm seg., 3 de nov. de 2026 às 10:00, CG <cg@x.org> "
+        "escreveu:\n> AGREE\n> OBJECT",
+        "Concordo.",
+    ),
+    (
+        "es header unquoted",
+        "Estoy de acuerdo.\n\nEl lun, 3 nov 2026 a las 10:00, CG (<cg@x.org>) escribió:\n> AGREE",
+        "Estoy de acuerdo.",
+    ),
+    (
+        "fr header split",
+        "Je m'abstiens.\n\nLe lun. 3 nov. 2026 à 10:00, CG <cg@x.org> a\nécrit :\n> AGREE",
+        "Je m'abstiens.",
+    ),
+    (
+        "-1 is an answer, not a signature",
+        "-1\n\nOn Mon, 3 Nov 2026, CG <cg@x.org> wrote:\n> x",
+        "-1",
+    ),
+    (
+        "inline answer under the quote",
+        "On Mon, 3 Nov 2026, CG <cg@x.org> wrote:\n> Do you "
+        "agree?\nObject - para 3 is wrong.\n> thanks",
+        "Object - para 3 is wrong.",
+    ),
+    (
+        "Outlook pt block",
+        "Concordo.\n\n________________________________\nDe: CG <cg@x.org>\n"
+        "Enviado: segunda-feira\nPara: Ana\nAssunto: Ballot\nAGREE / OBJECT",
+        "Concordo.",
+    ),
+    ("mobile footer and sign-off", "Agree.\n\nAbraço,\nBruno\n\nEnviado do meu iPhone", "Agree."),
+    (
+        "a sentence is not a footer",
+        "Here is another email\n\nSent from my desk, is much easier then my mobile phone.",
+        "Here is another email\n\nSent from my desk, is much easier then my mobile phone.",
+    ),
+    ("French sign-off", "D'accord.\n\nCordialement,\nChloé Martin\nExpert Panel", "D'accord."),
+]
+
+
+@pytest.mark.parametrize(("why", "text", "expected"), OWN_CASES, ids=[c[0] for c in OWN_CASES])
+def test_languages_and_clients_the_library_misses(why: str, text: str, expected: str) -> None:
+    assert extract_reply(text) == expected
+
+
+def test_html_only_reply_drops_quote_containers() -> None:
+    html = (
+        '<div dir="ltr">Agree<br></div><div class="gmail_quote"><div>On Mon wrote:</div>'
+        "<blockquote><p>AGREE OBJECT ABSTAIN</blockquote></div>"
+    )
+    assert html_to_text(html) == "Agree"
+    outlook = '<p>Object: para 3</p><div id="divRplyFwdMsg"><b>From:</b> x</div><div>AGREE</div>'
+    assert html_to_text(outlook) == "Object: para 3"
+
+
+def test_fixtures_folder_has_licences() -> None:
+    # Copied corpus files carry their source and licence notices, permissive sets only.
+    licences = (CORPUS / "LICENSES.md").read_text()
+    for folder in [p for p in CORPUS.iterdir() if p.is_dir()]:
+        source = (folder / "SOURCE.md").read_text()
+        line = next(ln for ln in source.splitlines() if ln.startswith("- License"))
+        assert "GPL" not in line, folder.name
+        assert f"| {folder.name} |" in licences, folder.name
