@@ -54,7 +54,8 @@ _DASH_NAME = re.compile(r"^-[^\W\d][\w.'’ -]{0,40}$")  # "-Abhishek Kona" (a l
 # A closing formula, after which only a few short lines (name, title) may follow.
 _CLOSING = re.compile(
     r"^\s*(?:(?:best|kind|warm|warmest|many)?\s*(?:regards|wishes)|best|cheers|all the best|"
-    r"thanks(?: a lot| again| so much)?|thank you|many thanks|sincerely|yours(?: truly| sincerely)?|"
+    r"thanks(?: a lot| again| so much)?|thank you|many thanks|sincerely|"
+    r"yours(?: truly| sincerely)?|"
     r"um abraço|abraços?|atenciosamente|cumprimentos|saudações|obrigad[oa]|"
     r"(?:bien )?cordialement|bien (?:à|a) (?:vous|toi)|salutations(?: distinguées)?|"
     r"merci(?: beaucoup)?|amitiés|bises|"

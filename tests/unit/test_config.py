@@ -32,7 +32,7 @@ def test_missing_env_secret_names_the_key(tmp_path: Path) -> None:
     text = config_text(1, "u", "p", 1, tmp_path / "db").replace(
         'password = "p"', 'password_env = "CG_NOT_SET_ANYWHERE"'
     )
-    with pytest.raises(ConfigError, match="mailbox.password_env: .*CG_NOT_SET_ANYWHERE"):
+    with pytest.raises(ConfigError, match=r"mailbox\.password_env: .*CG_NOT_SET_ANYWHERE"):
         parse_config(text, tmp_path / "config.toml")
 
 
