@@ -166,10 +166,12 @@ class Daemon:
             await asyncio.wait({stop, change}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stop.cancel()
-        if change.done():
-            change.result()  # re-raise ImapDown from the wait
-        else:
-            change.cancel()
+            if not change.done():
+                change.cancel()
+        if change.done() and not change.cancelled():
+            error = change.exception()
+            if error is not None and not self._stop.is_set():
+                raise error  # ImapDown from the wait: reconnect
 
     async def _sender_loop(self) -> None:
         while not self._stop.is_set():

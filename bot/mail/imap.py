@@ -180,24 +180,38 @@ class ImapSource:
         idle = await self._call(client.idle_start(timeout=min(timeout, 25 * 60)))
         try:
             while client.has_pending_idle() and not self._lost.is_set():
-                try:
-                    push = await client.wait_server_push(timeout=timeout + 5)
-                except TimeoutError:
-                    break
-                if push == aioimaplib.STOP_WAIT_SERVER_PUSH:
+                push = await self._push_or_lost(client, timeout + 5)
+                if push is None or push == aioimaplib.STOP_WAIT_SERVER_PUSH:
                     break
                 lines = push if isinstance(push, list) else [push]
                 if any(b"EXISTS" in bytes(x) or b"RECENT" in bytes(x) for x in lines):
                     break
         finally:
-            if client.has_pending_idle():
-                client.idle_done()
-            try:
-                await asyncio.wait_for(idle, self.cfg.timeout_seconds)
-            except (TimeoutError, aioimaplib.AioImapException) as exc:
-                raise ImapDown(f"IDLE did not end cleanly: {exc}") from exc
+            if self._lost.is_set():
+                idle.cancel()
+            else:
+                if client.has_pending_idle():
+                    client.idle_done()
+                try:
+                    await asyncio.wait_for(idle, self.cfg.timeout_seconds)
+                except (TimeoutError, aioimaplib.AioImapException) as exc:
+                    raise ImapDown(f"IDLE did not end cleanly: {exc!r}") from exc
         if self._lost.is_set():
             raise ImapDown("connection lost during IDLE")
+
+    async def _push_or_lost(self, client: aioimaplib.IMAP4, timeout: float) -> Any:
+        """The next server push, or None when the connection drops or nothing comes in time."""
+        push = asyncio.ensure_future(client.wait_server_push(timeout=timeout))
+        lost = asyncio.ensure_future(self._lost.wait())
+        done, _ = await asyncio.wait({push, lost}, return_when=asyncio.FIRST_COMPLETED)
+        lost.cancel()
+        if push not in done:
+            push.cancel()
+            return None
+        try:
+            return push.result()
+        except TimeoutError:
+            return None
 
 
 def _text(lines: list[Any]) -> str:

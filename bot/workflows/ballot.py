@@ -127,6 +127,8 @@ def missing_members(sit: Situation) -> tuple[PersonView, ...]:
 def on_deadline(sit: Situation, item: ItemView, kind: str) -> list[Effect]:
     """Reminders to those who have not answered; at the deadline, the outcome."""
     if kind == "reminder" and item.state == BallotState.OPEN:
+        if item.deadline is not None and item.deadline <= sit.now:
+            return []  # found late after downtime: the close that follows says it all
         waiting = missing_members(sit)
         return [Mail("reminder", waiting, "reminder", {"item": item}, item.id)] if waiting else []
     if kind == "close" and item.state == BallotState.OPEN:
