@@ -7,6 +7,7 @@ an iPhone, an out-of-office responder)."""
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -132,3 +133,38 @@ def out_of_office(original: Original, name: str, address: str, to: str, when: da
     msg["X-Auto-Response-Suppress"] = "All"
     msg.set_content(f"I am out of the office until Monday with limited access to email.\n\n{name}")
     return msg.as_bytes()
+
+
+Writer = Callable[["Original", str, str, str, datetime, str], bytes]
+
+
+def _gmail_in(header: str) -> Writer:
+    def write(
+        original: Original, name: str, address: str, to: str, when: datetime, answer: str
+    ) -> bytes:
+        return gmail(original, name, address, to, when, answer, header=header)
+
+    return write
+
+
+def _apple_in(footer: str) -> Writer:
+    def write(
+        original: Original, name: str, address: str, to: str, when: datetime, answer: str
+    ) -> bytes:
+        return apple_mail(original, name, address, to, when, answer, footer=footer)
+
+    return write
+
+
+# Client styles by name, for labelled reply sets (tests/fixtures/ballot-replies.json).
+CLIENTS: dict[str, Writer] = {
+    "outlook": outlook,
+    "gmail": gmail,
+    "gmail_fr": _gmail_in("Le {date}, {sender} a écrit :"),
+    "gmail_es": _gmail_in("El {date}, {sender} escribió:"),
+    "gmail_pt": _gmail_in("Em {date}, {sender} escreveu:"),
+    "apple_mail": apple_mail,
+    "apple_mail_fr": _apple_in("Envoyé de mon iPhone"),
+    "apple_mail_pt": _apple_in("Enviado do meu iPhone"),
+    "html_only": html_only,
+}
