@@ -110,7 +110,7 @@ def test_check_config_accepts_the_example(tmp_path: Path) -> None:
 
 def test_demo_prints_its_timeline_and_leaves_the_mail(tmp_path: Path) -> None:
     # The README's first command ends in `cgbot demo`: it must run on a machine with no server.
-    out = cgbot("demo", "--out", str(tmp_path / "demo"))
+    out = cgbot("demo", "--out", str(tmp_path / "demo"), cwd=tmp_path)  # the installed package
     assert out.returncode == 0, out.stderr
     for line in (
         "ballot #1 opened",
