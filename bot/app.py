@@ -26,10 +26,18 @@ from bot.refusals import Crashed, Refusal
 from bot.render import Renderer
 from bot.rules import Rules, composition_warnings, load_rules, resolve_rules_path
 from bot.store import repo
-from bot.store.apply import Composer, apply_effects
+from bot.store.apply import Composer, apply_effects, open_item
 from bot.store.db import make_engine, session
 from bot.store.models import Inbound, InboundState, Item, Outbox, OutboxState, Review
-from bot.workflows.effects import Attachment, Effect, ItemView, Mail, PersonView, ToReview
+from bot.workflows.effects import (
+    Attachment,
+    Effect,
+    ItemView,
+    Mail,
+    OpenItem,
+    PersonView,
+    ToReview,
+)
 from bot.workflows.registry import WORKFLOWS
 from bot.workflows.situation import Situation
 
@@ -114,6 +122,7 @@ class App:
     def situation(self, s: Session, item: ItemView | None) -> Situation:
         people = repo.active_people(s)
         chair = next(p for p in people if p.kind == "chair")
+        history = repo.response_views(s, item.id) if item else []
         return Situation(
             rules=self.rules,
             now=self.clock.now(),
@@ -122,7 +131,9 @@ class App:
             members=tuple(p for p in people if p.kind == "member"),
             chair=chair,
             secretariat=tuple(p for p in people if p.kind == "secretariat"),
-            responses=repo.latest_responses(s, item.id) if item else {},
+            responses=repo.latest_responses(history),
+            history=tuple(history),
+            sent=tuple(repo.sent_views(s, item.id)) if item else (),
         )
 
     def world(self, s: Session) -> World:
@@ -139,6 +150,7 @@ class App:
         return World(
             secret=self.secret,
             tag=self.settings.model.group.tag,
+            zone=self.settings.model.group.timezone,
             own_addresses=frozenset({self.settings.model.smtp.from_address.lower()}),
             person_by_email=person_by_email,
             item_by_id=item_by_id,
@@ -305,25 +317,15 @@ class App:
             raise ValueError(
                 f"the deadline {deadline.isoformat()} is not in the future (now {now.isoformat()})"
             )
+        unknown = [o for o in options or () if o not in self.rules.positions]
+        if unknown:
+            known = ", ".join(self.rules.positions)
+            raise ValueError(f"--options: {', '.join(unknown)} not in the rules ({known})")
+        spec = OpenItem(kind, title, body, deadline, opened_by, tuple(options or ()))
         with session(self.engine) as s:
-            row = Item(
-                kind=kind,
-                title=title,
-                body=body,
-                state="open",
-                created_at=now,
-                deadline=deadline,
-                opened_by=opened_by,
-                options=options or [],
-            )
-            s.add(row)
-            s.flush()
-            item = repo.item_view(row)
-            sit = self.situation(s, item)
-            apply_effects(s, WORKFLOWS[kind].on_open(sit, item), sit, self.composer, now)
+            item_id = open_item(s, spec, self.situation(s, None), self.composer, now)
             s.commit()
-            assert row.id is not None
-            return row.id
+        return item_id
 
     # -- outbox ------------------------------------------------------------------------------
 

@@ -126,6 +126,18 @@ def html_only(
     return msg.as_bytes()
 
 
+def command(name: str, address: str, to: str, when: datetime, subject: str, body: str) -> bytes:
+    """A new mail (not a reply), as the Secretariat writes a command to the bot."""
+    msg = EmailMessage()
+    msg["From"] = formataddr((name, address))
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(when)
+    msg["Message-ID"] = make_msgid(domain=address.split("@")[1])
+    msg.set_content(body)
+    return msg.as_bytes()
+
+
 def out_of_office(original: Original, name: str, address: str, to: str, when: datetime) -> bytes:
     """An Exchange-style automatic reply (RFC 3834 Auto-Submitted: auto-replied)."""
     msg = _base(original, name, address, to, when, subject=f"Automatic reply: {original.subject}")

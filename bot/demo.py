@@ -23,7 +23,7 @@ from bot.mail.maildir import MaildirSource
 from bot.mail.transport import FolderTransport
 from bot.status import snapshot
 from bot.store.db import session
-from bot.store.models import Inbound, InboundState, Person, Response
+from bot.store.models import Inbound, InboundState, Item, Person, Response
 
 DEMO_CONFIG = """\
 # The demo's configuration: a fictional Coordination Group on example.org.
@@ -79,6 +79,7 @@ timezone = "America/La_Paz"
 [chair]
 name = "Grace Okafor"
 email = "board-chair@example.org"
+timezone = "Europe/London"
 """
 
 QUESTION = """\
@@ -107,6 +108,7 @@ class Demo:
         self.daemon = Daemon(self.app, self.mailbox, self.sent)
         self.seen_inbound = 0
         self.seen_response = 0
+        self.seen_item = 0
 
     def say(self, text: str) -> None:
         self.echo(f"{self.clock.now():%a %d %b %H:%M}  {text}")
@@ -132,6 +134,13 @@ class Demo:
                 self.seen_inbound = row.id
                 if row.state != InboundState.PROCESSED:
                     self.say(f"  {row.state}: {row.reason} ({row.detail})")
+            for item in s.exec(select(Item).where(col(Item.id) > self.seen_item)):
+                assert item.id is not None and item.deadline is not None
+                self.seen_item = item.id
+                self.say(
+                    f"  opened {item.kind} #{item.id} '{item.title}', deadline "
+                    f"{item.deadline:%a %d %b %H:%M} UTC ({item.opened_by})"
+                )
             for r in s.exec(select(Response).where(col(Response.id) > self.seen_response)):
                 assert r.id is not None
                 self.seen_response = r.id
@@ -184,13 +193,22 @@ class Demo:
         question = self.folder / "question.txt"
         question.write_text(QUESTION, encoding="utf-8")
 
-        self.say(
-            "Secretariat: cgbot ballot open --title '2027 CIWP topic shortlist' --deadline +10d"
+        self.say("the Secretariat mails the bot 'BALLOT: 2027 CIWP topic shortlist'")
+        body = (
+            f"Deadline: {T0 + timedelta(days=10):%Y-%m-%d %H:%M} UTC\n\n{QUESTION}\n\n"
+            "Best regards,\nThe Executive Secretariat"
         )
-        item = self.app.open_item(
-            "ballot", "2027 CIWP topic shortlist", QUESTION, T0 + timedelta(days=10), "demo"
+        self.deliver(
+            "secretariat-command",
+            clients.command(
+                "Executive Secretariat",
+                "secretariat@example.org",
+                bot,
+                self.clock.now(),
+                "BALLOT: 2027 CIWP topic shortlist",
+                body,
+            ),
         )
-        self.say(f"ballot #{item} opened; four personal ballot mails queued")
         await self.cycle()
 
         steps: list[tuple[timedelta, str, Callable[[], bytes]]] = [

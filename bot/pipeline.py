@@ -11,11 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from bot.inbound.classify import Verdict, classify
+from bot.inbound.commands import CommandError, is_command, parse_ballot
 from bot.inbound.match import find_token, is_own_message_id, subject_tag
 from bot.inbound.parse import InboundMessage, parse_message
 from bot.inbound.reply import extract_reply
 from bot.refusals import ItemGone, NotTheirs, Refusal, UnknownSender, Unmatched
-from bot.workflows.effects import Effect, ItemView, PersonView
+from bot.workflows.effects import Effect, ItemView, Mail, OpenItem, PersonView
 from bot.workflows.registry import WORKFLOWS
 from bot.workflows.situation import Reply, Situation
 
@@ -26,6 +27,7 @@ class World:
 
     secret: str
     tag: str
+    zone: str  # the group's time zone, for dates written without one
     own_addresses: frozenset[str]
     person_by_email: Callable[[str], PersonView | None]
     item_by_id: Callable[[int], ItemView | None]
@@ -99,6 +101,36 @@ def _sender(insp: Inspection, world: World) -> StageResult:
     return replace(insp, person=person)
 
 
+def _command(insp: Inspection, world: World) -> StageResult:
+    """A Secretariat mail whose subject is a command (BALLOT: ...) is carried out or refused."""
+    msg, person = _msg(insp), insp.person
+    assert person is not None
+    if person.kind != "secretariat" or not is_command(msg.subject):
+        return insp
+    sit = world.situation_for(None)
+    text = extract_reply(msg.text)
+    try:
+        ballot = parse_ballot(msg.subject, text, sit.rules, world.zone, sit.now)
+    except CommandError as exc:
+        ctx = {"subject": msg.subject, "problems": exc.problems, "zone": world.zone}
+        refused = Mail("command_refused", (person,), "command", ctx, reply_to=msg)
+        return Handled([refused])
+    opened_by = f"{person.email} by email ({msg.message_id})"
+    return Handled(
+        [
+            OpenItem(
+                "ballot",
+                ballot.title,
+                ballot.question,
+                ballot.deadline,
+                opened_by,
+                ballot.options,
+                reply_to=msg,
+            )
+        ]
+    )
+
+
 def _match(insp: Inspection, world: World) -> StageResult:
     msg = _msg(insp)
     token = find_token(msg, world.secret)
@@ -151,6 +183,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("own-mail", "drop copies of the bot's own mail (loop guard)", _own_mail),
     Stage("automatic", "drop auto-replies, bounces and list mail, never answer them", _automatic),
     Stage("sender", "find the member, Chair or Secretariat by From address", _sender),
+    Stage("command", "carry out or refuse the Secretariat's email commands", _command),
     Stage("match", "find the item by signed Message-ID token, then by subject tag", _match),
     Stage("authenticate", "a token minted for someone else does not count", _authenticate),
     Stage("extract", "take the new text: no quote, signature or mobile footer", _extract),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from bot.rules import Rules
@@ -138,8 +139,19 @@ def _reason(lines: list[str], index: int, hit: _Hit | None) -> str:
     return "\n".join(rest).strip()
 
 
-def read_position(text: str, rules: Rules) -> Reading:
-    """The member's position, or an ambiguous reading that says why none was taken."""
+def read_position(text: str, rules: Rules, offered: Collection[str] | None = None) -> Reading:
+    """The member's position, or an ambiguous reading that says why none was taken.
+
+    A position the ballot does not offer is not counted either: the member is asked again."""
+    reading = _read(text, rules)
+    if reading.position is not None and offered is not None and reading.position not in offered:
+        label = rules.positions[reading.position].label
+        why = f"{label} is not one of the answers this ballot offers"
+        return Reading(None, reading.reason, why)
+    return reading
+
+
+def _read(text: str, rules: Rules) -> Reading:
     lex = _lexicon(rules)
     lines = [ln.strip() for ln in text.strip().splitlines()]
     index = _answer_line(lines, lex)

@@ -15,7 +15,18 @@ from bot.inbound.match import mint_message_id
 from bot.mail.compose import Envelope, build_message
 from bot.render import Renderer
 from bot.store.models import Deadline, Inbound, InboundState, Item, Outbox, Response, Review
-from bot.workflows.effects import Attachment, Effect, Mail, Record, Schedule, SetState, ToReview
+from bot.store.repo import item_view
+from bot.workflows.effects import (
+    Attachment,
+    Effect,
+    Mail,
+    OpenItem,
+    Record,
+    Schedule,
+    SetState,
+    ToReview,
+)
+from bot.workflows.registry import WORKFLOWS
 from bot.workflows.situation import Situation
 
 
@@ -174,4 +185,36 @@ def apply_effects(
             )
         elif isinstance(effect, Mail):
             queued.extend(composer.queue(session, effect, sit, now))
+        elif isinstance(effect, OpenItem):
+            open_item(session, effect, sit, composer, now)
     return queued
+
+
+def open_item(
+    session: Session, spec: OpenItem, sit: Situation, composer: Composer, now: datetime
+) -> int:
+    """Create the item, apply what its workflow sends on opening, and tell the Secretariat."""
+    row = Item(
+        kind=spec.kind,
+        title=spec.title,
+        body=spec.body,
+        state="open",
+        created_at=now,
+        deadline=spec.deadline,
+        opened_by=spec.opened_by,
+        options=list(spec.options),
+    )
+    session.add(row)
+    session.flush()
+    item = item_view(row)
+    notice = Mail(
+        "opened",
+        sit.secretariat,
+        "notice",
+        {"item": item, "opened_by": spec.opened_by},
+        item.id,
+        personal=False,
+        reply_to=spec.reply_to,
+    )
+    apply_effects(session, [*WORKFLOWS[spec.kind].on_open(sit, item), notice], sit, composer, now)
+    return item.id

@@ -15,10 +15,11 @@ from bot.store.models import (
     InboundState,
     Item,
     Meta,
+    Outbox,
     Person,
     Response,
 )
-from bot.workflows.effects import ItemView, PersonView, ResponseView
+from bot.workflows.effects import ItemView, PersonView, ResponseView, SentView
 
 
 def sync_people(session: Session, settings: Settings) -> None:
@@ -90,17 +91,22 @@ def active_people(session: Session) -> list[PersonView]:
     return [person_view(p) for p in rows]
 
 
-def latest_responses(session: Session, item_id: int) -> dict[int, ResponseView]:
-    """Each person's latest reply to the item: a later reply replaces an earlier one."""
-    rows = session.exec(
-        select(Response).where(Response.item_id == item_id).order_by(col(Response.id))
-    )
-    latest: dict[int, ResponseView] = {}
-    for r in rows:
-        latest[r.person_id] = ResponseView(
-            r.person_id, r.position, r.text, r.message_id, r.received_at, r.status
-        )
-    return latest
+def response_views(session: Session, item_id: int) -> list[ResponseView]:
+    """Every reply to the item, oldest first."""
+    return [
+        ResponseView(r.person_id, r.position, r.text, r.message_id, r.received_at, r.status)
+        for r in response_history(session, item_id)
+    ]
+
+
+def latest_responses(history: list[ResponseView]) -> dict[int, ResponseView]:
+    """Each person's latest reply: a later reply replaces an earlier one."""
+    return {r.person_id: r for r in history}
+
+
+def sent_views(session: Session, item_id: int) -> list[SentView]:
+    rows = session.exec(select(Outbox).where(Outbox.item_id == item_id).order_by(col(Outbox.id)))
+    return [SentView(o.created_at, o.purpose, tuple(o.recipients)) for o in rows]
 
 
 def response_history(session: Session, item_id: int) -> list[Response]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import datetime
 from enum import StrEnum
 
 from bot.inbound.intent import read_position
+from bot.rules import Position
 from bot.workflows.effects import (
     Effect,
     ItemView,
@@ -38,13 +41,22 @@ def _everyone(sit: Situation) -> tuple[PersonView, ...]:
     return (*sit.members, *sit.secretariat)
 
 
+def offered(sit: Situation, item: ItemView) -> dict[str, Position]:
+    """The positions this ballot offers: its own options, or every position in the rules."""
+    keys = item.options or tuple(sit.rules.positions)
+    return {k: sit.rules.positions[k] for k in keys if k in sit.rules.positions}
+
+
+def _offered(sit: Situation, item: ItemView) -> dict[str, dict[str, Position]]:
+    return {"positions": offered(sit, item)}
+
+
 def on_open(sit: Situation, item: ItemView) -> list[Effect]:
     """Personal ballot mails, reminders and the closing deadline, and word to the Secretariat."""
     assert item.deadline is not None, "a ballot needs a deadline"
     effects: list[Effect] = [
-        Mail("ballot", sit.members, "ballot", {"item": item}, item_id=item.id),
+        Mail("ballot", sit.members, "ballot", {"item": item, **_offered(sit, item)}, item.id),
         Schedule(item.id, "close", item.deadline),
-        Mail("ballot_opened", sit.secretariat, "notice", {"item": item}, item.id, personal=False),
     ]
     for before in sit.rules.reminders.before_deadline:
         due = item.deadline - before
@@ -64,8 +76,13 @@ def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
                 "not-a-member", f"{person.email} replied to ballot {item.id}", item.id, person.id
             )
         ]
-    reading = read_position(reply.text, sit.rules)
-    ctx = {"item": item, "reading": reading, "label": _label(sit, reading.position)}
+    reading = read_position(reply.text, sit.rules, offered(sit, item))
+    ctx = {
+        "item": item,
+        "reading": reading,
+        "label": _label(sit, reading.position),
+        **_offered(sit, item),
+    }
     if item.state != BallotState.OPEN:
         return [
             Record(
@@ -130,11 +147,13 @@ def on_deadline(sit: Situation, item: ItemView, kind: str) -> list[Effect]:
         if item.deadline is not None and item.deadline <= sit.now:
             return []  # found late after downtime: the close that follows says it all
         waiting = missing_members(sit)
-        return [Mail("reminder", waiting, "reminder", {"item": item}, item.id)] if waiting else []
+        ctx = {"item": item, **_offered(sit, item)}
+        return [Mail("reminder", waiting, "reminder", ctx, item.id)] if waiting else []
     if kind == "close" and item.state == BallotState.OPEN:
         return _close(sit, item)
     if kind == "chair-reminder" and item.state == BallotState.ESCALATED:
-        return [Mail("chair_reminder", (sit.chair,), "chair-reminder", {"item": item}, item.id)]
+        ctx = {"item": item, "chair_due": datetime.fromisoformat(str(item.data["chair_due"]))}
+        return [Mail("chair_reminder", (sit.chair,), "chair-reminder", ctx, item.id)]
     return []
 
 
@@ -159,10 +178,47 @@ def tally(sit: Situation) -> dict[str, list[str]]:
     return out
 
 
+_STATUS_NOTE = {"counted": "", "review": " (not counted: asked to confirm)", "late": " (late)"}
+
+
+def timeline(sit: Situation, item: ItemView) -> list[tuple[datetime, str]]:
+    """The round as it happened: opening, every reply, reminders, the deadline."""
+    names = {p.id: p.name for p in (*sit.members, sit.chair)}
+    events = [(item.created_at, f"opened; ballot mailed to {len(sit.members)} members")]
+    reminders = Counter(s.at for s in sit.sent if s.purpose == "reminder")
+    events += [(at, f"reminder to {n} member(s) yet to answer") for at, n in reminders.items()]
+    for r in sit.history:
+        label = _label(sit, r.position) or "no clear position"
+        note = _STATUS_NOTE.get(r.status, f" ({r.status})")
+        events.append((r.received_at, f"{names.get(r.person_id, 'someone')}: {label}{note}"))
+    if item.deadline is not None:
+        events.append((item.deadline, "deadline"))
+    return sorted(events)
+
+
+def standing(sit: Situation) -> list[tuple[PersonView, str, str]]:
+    """Each member's counted position at the deadline, with their own words."""
+    out = []
+    for member in sit.members:
+        resp = sit.responses.get(member.id)
+        if resp is not None and resp.status == "counted":
+            out.append((member, _label(sit, resp.position), resp.text))
+        else:
+            out.append((member, "no answer", ""))
+    return out
+
+
 def _close(sit: Situation, item: ItemView) -> list[Effect]:
     objections = _objections(sit)
     missing = missing_members(sit)
-    ctx = {"item": item, "tally": tally(sit), "objections": objections, "missing": missing}
+    ctx = {
+        "item": item,
+        "tally": tally(sit),
+        "objections": objections,
+        "missing": missing,
+        "standing": standing(sit),
+        "timeline": timeline(sit, item),
+    }
     if objections:
         due = sit.now + sit.rules.consensus.chair_response
         effects: list[Effect] = [

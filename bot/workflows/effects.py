@@ -31,6 +31,15 @@ class ResponseView:
 
 
 @dataclass(frozen=True)
+class SentView:
+    """A mail the bot sent about an item (for timelines)."""
+
+    at: datetime
+    purpose: str
+    recipients: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ItemView:
     id: int
     kind: str
@@ -100,4 +109,17 @@ class ToReview:
     person_id: int | None = None
 
 
-Effect = Mail | Record | SetState | Schedule | ToReview
+@dataclass(frozen=True)
+class OpenItem:
+    """Create an item and run its workflow's opening, confirming to the Secretariat."""
+
+    kind: str
+    title: str
+    body: str
+    deadline: datetime | None
+    opened_by: str
+    options: tuple[str, ...] = ()
+    reply_to: InboundMessage | None = None  # the command mail the confirmation answers
+
+
+Effect = Mail | Record | SetState | Schedule | ToReview | OpenItem

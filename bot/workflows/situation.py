@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.inbound.parse import InboundMessage
 from bot.rules import Rules
-from bot.workflows.effects import ItemView, PersonView, ResponseView
+from bot.workflows.effects import ItemView, PersonView, ResponseView, SentView
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,8 @@ class Situation:
     chair: PersonView
     secretariat: tuple[PersonView, ...]
     responses: dict[int, ResponseView] = field(default_factory=dict)  # latest per person, this item
+    history: tuple[ResponseView, ...] = ()  # every reply to this item, oldest first
+    sent: tuple[SentView, ...] = ()  # what the bot sent about this item, oldest first
 
     def member(self, person_id: int) -> PersonView | None:
         return next((m for m in self.members if m.id == person_id), None)
