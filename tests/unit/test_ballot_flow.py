@@ -1,0 +1,123 @@
+"""A ballot's rules in process (no servers): late replies, changed minds, review, the Chair."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlmodel import col, select
+
+from bot import clients
+from bot.app import App, Fetched
+from bot.clock import Clock
+from bot.config import parse_config
+from bot.status import snapshot
+from bot.store.db import session
+from bot.store.models import Outbox, Review
+from tests.conftest import BOT, CHAIR, MEMBERS, config_text
+
+T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
+NAME, EMAIL = MEMBERS[0][0], MEMBERS[0][1]
+
+
+def setup(tmp_path: Path) -> App:
+    text = config_text(1, "u", "p", 1, tmp_path / "cg.db")
+    app = App(parse_config(text, tmp_path / "config.toml"), Clock.starting_at(T0))
+    app.open_item("ballot", "Shortlist", "Agree?", T0 + timedelta(days=10), "test")
+    return app
+
+
+def last_mail_to(app: App, address: str, purpose: str | None = None) -> Outbox:
+    with session(app.engine) as s:
+        rows = [
+            o
+            for o in s.exec(select(Outbox).order_by(col(Outbox.id)))
+            if address in o.recipients and (purpose is None or o.purpose == purpose)
+        ]
+    return rows[-1]
+
+
+def body(mail: Outbox) -> str:
+    return clients.Original(mail.raw).text
+
+
+def reply(app: App, answer: str, days: float, to_purpose: str = "ballot") -> str:
+    app.clock.jump_to(T0 + timedelta(days=days))
+    original = clients.Original(last_mail_to(app, EMAIL, to_purpose).raw)
+    raw = clients.gmail(original, NAME, EMAIL, BOT, app.clock.now(), answer)
+    return app.handle(Fetched("test", raw))
+
+
+def state(app: App) -> dict:  # type: ignore[type-arg]
+    with session(app.engine) as s:
+        return snapshot(s)
+
+
+def test_a_later_reply_replaces_the_earlier_and_history_is_kept(tmp_path: Path) -> None:
+    app = setup(tmp_path)
+    reply(app, "Agree", 1)
+    reply(app, "Object: I have read the annex since.", 2)
+    record = state(app)["items"][0]
+    assert record["responses"][EMAIL]["position"] == "object"
+    assert record["history"] == 2
+    assert "Recorded: OBJECT" in body(last_mail_to(app, EMAIL))
+
+
+def test_ambiguous_reply_is_not_counted_and_goes_to_review(tmp_path: Path) -> None:
+    app = setup(tmp_path)
+    reply(app, "Agree in principle, but not with para 3.", 1)
+    snap = state(app)
+    assert snap["items"][0]["responses"][EMAIL]["status"] == "review"
+    assert [r["reason"] for r in snap["review_queue"]] == ["ambiguous"]
+    mail = last_mail_to(app, EMAIL)
+    assert mail.purpose == "clarify" and "NOT been counted" in body(mail)
+
+
+def test_late_reply_is_answered_and_recorded_as_late(tmp_path: Path) -> None:
+    app = setup(tmp_path)
+    app.clock.jump_to(T0 + timedelta(days=10, minutes=1))
+    app.run_due()
+    reply(app, "Agree", 11)
+    record = state(app)["items"][0]
+    assert record["state"] == "closed"
+    assert record["responses"][EMAIL]["status"] == "late"
+    assert last_mail_to(app, EMAIL).purpose == "late"
+
+
+def test_reply_to_a_reminder_counts(tmp_path: Path) -> None:
+    app = setup(tmp_path)
+    app.clock.jump_to(T0 + timedelta(days=7, minutes=1))
+    app.run_due()
+    reply(app, "Abstain", 8, to_purpose="reminder")
+    assert state(app)["items"][0]["responses"][EMAIL]["position"] == "abstain"
+
+
+def test_chair_is_reminded_until_a_determination_arrives(tmp_path: Path) -> None:
+    app = setup(tmp_path)
+    reply(app, "Object: not ready.", 1)
+    app.clock.jump_to(T0 + timedelta(days=10, minutes=1))
+    app.run_due()
+    assert state(app)["items"][0]["state"] == "escalated"
+    app.clock.jump_to(T0 + timedelta(days=10 + 14 - 7, minutes=2))  # chair_response P14D, P7D
+    app.run_due()
+    reminder = last_mail_to(app, CHAIR[1])
+    assert reminder.purpose == "chair-reminder" and "awaiting your reply" in body(reminder)
+    packet = clients.Original(last_mail_to(app, CHAIR[1], "escalation").raw)
+    raw = clients.outlook(packet, CHAIR[0], CHAIR[1], BOT, app.clock.now(), "Adopted as proposed.")
+    assert app.handle(Fetched("test", raw)) == "processed"
+    assert state(app)["items"][0]["state"] == "determined"
+    app.clock.jump_to(T0 + timedelta(days=10 + 14 - 2, minutes=2))
+    app.run_due()
+    assert last_mail_to(app, CHAIR[1]).purpose == "confirm"  # no reminder after determining
+
+
+def test_a_reply_to_someone_elses_ballot_is_held(tmp_path: Path) -> None:
+    # A member forwards her ballot mail to a colleague, who replies to it: the token names
+    # Amina, the From line names Bruno, and nothing is counted.
+    app = setup(tmp_path)
+    original = clients.Original(last_mail_to(app, EMAIL, "ballot").raw)
+    raw = clients.gmail(original, MEMBERS[1][0], MEMBERS[1][1], BOT, T0, "Agree")
+    assert app.handle(Fetched("test", raw)) == "quarantined"
+    with session(app.engine) as s:
+        assert [r.reason for r in s.exec(select(Review))] == ["not-theirs"]
+    assert state(app)["items"][0]["responses"] == {}
