@@ -143,6 +143,8 @@ class App:
             addr = addr.lower()
             return people.get(self._aliases.get(addr, addr))
 
+        by_id = {p.id: p for p in people.values()}
+
         def item_by_id(item_id: int) -> ItemView | None:
             row = s.get(Item, item_id)
             return repo.item_view(row) if row else None
@@ -153,6 +155,7 @@ class App:
             zone=self.settings.model.group.timezone,
             own_addresses=frozenset({self.settings.model.smtp.from_address.lower()}),
             person_by_email=person_by_email,
+            person_by_id=by_id.get,
             item_by_id=item_by_id,
             situation_for=lambda item: self.situation(s, item),
         )
@@ -232,7 +235,7 @@ class App:
                 outcome.reason,
                 outcome.detail,
             )
-            effects = []
+            effects = outcome.effects
         else:
             assert isinstance(outcome, Quarantined)
             inbound.state = InboundState.QUARANTINED

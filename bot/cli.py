@@ -74,6 +74,8 @@ def cli(ctx: click.Context, config: Path, now: str | None, verbose: int) -> None
     """cgbot: email consensus and follow-up for the Coordination Group."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # mail-parser warns about every MIME part it does not turn into text (reports, images).
+    logging.getLogger("mailparser").setLevel(logging.ERROR if verbose < 2 else logging.DEBUG)
     ctx.obj = Context(config, now)
 
 

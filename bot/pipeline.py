@@ -7,16 +7,17 @@ message before the first stage and applies the outcome after the last, in one tr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from bot.inbound.classify import Verdict, classify
+from bot.inbound.classify import Automatic, Verdict, classify
 from bot.inbound.commands import CommandError, is_command, parse_ballot
-from bot.inbound.match import find_token, is_own_message_id, subject_tag
+from bot.inbound.match import find_token, is_own_message_id, read_token, subject_tag
 from bot.inbound.parse import InboundMessage, parse_message
 from bot.inbound.reply import extract_reply
 from bot.refusals import ItemGone, NotTheirs, Refusal, UnknownSender, Unmatched
-from bot.workflows.effects import Effect, ItemView, Mail, OpenItem, PersonView
+from bot.workflows.effects import AddressHealth, Effect, ItemView, Mail, OpenItem, PersonView
 from bot.workflows.registry import WORKFLOWS
 from bot.workflows.situation import Reply, Situation
 
@@ -30,6 +31,7 @@ class World:
     zone: str  # the group's time zone, for dates written without one
     own_addresses: frozenset[str]
     person_by_email: Callable[[str], PersonView | None]
+    person_by_id: Callable[[int], PersonView | None]
     item_by_id: Callable[[int], ItemView | None]
     situation_for: Callable[[ItemView | None], Situation]
 
@@ -57,6 +59,7 @@ class Handled:
 class Ignored:
     reason: str
     detail: str
+    effects: list[Effect] = field(default_factory=list)  # e.g. an address marked as failing
 
 
 @dataclass(frozen=True)
@@ -87,9 +90,56 @@ def _own_mail(insp: Inspection, world: World) -> StageResult:
 
 
 def _automatic(insp: Inspection, world: World) -> StageResult:
-    verdict: Verdict | None = classify(_msg(insp))
-    if verdict is not None:
-        return Ignored(str(verdict.kind), verdict.why)
+    msg = _msg(insp)
+    verdict: Verdict | None = classify(msg)
+    if verdict is None:
+        return insp
+    effects: list[Effect] = []
+    if verdict.kind == Automatic.BOUNCE:
+        effects = _bounce_effects(msg, insp.raw, world)
+    return Ignored(str(verdict.kind), verdict.why, effects)
+
+
+_OUR_IDS = re.compile(rb"<cg\.\d+\.\d+\.[a-z2-7]+\.[a-z2-7]+@[^>\s]+>")
+
+
+def _bounced_people(msg: InboundMessage, raw: bytes, world: World) -> dict[int, str]:
+    """Whose address failed: the DSN's failed recipients, else the person our quoted token names."""
+    found: dict[int, str] = {}
+    for block in msg.delivery:
+        if block.action == "failed" or block.status.startswith("5"):
+            person = world.person_by_email(block.recipient)
+            if person is not None:
+                found[person.id] = f"{block.recipient}: {block.action or 'failed'} {block.status}"
+    if not found and not msg.delivery:
+        for mid in dict.fromkeys(_OUR_IDS.findall(raw)):
+            token = read_token(mid.decode(), world.secret)
+            person = world.person_by_id(token.person_id) if token else None
+            if person is not None:
+                found[person.id] = f"{person.email}: bounced (no delivery report)"
+    return found
+
+
+def _bounce_effects(msg: InboundMessage, raw: bytes, world: World) -> list[Effect]:
+    """Mark each bounced address as failing; tell the Secretariat the first time only."""
+    effects: list[Effect] = []
+    secretariat = world.situation_for(None).secretariat
+    for person_id, detail in _bounced_people(msg, raw, world).items():
+        person = world.person_by_id(person_id)
+        assert person is not None
+        if person.failing:
+            continue
+        effects.append(AddressHealth(person_id, True, detail))
+        ctx = {"person": person, "detail": detail, "subject": msg.subject}
+        effects.append(Mail("address_failing", secretariat, "notice", ctx, personal=False))
+    return effects
+
+
+def _integrity(insp: Inspection, world: World) -> StageResult:
+    """A person's mail whose words cannot be trusted (damaged MIME, no Message-ID) is held."""
+    problems = _msg(insp).problems
+    if problems:
+        raise problems[0]
     return insp
 
 
@@ -170,7 +220,10 @@ def _interpret(insp: Inspection, world: World) -> StageResult:
         raise Unmatched(detail=f"no workflow reads replies to {item.kind} items")
     trusted = insp.matched_by == "token" and insp.token_person_id == person.id
     reply = Reply(item, person, _msg(insp), insp.text, trusted, insp.matched_by)
-    return Handled(workflow.on_reply(world.situation_for(item), reply))
+    effects = workflow.on_reply(world.situation_for(item), reply)
+    if person.failing:  # they wrote to us, so their address works again
+        effects = [AddressHealth(person.id, False), *effects]
+    return Handled(effects)
 
 
 def _msg(insp: Inspection) -> InboundMessage:
@@ -182,6 +235,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("parse", "read MIME structure and headers; damaged mail is held", _parse),
     Stage("own-mail", "drop copies of the bot's own mail (loop guard)", _own_mail),
     Stage("automatic", "drop auto-replies, bounces and list mail, never answer them", _automatic),
+    Stage("integrity", "hold damaged mail: broken MIME, bad charset, no Message-ID", _integrity),
     Stage("sender", "find the member, Chair or Secretariat by From address", _sender),
     Stage("command", "carry out or refuse the Secretariat's email commands", _command),
     Stage("match", "find the item by signed Message-ID token, then by subject tag", _match),

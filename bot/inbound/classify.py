@@ -34,13 +34,31 @@ _OOO_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _BOUNCE_SUBJECT = re.compile(
-    r"^\s*(?:undeliver(?:ed|able)|delivery (?:status notification|failure|has failed)|"
-    r"returned mail|mail delivery (?:failed|system)|failure notice|non[- ]?delivery|"
-    r"delivery notification|message could not be delivered|unzustellbar|non remis|no entregado|"
-    r"não entregue|message not delivered|mail system error|warning: could not send)",
+    r"^\s*(?:fwd?:\s*)?(?:undeliver(?:ed|able)|delivery (?:status|failure|has failed|notification)|"
+    r"returned mail|mail delivery (?:failed|system|status)|failure notice|non[- ]?delivery|"
+    r"(?:mail|message) (?:could not be|not) delivered|permanent delivery failure|failure delivery|"
+    r"delayed mail|mail failed|mail system error|warning: could not send|"
+    r"(?:mail )?delivery warning|"
+    r"postfix smtp server: errors|loop alert|complaint about message|unzustellbar|non remis|"
+    r"no entregado|não entregue|"
+    r"メッセージを配信できません|配信不能|未送達|退信)",
     re.IGNORECASE,
 )
-_DAEMON = re.compile(r"^(?:mailer-daemon|postmaster|mail-daemon|bounces?|no-?reply)[@+\-]", re.I)
+# Phrases that mark a bounce wherever they stand in the subject (a person would not write them).
+_BOUNCE_ANYWHERE = re.compile(r"\(delivery failed\)|: non remis\b", re.IGNORECASE)
+_GENERATED_SUBJECT = re.compile(r"^\s*\[auto[- ]?generated\]", re.IGNORECASE)
+_DAEMON = re.compile(r"^(?:mailer-daemon|mail-daemon|post_?master|mailer)[@+\-]", re.IGNORECASE)
+# Robots' own addresses: no-reply senders and mailing-list machinery (Mailman, fml, ...).
+_NO_REPLY = re.compile(
+    r"^(?:no-?reply|do-?not-?reply|bounces?|notifications?)[@+\-._]|"
+    r"^[^@]+-(?:admin|owner|bounces|request)@",
+    re.IGNORECASE,
+)
+_REPORT_PARTS = {
+    "message/delivery-status": Automatic.BOUNCE,
+    "message/global-delivery-status": Automatic.BOUNCE,
+    "message/feedback-report": Automatic.AUTO_GENERATED,
+}
 
 
 def _header_verdict(msg: InboundMessage) -> Verdict | None:
@@ -63,20 +81,26 @@ def _header_verdict(msg: InboundMessage) -> Verdict | None:
 
 
 def classify(msg: InboundMessage) -> Verdict | None:
-    """A verdict when the mail is automatic, None when a person wrote it."""
-    if msg.content_type == "multipart/report" or "report-type=delivery-status" in msg.header(
-        "content-type"
-    ).lower().replace(" ", ""):
-        return Verdict(Automatic.BOUNCE, "delivery status notification (RFC 3464)")
-    if _DAEMON.match(msg.from_addr) and _BOUNCE_SUBJECT.search(msg.subject):
-        return Verdict(Automatic.BOUNCE, f"bounce from {msg.from_addr}")
+    """A verdict when a machine wrote the mail, None when a person did.
+
+    Structure first (delivery status and feedback reports), then the sender (MAILER-DAEMON),
+    then the headers robots set (RFC 3834 and its cousins), then the subjects robots write."""
+    for part in msg.part_types:
+        if part in _REPORT_PARTS:
+            return Verdict(_REPORT_PARTS[part], f"{part} part (RFC 3464/5965 report)")
+    if msg.content_type == "multipart/report":
+        return Verdict(Automatic.BOUNCE, "multipart/report (RFC 6522)")
+    if _DAEMON.match(msg.from_addr):
+        return Verdict(Automatic.BOUNCE, f"sent by {msg.from_addr}")
     verdict = _header_verdict(msg)
     if verdict:
         return verdict
-    if _BOUNCE_SUBJECT.search(msg.subject) and (
-        _DAEMON.match(msg.from_addr) or msg.header("return-path").strip() in ("<>", "")
-    ):
+    if _BOUNCE_SUBJECT.search(msg.subject) or _BOUNCE_ANYWHERE.search(msg.subject):
         return Verdict(Automatic.BOUNCE, f"bounce subject: {msg.subject!r}")
+    if _GENERATED_SUBJECT.search(msg.subject):
+        return Verdict(Automatic.AUTO_GENERATED, f"subject: {msg.subject!r}")
     if _OOO_SUBJECT.search(msg.subject):
         return Verdict(Automatic.AUTO_REPLY, f"out-of-office subject: {msg.subject!r}")
+    if _NO_REPLY.match(msg.from_addr):
+        return Verdict(Automatic.AUTO_GENERATED, f"sent from a no-reply address {msg.from_addr}")
     return None

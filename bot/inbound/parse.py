@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import email
 import re
 from dataclasses import dataclass, field
 from email.message import Message
+from email.policy import compat32
 from email.utils import getaddresses, parseaddr
 from typing import Any
 
@@ -23,6 +25,39 @@ SEVERE_DEFECTS = (
 )
 
 _MSGID = re.compile(r"<[^<>\s]+>")
+DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
+
+
+@dataclass(frozen=True)
+class DeliveryStatus:
+    """One recipient block of a delivery status notification."""
+
+    recipient: str
+    action: str  # failed | delayed | delivered | relayed | expanded
+    status: str  # e.g. 5.1.1
+
+
+def _delivery(msg: Message) -> tuple[DeliveryStatus, ...]:
+    out = []
+    for part in msg.walk():
+        if part.get_content_type() not in DSN_TYPES:
+            continue
+        payload = part.get_payload()
+        blocks = payload if isinstance(payload, list) else []
+        for block in blocks:
+            if not isinstance(block, Message):
+                continue
+            recipient = str(block.get("final-recipient") or block.get("original-recipient") or "")
+            if not recipient:
+                continue
+            out.append(
+                DeliveryStatus(
+                    recipient.split(";")[-1].strip().strip("<>").lower(),
+                    str(block.get("action", "")).strip().lower(),
+                    str(block.get("status", "")).strip(),
+                )
+            )
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -43,6 +78,9 @@ class InboundMessage:
     content_type: str = "text/plain"
     defects: tuple[str, ...] = ()
     attachments: tuple[str, ...] = ()  # file names, for reports
+    part_types: tuple[str, ...] = ()  # content types of every MIME part (DSN and ARF parts)
+    delivery: tuple[DeliveryStatus, ...] = ()  # per-recipient blocks of an RFC 3464 report
+    problems: tuple[Malformed, ...] = ()  # why its words cannot be trusted, if they cannot
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
@@ -73,31 +111,67 @@ def _addresses(msg: Message, name: str) -> tuple[str, ...]:
     return tuple(addr.lower() for _, addr in getaddresses(values) if "@" in addr)
 
 
+def _problems(
+    defects: list[str], headers: dict[str, str], has_id: bool, addr: str
+) -> list[Malformed]:
+    severe = sorted({d for d in defects if d in SEVERE_DEFECTS})
+    problems = []
+    if "CharsetDecodeDefect" in severe:
+        problems.append(Malformed("bad-charset", "text that cannot be decoded in its charset"))
+    elif severe:
+        problems.append(Malformed("broken-mime", ", ".join(severe)))
+    if not has_id:
+        problems.append(Malformed("no-message-id", "the message has no Message-ID header"))
+    if "@" not in addr:
+        problems.append(Malformed("no-sender", f"From {headers.get('from', '')!r} has no address"))
+    return problems
+
+
+def _fallback(raw: bytes, problem: Malformed) -> InboundMessage:
+    """What the standard library can still read (headers, structure) when mail-parser fails:
+    enough to recognise a bounce; the problem holds anything else for review."""
+    msg = email.message_from_bytes(raw, policy=compat32)
+    headers = _headers(msg)
+    mid = message_ids(headers.get("message-id", ""))
+    name, addr = parseaddr(headers.get("from", ""))
+    return InboundMessage(
+        message_id=mid[0] if mid else "",
+        from_addr=addr.strip().lower() if "@" in addr else "",
+        from_name=name,
+        to=_addresses(msg, "to"),
+        cc=_addresses(msg, "cc"),
+        subject=headers.get("subject", ""),
+        in_reply_to=message_ids(headers.get("in-reply-to", "")),
+        references=message_ids(headers.get("references", "")),
+        text="",
+        html="",
+        headers=headers,
+        content_type=msg.get_content_type(),
+        part_types=tuple(part.get_content_type() for part in msg.walk()),
+        delivery=_delivery(msg),
+        problems=(problem,),
+    )
+
+
 def parse_message(raw: bytes) -> InboundMessage:
-    """Parse raw bytes; raise Malformed when the message cannot be read with confidence."""
+    """Parse raw bytes as far as they go; what makes the words untrustworthy is in `problems`.
+
+    Never raises on bad input: a damaged bounce must still be recognised as a bounce, since
+    automatic mail is sorted out before integrity is judged."""
     try:
         parsed = mailparser.parse_from_bytes(raw)
     except Exception as exc:  # mail-parser raises several types on hostile input
-        raise Malformed("unparseable", f"{type(exc).__name__}: {exc}") from exc
+        return _fallback(raw, Malformed("unparseable", f"{type(exc).__name__}: {exc}"))
     msg: Message = parsed.message
     headers = _headers(msg)
     defects = _defect_names(parsed)
-    severe = sorted({d for d in defects if d in SEVERE_DEFECTS})
-    if "CharsetDecodeDefect" in severe:
-        raise Malformed("bad-charset", "text that cannot be decoded in its declared charset")
-    if severe:
-        raise Malformed("broken-mime", ", ".join(severe))
     mid = message_ids(headers.get("message-id", ""))
-    if not mid:
-        raise Malformed("no-message-id", "the message has no Message-ID header")
     name, addr = parseaddr(headers.get("from", ""))
-    if "@" not in addr:
-        raise Malformed("no-sender", f"From header {headers.get('from', '')!r} has no address")
     plain = "\n".join(parsed.text_plain or [])
     html = "\n".join(parsed.text_html or [])
     return InboundMessage(
-        message_id=mid[0],
-        from_addr=addr.strip().lower(),
+        message_id=mid[0] if mid else "",
+        from_addr=addr.strip().lower() if "@" in addr else "",
         from_name=name,
         to=_addresses(msg, "to"),
         cc=_addresses(msg, "cc"),
@@ -110,4 +184,7 @@ def parse_message(raw: bytes) -> InboundMessage:
         content_type=msg.get_content_type(),
         defects=tuple(defects),
         attachments=tuple(str(a.get("filename", "")) for a in parsed.attachments or []),
+        part_types=tuple(part.get_content_type() for part in msg.walk()),
+        delivery=_delivery(msg),
+        problems=tuple(_problems(defects, headers, bool(mid), addr)),
     )

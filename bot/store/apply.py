@@ -14,9 +14,19 @@ from sqlmodel import Session, col, select
 from bot.inbound.match import mint_message_id
 from bot.mail.compose import Envelope, build_message
 from bot.render import Renderer
-from bot.store.models import Deadline, Inbound, InboundState, Item, Outbox, Response, Review
+from bot.store.models import (
+    Deadline,
+    Inbound,
+    InboundState,
+    Item,
+    Outbox,
+    Person,
+    Response,
+    Review,
+)
 from bot.store.repo import item_view
 from bot.workflows.effects import (
+    AddressHealth,
     Attachment,
     Effect,
     Mail,
@@ -187,6 +197,11 @@ def apply_effects(
             queued.extend(composer.queue(session, effect, sit, now))
         elif isinstance(effect, OpenItem):
             open_item(session, effect, sit, composer, now)
+        elif isinstance(effect, AddressHealth):
+            person = session.get(Person, effect.person_id)
+            assert person is not None, f"person {effect.person_id} vanished"
+            person.failing_since = (person.failing_since or now) if effect.failing else None
+            session.add(person)
     return queued
 
 

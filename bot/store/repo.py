@@ -68,7 +68,9 @@ def sync_people(session: Session, settings: Settings) -> None:
 
 def person_view(p: Person) -> PersonView:
     assert p.id is not None
-    return PersonView(p.id, p.email, p.name, p.kind, p.role, p.timezone, p.language)
+    return PersonView(
+        p.id, p.email, p.name, p.kind, p.role, p.timezone, p.language, p.failing_since is not None
+    )
 
 
 def item_view(i: Item) -> ItemView:

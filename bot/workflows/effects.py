@@ -18,6 +18,7 @@ class PersonView:
     role: str = ""
     timezone: str = "UTC"
     language: str = "en"
+    failing: bool = False  # mail to this address has bounced
 
 
 @dataclass(frozen=True)
@@ -122,4 +123,13 @@ class OpenItem:
     reply_to: InboundMessage | None = None  # the command mail the confirmation answers
 
 
-Effect = Mail | Record | SetState | Schedule | ToReview | OpenItem
+@dataclass(frozen=True)
+class AddressHealth:
+    """Mail to a person's address bounced (failing=True) or they wrote to us again (False)."""
+
+    person_id: int
+    failing: bool
+    detail: str = ""
+
+
+Effect = Mail | Record | SetState | Schedule | ToReview | OpenItem | AddressHealth

@@ -13,7 +13,7 @@ from bot.clock import Clock
 from bot.config import parse_config
 from bot.status import snapshot
 from bot.store.db import session
-from bot.store.models import Outbox, Review
+from bot.store.models import Outbox, Person, Review
 from tests.conftest import BOT, CHAIR, MEMBERS, config_text
 
 T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
@@ -121,3 +121,38 @@ def test_a_reply_to_someone_elses_ballot_is_held(tmp_path: Path) -> None:
     with session(app.engine) as s:
         assert [r.reason for r in s.exec(select(Review))] == ["not-theirs"]
     assert state(app)["items"][0]["responses"] == {}
+
+
+def dsn(recipient: str, original: clients.Original, n: int = 1, action: str = "failed") -> bytes:
+    return (
+        f"From: MAILER-DAEMON@members.example\r\nTo: {BOT}\r\nSubject: Undelivered Mail\r\n"
+        f"Message-ID: <dsn-{n}-{recipient}>\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\nNot delivered.\r\n"
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\n"
+        f"Final-Recipient: rfc822; {recipient}\r\nAction: {action}\r\nStatus: 5.1.1\r\n"
+        f"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {original.message_id}\r\n"
+        "--b--\r\n"
+    ).encode()
+
+
+def test_a_bounce_marks_the_address_failing_and_tells_the_secretariat_once(
+    tmp_path: Path,
+) -> None:
+    # Bounces are never answered and count no position; the first one for an address marks it
+    # failing and tells the Secretariat, the next ones only stay in the archive; a reply from
+    # the member clears it.
+    app = setup(tmp_path)
+    original = clients.Original(last_mail_to(app, EMAIL, "ballot").raw)
+    assert app.handle(Fetched("test", dsn(EMAIL, original))) == "ignored"
+    assert app.handle(Fetched("test", dsn(EMAIL, original, 2))) == "ignored"
+    with session(app.engine) as s:
+        notices = s.exec(select(Outbox).where(Outbox.purpose == "notice")).all()
+    failing = [n for n in notices if "bouncing" in n.subject]
+    assert len(failing) == 1 and EMAIL in body(failing[0])
+    assert state(app)["items"][0]["responses"] == {}
+    assert last_mail_to(app, EMAIL).purpose == "ballot"  # the bounce was not answered
+    reply(app, "Agree", 2)
+    with session(app.engine) as s:
+        person = s.exec(select(Person).where(Person.email == EMAIL)).one()
+    assert person.failing_since is None
