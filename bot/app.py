@@ -153,6 +153,9 @@ class App:
             secret=self.secret,
             tag=self.settings.model.group.tag,
             zone=self.settings.model.group.timezone,
+            trusted_authserv_ids=frozenset(
+                a.lower() for a in self.settings.model.security.trusted_authserv_ids
+            ),
             own_addresses=frozenset({self.settings.model.smtp.from_address.lower()}),
             person_by_email=person_by_email,
             person_by_id=by_id.get,

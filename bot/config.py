@@ -123,6 +123,7 @@ class SecurityConfig(_Strict):
     secret: str | None = Field(default=None, repr=False)
     secret_env: str | None = None
     secret_file: str | None = None
+    trusted_authserv_ids: list[str] = []  # receiving servers whose Authentication-Results count
 
 
 class ConfigModel(_Strict):

@@ -11,12 +11,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from bot.inbound import authres
 from bot.inbound.classify import Automatic, Verdict, classify
 from bot.inbound.commands import CommandError, is_command, parse_ballot
 from bot.inbound.match import find_token, is_own_message_id, read_token, subject_tag
 from bot.inbound.parse import InboundMessage, parse_message
 from bot.inbound.reply import extract_reply
-from bot.refusals import ItemGone, NotTheirs, Refusal, UnknownSender, Unmatched
+from bot.refusals import ItemGone, NotTheirs, Refusal, Unauthenticated, UnknownSender, Unmatched
 from bot.workflows.effects import AddressHealth, Effect, ItemView, Mail, OpenItem, PersonView
 from bot.workflows.registry import WORKFLOWS
 from bot.workflows.situation import Reply, Situation
@@ -29,6 +30,7 @@ class World:
     secret: str
     tag: str
     zone: str  # the group's time zone, for dates written without one
+    trusted_authserv_ids: frozenset[str]  # whose Authentication-Results headers count
     own_addresses: frozenset[str]
     person_by_email: Callable[[str], PersonView | None]
     person_by_id: Callable[[int], PersonView | None]
@@ -143,6 +145,15 @@ def _integrity(insp: Inspection, world: World) -> StageResult:
     return insp
 
 
+def _authenticity(insp: Inspection, world: World) -> StageResult:
+    """A DMARC (or DKIM and SPF) failure reported by a trusted receiving server: held."""
+    result = authres.verdict(_msg(insp).auth_results, world.trusted_authserv_ids)
+    failure = result.failure() if result else None
+    if failure:
+        raise Unauthenticated(detail=f"{failure}: {result.results if result else ''}")
+    return insp
+
+
 def _sender(insp: Inspection, world: World) -> StageResult:
     msg = _msg(insp)
     person = world.person_by_email(msg.from_addr)
@@ -236,6 +247,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("own-mail", "drop copies of the bot's own mail (loop guard)", _own_mail),
     Stage("automatic", "drop auto-replies, bounces and list mail, never answer them", _automatic),
     Stage("integrity", "hold damaged mail: broken MIME, bad charset, no Message-ID", _integrity),
+    Stage("authenticity", "hold mail a trusted server says failed DMARC/DKIM/SPF", _authenticity),
     Stage("sender", "find the member, Chair or Secretariat by From address", _sender),
     Stage("command", "carry out or refuse the Secretariat's email commands", _command),
     Stage("match", "find the item by signed Message-ID token, then by subject tag", _match),

@@ -20,6 +20,11 @@ class Malformed(Refusal):
     summary = "the message is damaged or incomplete"
 
 
+class Unauthenticated(Refusal):
+    code = "failed-authentication"
+    summary = "the receiving server says the sender's domain did not authenticate it"
+
+
 class UnknownSender(Refusal):
     code = "unknown-sender"
     summary = "the sender is not a member, the Chair or the Secretariat"

@@ -144,6 +144,25 @@ class Bot:
         self.dovecot.append(self.user, self.password, raw)
 
 
+MATRIX: dict[str, list[str]] = {}
+
+
+@pytest.fixture
+def matrix() -> dict[str, list[str]]:
+    """Rows of the trust matrix, printed at the end of the run (see pytest_terminal_summary)."""
+    return MATRIX
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not MATRIX:
+        return
+    terminalreporter.section("trust matrix (issue 4): tried, and all held")
+    for topic, rows in MATRIX.items():
+        terminalreporter.write_line(f"{topic}: {len(rows)} tried")
+        for row in rows:
+            terminalreporter.write_line(f"    {row}")
+
+
 @pytest.fixture(scope="session")
 def dovecot() -> Iterator[Dovecot]:
     # Not under pytest's tmp_path: that is mode 0700, and Dovecot's unprivileged auth and mail

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from bot.inbound.parse import InboundMessage
 
-_TOKEN = re.compile(r"^<cg\.(\d+)\.(\d+)\.([a-z2-7]{8,})\.([a-z2-7]{16})@([^>]+)>$")
+_TOKEN = re.compile(r"^<cg\.(\d+)\.(\d+)\.([a-z2-7]{8,})\.([a-z2-7]{16})@([^>@\s]+)>$")
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,7 @@ class InboundMessage:
     part_types: tuple[str, ...] = ()  # content types of every MIME part (DSN and ARF parts)
     delivery: tuple[DeliveryStatus, ...] = ()  # per-recipient blocks of an RFC 3464 report
     problems: tuple[Malformed, ...] = ()  # why its words cannot be trusted, if they cannot
+    auth_results: tuple[str, ...] = ()  # every Authentication-Results header, topmost first
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
@@ -150,6 +151,7 @@ def _fallback(raw: bytes, problem: Malformed) -> InboundMessage:
         part_types=tuple(part.get_content_type() for part in msg.walk()),
         delivery=_delivery(msg),
         problems=(problem,),
+        auth_results=tuple(str(v) for v in msg.get_all("authentication-results", [])),
     )
 
 
@@ -186,5 +188,6 @@ def parse_message(raw: bytes) -> InboundMessage:
         attachments=tuple(str(a.get("filename", "")) for a in parsed.attachments or []),
         part_types=tuple(part.get_content_type() for part in msg.walk()),
         delivery=_delivery(msg),
+        auth_results=tuple(str(v) for v in msg.get_all("authentication-results", [])),
         problems=tuple(_problems(defects, headers, bool(mid), addr)),
     )
