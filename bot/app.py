@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from bot.clock import Clock
@@ -27,7 +28,7 @@ from bot.render import Renderer
 from bot.rules import Rules, composition_warnings, load_rules, resolve_rules_path
 from bot.store import repo
 from bot.store.apply import Composer, apply_effects, open_item
-from bot.store.db import make_engine, session
+from bot.store.db import StoreUnavailable, make_engine, session
 from bot.store.models import Inbound, InboundState, Item, Outbox, OutboxState, Review
 from bot.workflows.effects import (
     Attachment,
@@ -175,6 +176,15 @@ class App:
 
         Raises only when the database itself fails: the caller then leaves the message on the
         server and its checkpoint where it was, to try again later."""
+        try:
+            return self._handle(fetched)
+        except OperationalError as exc:
+            raise StoreUnavailable(
+                f"database {self.engine.url.database}: {exc.orig}; the message stays on the "
+                "server and is read again next time"
+            ) from exc
+
+    def _handle(self, fetched: Fetched) -> str:
         now = self.clock.now()
         with session(self.engine) as s:
             row = repo.archive(
@@ -196,6 +206,8 @@ class App:
             with session(self.engine) as s:
                 state = self._interpret(s, fetched, inbound_id, now)
                 s.commit()
+        except OperationalError:
+            raise  # the database, not the message, is at fault: leave it on the server
         except Exception as exc:  # a bug must not stop the daemon or lose the message
             log.exception("message #%s could not be handled", inbound_id)
             detail = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
 from bot.app import App, rules_for
@@ -18,7 +19,7 @@ from bot.config import Settings, load_config
 from bot.errors import ConfigError
 from bot.pipeline import Handled, Ignored, Quarantined, Result
 from bot.status import snapshot
-from bot.store.db import session
+from bot.store.db import StoreUnavailable, session
 from bot.store.models import Outbox, OutboxState, Review
 from bot.workflows.effects import Record
 
@@ -48,6 +49,9 @@ class Context:
             app = App(settings, self.clock)
         except ConfigError as exc:
             _fail(str(exc))
+        except OperationalError as exc:
+            url = settings.model.database.url
+            _fail(f"database {url}: {exc.orig}; nothing was changed, try again later", 75)
         for warning in app.warnings:
             click.echo(f"warning: {warning}", err=True)
         return app
@@ -121,6 +125,10 @@ def run(obj: Context, once: bool) -> None:
         counters = asyncio.run(daemon.run_once() if once else daemon.run_forever())
     except ImapDown as exc:
         _fail(f"mailbox: {exc}", 1)
+    except StoreUnavailable as exc:
+        _fail(str(exc), 75)  # EX_TEMPFAIL: try again later
+    except OperationalError as exc:
+        _fail(f"database {app.engine.url.database}: {exc.orig}; nothing was lost", 75)
     click.echo(" ".join(f"{k}={v}" for k, v in sorted(counters.items())) or "nothing to do")
 
 
@@ -301,6 +309,47 @@ def outbox_resend(obj: Context, row_id: int) -> None:
         s.add(row)
         s.commit()
     click.echo(f"queued {row_id} again")
+
+
+def _database_path(app: App) -> Path:
+    path = app.engine.url.database
+    if not path or path == ":memory:":
+        _fail("backup and restore need a SQLite database file")
+    return Path(path)
+
+
+@cli.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def backup_command(obj: Context, target: Path) -> None:
+    """Write a consistent copy of the database to TARGET (safe while the daemon runs)."""
+    from bot.store.backup import backup
+
+    app = obj.app()
+    try:
+        size = backup(_database_path(app), target)
+    except FileExistsError as exc:
+        _fail(str(exc))
+    click.echo(f"backed up {_database_path(app)} to {target} ({size} bytes)")
+
+
+@cli.command("restore")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Confirm: the current database is replaced.")
+@click.pass_obj
+def restore_command(obj: Context, source: Path, yes: bool) -> None:
+    """Replace the database with a backup. Stop the daemon first; mail that arrived since the
+    backup is read again from the mailbox (the checkpoint goes back with it)."""
+    from bot.store.backup import restore
+
+    if not yes:
+        _fail("restore replaces the current database: add --yes to confirm")
+    app = obj.app()
+    try:
+        restore(source, _database_path(app))
+    except ValueError as exc:
+        _fail(str(exc))
+    click.echo(f"restored {_database_path(app)} from {source}")
 
 
 @cli.command()

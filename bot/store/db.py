@@ -21,6 +21,10 @@ MIGRATIONS: list[Migration] = []
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 
 
+class StoreUnavailable(Exception):
+    """The database cannot be written (locked, disk full, read-only): retry later, lose nothing."""
+
+
 def _sqlite_path(url: str) -> Path | None:
     parsed = make_url(url)
     if (

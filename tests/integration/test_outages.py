@@ -104,3 +104,23 @@ def test_uidvalidity_change_and_rebuilt_mailbox_do_not_repeat_anything(
     assert status["inbound"] == {"processed": 1, "duplicate": 1}
     assert status["items"][0]["history"] == 1
     assert len(smtp.messages) == before
+
+
+def test_locked_database_is_a_clear_error_and_loses_nothing(bot: Bot, smtp: SmtpSink) -> None:
+    # Another process holds the database: the run stops with a message that names the database
+    # and exits 75 (try again later); the reply stays on the server and counts next time.
+    original = open_ballot(bot, smtp)
+    bot.append(reply(original))
+    holder = sqlite3.connect(bot.folder / "cg.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        out = bot.run("run", "--once", now="2026-12-02T10:00:00Z", check=False)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert out.returncode == 75, out.stderr
+    assert "cg.db" in out.stderr and "locked" in out.stderr and "Traceback" not in out.stderr
+    bot.run("run", "--once", now="2026-12-02T10:05:00Z")
+    status = bot.status()
+    assert status["inbound"] == {"processed": 1}
+    assert status["items"][0]["responses"][AMINA[1]]["position"] == "agree"

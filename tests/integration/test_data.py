@@ -1,0 +1,67 @@
+"""Secrets and data: passwords never shown, files private, backup and restore that work."""
+
+from __future__ import annotations
+
+import stat
+from datetime import UTC, datetime
+
+import pytest
+
+from bot import clients
+from tests.conftest import BOT, MEMBERS, Bot
+from tests.servers import SmtpSink
+
+pytestmark = pytest.mark.integration
+
+NOW = "2026-12-01T09:00:00+00:00"
+
+
+def test_passwords_never_appear_in_output_logs_or_status(bot: Bot, smtp: SmtpSink) -> None:
+    # The IMAP password of this test user, with the daemon's debug logs on.
+    bot.open_ballot("Shortlist", "Agree?", "2026-12-11T17:00:00Z", NOW)
+    outputs = [
+        bot.run("-vv", "run", "--once", now=NOW),
+        bot.run("status", "--json"),
+        bot.run("check-config"),
+        bot.run("review"),
+    ]
+    text = bot.config.read_text().replace(f'password = "{bot.password}"', 'password = "wrong!"')
+    bot.config.write_text(text)
+    outputs.append(bot.run("run", "--once", now=NOW, check=False))  # a refused login
+    for out in outputs:
+        assert bot.password not in out.stdout + out.stderr
+    assert "refused" in outputs[-1].stderr and outputs[-1].returncode != 0
+
+
+def test_database_is_private_and_a_readable_config_with_a_password_warns(bot: Bot) -> None:
+    bot.config.chmod(0o644)
+    out = bot.run("check-config")
+    assert "readable by others" in out.stderr
+    bot.run("status")  # creates the database
+    for path in bot.folder.glob("cg.db*"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_backup_and_restore(bot: Bot, smtp: SmtpSink) -> None:
+    # A backup taken while things happen restores the record as it was at that moment.
+    bot.open_ballot("Shortlist", "Agree?", "2026-12-11T17:00:00Z", NOW)
+    bot.run("run", "--once", now=NOW)
+    smtp.wait_for(5)
+    name, email = MEMBERS[0][0], MEMBERS[0][1]
+    original = clients.Original(smtp.to(email)[0].raw)
+    bot.append(clients.gmail(original, name, email, BOT, datetime.now(UTC), "Agree"))
+    bot.run("run", "--once", now="2026-12-02T09:00:00Z")
+    backup = bot.folder / "backup.db"
+    assert "backed up" in bot.run("backup", str(backup)).stdout
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    assert bot.run("backup", str(backup), check=False).returncode != 0  # never overwrites
+
+    bot.append(clients.gmail(original, name, email, BOT, datetime.now(UTC), "Object: changed"))
+    bot.run("run", "--once", now="2026-12-03T09:00:00Z")
+    assert bot.status()["items"][0]["responses"][email]["position"] == "object"
+
+    assert bot.run("restore", str(backup), check=False).returncode != 0  # needs --yes
+    bot.run("restore", str(backup), "--yes")
+    restored = bot.status()
+    assert restored["items"][0]["responses"][email]["position"] == "agree"
+    assert restored["items"][0]["history"] == 1
