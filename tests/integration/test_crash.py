@@ -31,7 +31,9 @@ def crash_run(bot: Bot, point: str, skip: int, now: str) -> None:
 
 @pytest.mark.parametrize("skip", [0, 1])
 @pytest.mark.parametrize("point", POINTS)
-def test_killed_while_handling_replies(bot: Bot, smtp: SmtpSink, point: str, skip: int) -> None:
+def test_killed_while_handling_replies(
+    bot: Bot, smtp: SmtpSink, point: str, skip: int, matrix: dict[str, list[str]]
+) -> None:
     # Two replies wait in the mailbox; the process dies at `point` on the first or the second.
     # After a restart each reply is recorded once and each member is confirmed once.
     bot.open_ballot("Adopt the 2027 shortlist", "Do you agree?", "2026-12-11T17:00:00Z", NOW)
@@ -56,10 +58,16 @@ def test_killed_while_handling_replies(bot: Bot, smtp: SmtpSink, point: str, ski
         assert len(confirmations) == 1, f"{email} confirmed {len(confirmations)} times"
     uncertain = [r for r in status["review_queue"] if r["reason"] == "delivery-uncertain"]
     assert len(uncertain) == (1 if point == "sent" else 0)
+    which = "first" if skip == 0 else "second"
+    matrix.setdefault("kill points (SIGKILL, restart)", []).append(
+        f"handling, at '{point}' on the {which} reply: each recorded once, confirmed once"
+    )
 
 
 @pytest.mark.parametrize("point", ["before-send", "sent"])
-def test_killed_while_sending_the_ballot(bot: Bot, smtp: SmtpSink, point: str) -> None:
+def test_killed_while_sending_the_ballot(
+    bot: Bot, smtp: SmtpSink, point: str, matrix: dict[str, list[str]]
+) -> None:
     # The process dies while the five opening mails go out: nobody gets a mail twice, and a mail
     # whose fate is unknown is shown to the Secretariat rather than sent again.
     bot.open_ballot("Adopt the 2027 shortlist", "Do you agree?", "2026-12-11T17:00:00Z", NOW)
@@ -71,3 +79,6 @@ def test_killed_while_sending_the_ballot(bot: Bot, smtp: SmtpSink, point: str) -
     status = bot.status()
     assert status["outbox"].get("sent", 0) + status["outbox"].get("uncertain", 0) == 5
     assert status["outbox"].get("uncertain", 0) == (1 if point == "sent" else 0)
+    matrix.setdefault("kill points (SIGKILL, restart)", []).append(
+        f"sending, at '{point}' on the third mail: nobody got a mail twice"
+    )

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot import clients
-from tests.conftest import BOT, MEMBERS, Bot
+from tests.conftest import BOT, MATRIX, MEMBERS, Bot
 from tests.integration.test_daemon import wait_for_log
 from tests.servers import Dovecot, SmtpSink
 
@@ -46,6 +46,9 @@ def test_smtp_down_mail_waits_in_the_outbox_and_goes_once(bot: Bot, smtp: SmtpSi
     assert bot.status()["outbox"] == {"sent": 6}
     confirmations = [m for m in smtp.to(AMINA[1]) if "Recorded" in m.raw.decode()]
     assert len(confirmations) == 1
+    MATRIX.setdefault("outages survived", []).append(
+        "SMTP down: the confirmation waited in the outbox and went once when it was back"
+    )
 
 
 def test_daemon_reconnects_after_the_imap_server_restarts(
@@ -63,6 +66,9 @@ def test_daemon_reconnects_after_the_imap_server_restarts(
         smtp.wait_for(6, timeout=60)
         assert "Recorded: AGREE" in smtp.messages[-1].raw.decode()
         assert "mailbox unavailable" in (bot.folder / "daemon.log").read_text()
+        MATRIX.setdefault("outages survived", []).append(
+            "IMAP server restarted under the daemon: reconnected, the reply was confirmed"
+        )
     finally:
         daemon.terminate()
         daemon.wait(timeout=20)
@@ -104,6 +110,9 @@ def test_uidvalidity_change_and_rebuilt_mailbox_do_not_repeat_anything(
     assert status["inbound"] == {"processed": 1, "duplicate": 1}
     assert status["items"][0]["history"] == 1
     assert len(smtp.messages) == before
+    MATRIX.setdefault("outages survived", []).append(
+        "UIDVALIDITY changed and mailbox restored: nothing recorded or sent twice"
+    )
 
 
 def test_locked_database_is_a_clear_error_and_loses_nothing(bot: Bot, smtp: SmtpSink) -> None:
@@ -121,6 +130,9 @@ def test_locked_database_is_a_clear_error_and_loses_nothing(bot: Bot, smtp: Smtp
     assert out.returncode == 75, out.stderr
     assert "cg.db" in out.stderr and "locked" in out.stderr and "Traceback" not in out.stderr
     bot.run("run", "--once", now="2026-12-02T10:05:00Z")
+    MATRIX.setdefault("outages survived", []).append(
+        "database locked: exit 75 with the reason, the reply counted on the next run"
+    )
     status = bot.status()
     assert status["inbound"] == {"processed": 1}
     assert status["items"][0]["responses"][AMINA[1]]["position"] == "agree"

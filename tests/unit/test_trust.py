@@ -140,7 +140,8 @@ def test_spoofed_replies_count_nothing(
         snap = snapshot(s)
     assert len(snap["items"]) == 1
     assert snap["review_queue"], "the Secretariat must see it"
-    matrix.setdefault("spoof cases rejected", []).append(f"{name}: {result}, nothing counted")
+    held = " and held in review" if result == "processed" else ""
+    matrix.setdefault("spoof cases rejected", []).append(f"{name}: {result}{held}, nothing counted")
 
 
 CONTROLS = [
