@@ -128,10 +128,16 @@ def _problems(
     return problems
 
 
-def _fallback(raw: bytes, problem: Malformed) -> InboundMessage:
-    """What the standard library can still read (headers, structure) when mail-parser fails:
-    enough to recognise a bounce; the problem holds anything else for review."""
-    msg = email.message_from_bytes(raw, policy=compat32)
+def _build(
+    msg: Message,
+    subject: str,
+    text: str,
+    html: str,
+    problems: list[Malformed],
+    defects: tuple[str, ...] = (),
+    attachments: tuple[str, ...] = (),
+) -> InboundMessage:
+    """The fields every reading of a message shares, from its (stdlib) Message tree."""
     headers = _headers(msg)
     mid = message_ids(headers.get("message-id", ""))
     name, addr = parseaddr(headers.get("from", ""))
@@ -141,17 +147,19 @@ def _fallback(raw: bytes, problem: Malformed) -> InboundMessage:
         from_name=name,
         to=_addresses(msg, "to"),
         cc=_addresses(msg, "cc"),
-        subject=headers.get("subject", ""),
+        subject=subject,
         in_reply_to=message_ids(headers.get("in-reply-to", "")),
         references=message_ids(headers.get("references", "")),
-        text="",
-        html="",
+        text=text,
+        html=html,
         headers=headers,
         content_type=msg.get_content_type(),
+        defects=defects,
+        attachments=attachments,
         part_types=tuple(part.get_content_type() for part in msg.walk()),
         delivery=_delivery(msg),
-        problems=(problem,),
         auth_results=tuple(str(v) for v in msg.get_all("authentication-results", [])),
+        problems=(*problems, *_problems(list(defects), headers, bool(mid), addr)),
     )
 
 
@@ -159,35 +167,22 @@ def parse_message(raw: bytes) -> InboundMessage:
     """Parse raw bytes as far as they go; what makes the words untrustworthy is in `problems`.
 
     Never raises on bad input: a damaged bounce must still be recognised as a bounce, since
-    automatic mail is sorted out before integrity is judged."""
+    automatic mail is sorted out before integrity is judged. When mail-parser fails, what the
+    standard library can still read (headers, structure) is kept, with the failure as problem."""
     try:
         parsed = mailparser.parse_from_bytes(raw)
     except Exception as exc:  # mail-parser raises several types on hostile input
-        return _fallback(raw, Malformed("unparseable", f"{type(exc).__name__}: {exc}"))
-    msg: Message = parsed.message
-    headers = _headers(msg)
-    defects = _defect_names(parsed)
-    mid = message_ids(headers.get("message-id", ""))
-    name, addr = parseaddr(headers.get("from", ""))
+        msg = email.message_from_bytes(raw, policy=compat32)
+        failure = Malformed("unparseable", f"{type(exc).__name__}: {exc}")
+        return _build(msg, str(msg.get("subject", "")), "", "", [failure])
     plain = "\n".join(parsed.text_plain or [])
     html = "\n".join(parsed.text_html or [])
-    return InboundMessage(
-        message_id=mid[0] if mid else "",
-        from_addr=addr.strip().lower() if "@" in addr else "",
-        from_name=name,
-        to=_addresses(msg, "to"),
-        cc=_addresses(msg, "cc"),
-        subject=str(parsed.subject or ""),
-        in_reply_to=message_ids(headers.get("in-reply-to", "")),
-        references=message_ids(headers.get("references", "")),
-        text=plain if plain.strip() else html_to_text(html),
-        html=html,
-        headers=headers,
-        content_type=msg.get_content_type(),
-        defects=tuple(defects),
-        attachments=tuple(str(a.get("filename", "")) for a in parsed.attachments or []),
-        part_types=tuple(part.get_content_type() for part in msg.walk()),
-        delivery=_delivery(msg),
-        auth_results=tuple(str(v) for v in msg.get_all("authentication-results", [])),
-        problems=tuple(_problems(defects, headers, bool(mid), addr)),
+    return _build(
+        parsed.message,
+        str(parsed.subject or ""),
+        plain if plain.strip() else html_to_text(html),
+        html,
+        [],
+        tuple(_defect_names(parsed)),
+        tuple(str(a.get("filename", "")) for a in parsed.attachments or []),
     )
