@@ -37,6 +37,14 @@ TRANSITIONS: dict[tuple[BallotState, str], tuple[BallotState, ...]] = {
 }
 
 
+def move(item: ItemView, event: str, to: BallotState, **data: str) -> SetState:
+    """The state change for `event`, checked against the transition table."""
+    allowed = TRANSITIONS.get((BallotState(item.state), event), ())
+    if to not in allowed:
+        raise ValueError(f"ballot {item.id}: {item.state} -> {to} on {event!r} is not allowed")
+    return SetState(item.id, to, data)
+
+
 def _everyone(sit: Situation) -> tuple[PersonView, ...]:
     return (*sit.members, *sit.secretariat)
 
@@ -222,10 +230,8 @@ def _close(sit: Situation, item: ItemView) -> list[Effect]:
     if objections:
         due = sit.now + sit.rules.consensus.chair_response
         effects: list[Effect] = [
-            SetState(
-                item.id,
-                BallotState.ESCALATED,
-                {"outcome": "escalated", "chair_due": due.isoformat()},
+            move(
+                item, "close", BallotState.ESCALATED, outcome="escalated", chair_due=due.isoformat()
             ),
             Mail(
                 "escalation",
@@ -242,14 +248,14 @@ def _close(sit: Situation, item: ItemView) -> list[Effect]:
         return effects
     if missing and not sit.rules.consensus.silence_is_consent:
         return [
-            SetState(item.id, BallotState.CLOSED, {"outcome": "incomplete"}),
+            move(item, "close", BallotState.CLOSED, outcome="incomplete"),
             Mail("outcome", _everyone(sit), "outcome", {**ctx, "outcome": "incomplete"}, item.id),
             ToReview(
                 "incomplete", f"ballot {item.id} closed without every member's answer", item.id
             ),
         ]
     return [
-        SetState(item.id, BallotState.CONSENSUS, {"outcome": "consensus"}),
+        move(item, "close", BallotState.CONSENSUS, outcome="consensus"),
         Mail("outcome", _everyone(sit), "outcome", {**ctx, "outcome": "consensus"}, item.id),
     ]
 
@@ -265,13 +271,19 @@ def _on_chair_reply(sit: Situation, reply: Reply) -> list[Effect]:
         )
         return [ToReview("chair-reply", f"{why}: {reply.text[:200]}", item.id, chair.id)]
     determination = reply.text.strip()
+    if not determination:
+        return [
+            ToReview("chair-reply", "the Chair's reply has no text of its own", item.id, chair.id)
+        ]
     ctx = {"item": item, "determination": determination, "tally": tally(sit)}
     return [
         Record(item.id, chair.id, "determination", determination, "counted", "Board Chair"),
-        SetState(
-            item.id,
+        move(
+            item,
+            "determination",
             BallotState.DETERMINED,
-            {"outcome": "determined", "determination": determination},
+            outcome="determined",
+            determination=determination,
         ),
         Mail("determination_confirm", (chair,), "confirm", ctx, item.id, reply_to=reply.message),
         Mail("determination", _everyone(sit), "outcome", ctx, item.id),
