@@ -156,7 +156,7 @@ class Daemon:
                 await self.source.close()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), delay)
-            delay = min(delay * 2, 300.0)
+            delay = min(delay * 2, 60.0)  # back within a minute of the server
 
     async def _wait_for_mail(self, poll: float) -> None:
         waiter = getattr(self.source, "wait_for_change", None)
