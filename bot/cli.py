@@ -186,6 +186,7 @@ def _explain_record(result: Result) -> dict[str, Any]:
         "kind": insp.item.kind if insp.item else None,
         "matched_by": insp.matched_by or None,
         "extracted_text": insp.text,
+        "text": insp.text,
         "stages": list(result.stages_run),
     }
     if isinstance(outcome, Handled):
@@ -268,7 +269,11 @@ def ballot() -> None:
     help="The question, as plain text.",
 )
 @click.option("--deadline", required=True, metavar="ISO-8601")
-@click.option("--options", multiple=True, help="Positions offered (default: the rules' positions).")
+@click.option(
+    "--options",
+    multiple=True,
+    help="Positions offered, repeated or comma-separated (default: every position in the rules).",
+)
 @click.pass_obj
 def ballot_open(
     obj: Context, title: str, question_file: Path, deadline: str, options: tuple[str, ...]
@@ -280,8 +285,9 @@ def ballot_open(
     except ValueError:
         _fail(f"--deadline: not an ISO 8601 date-time: {deadline!r}")
     try:
+        offered = [o.strip().lower() for value in options for o in value.split(",") if o.strip()]
         item_id = app.open_item(
-            "ballot", title, question_file.read_text(encoding="utf-8"), when, "cli", list(options)
+            "ballot", title, question_file.read_text(encoding="utf-8"), when, "cli", offered
         )
     except ValueError as exc:
         _fail(str(exc))

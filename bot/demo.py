@@ -178,9 +178,10 @@ class Demo:
             )
             for email, r in item["responses"].items():
                 text = (r["text"] or "").replace("\n", " ")[:60]
-                self.echo(
-                    f"  {email:30} {(r['position'] or '-').upper():13} {r['status']:8} {text}"
-                )
+                self.echo(f"  {email:30} {(r['position'] or '-').upper():8} {r['status']:8} {text}")
+            if item["determination"]:
+                words = item["determination"]["text"].replace("\n", " ")[:90]
+                self.echo(f"  determined by {item['determination']['by']}: {words}")
         self.echo(
             f"Review queue: {len(snap['review_queue'])} entr(y/ies); "
             f"inbound {snap['inbound']}; outbox {snap['outbox']}"

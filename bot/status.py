@@ -15,21 +15,28 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _response(r: Any) -> dict[str, Any]:
+    return {
+        "position": r.position,
+        "status": r.status,
+        "at": _iso(r.received_at),
+        "message_id": r.message_id,
+        "text": r.text,
+    }
+
+
 def item_record(s: Session, item: Item, people: dict[int, Person]) -> dict[str, Any]:
+    """An item with each member's standing response (keyed by email) and the Chair's word."""
     assert item.id is not None
+    history = repo.response_views(s, item.id)
     responses: dict[str, Any] = {}
-    history = repo.response_history(s, item.id)
-    for r in history:
-        person = people.get(r.person_id)
-        key = person.email if person else f"person#{r.person_id}"
-        responses[key] = {
-            "position": r.position,
-            "status": r.status,
-            "at": _iso(r.received_at),
-            "message_id": r.message_id,
-            "text": r.text,
-            "note": r.note,
-        }
+    determination = None
+    for person_id, r in repo.latest_responses(history).items():
+        person = people.get(person_id)
+        if person is not None and person.kind == "member":
+            responses[person.email] = _response(r)
+        elif r.position == "determination":
+            determination = {"by": person.email if person else None, **_response(r)}
     return {
         "id": item.id,
         "kind": item.kind,
@@ -39,6 +46,7 @@ def item_record(s: Session, item: Item, people: dict[int, Person]) -> dict[str, 
         "created_at": _iso(item.created_at),
         "outcome": item.data.get("outcome"),
         "responses": responses,
+        "determination": determination,
         "history": len(history),
     }
 

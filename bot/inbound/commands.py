@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dateutil import parser as dateparser
+
 from bot.rules import Rules
 
 _SUBJECT = re.compile(r"^\s*(?:fwd?\s*:\s*)?BALLOT\s*:\s*(?P<title>.*)$", re.IGNORECASE)
@@ -61,8 +63,24 @@ def parse_deadline(value: str, zone: str) -> datetime:
             hour, minute = match.group("time").split(":")
             at = time(int(hour), int(minute))
         return datetime.combine(day, at, tzinfo=tz)
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        if not re.search(r"[A-Za-z]{3}", value):
+            raise  # "12/11/2026" is ambiguous between countries: ask for ISO instead
+        parsed = _written_date(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(zone))
+
+
+def _written_date(value: str) -> datetime:
+    """'11 December 2026', 'Dec 11, 2026 17:00' (python-dateutil; 17:00 if no time is given)."""
+    try:
+        parsed: datetime = dateparser.parse(
+            value, dayfirst=True, default=datetime(2000, 1, 1, 17, 0)
+        )
+    except (ValueError, OverflowError) as exc:
+        raise ValueError(str(exc)) from exc
+    return parsed
 
 
 def _options(value: str, rules: Rules) -> tuple[tuple[str, ...], list[str]]:
@@ -88,14 +106,12 @@ def parse_ballot(subject: str, text: str, rules: Rules, zone: str, now: datetime
     problems = [] if title else ["the subject has no title after 'BALLOT:'"]
     deadline: datetime | None = None
     options: tuple[str, ...] = ()
-    lines = text.strip().splitlines()
-    body_start = 0
-    for i, line in enumerate(lines):
+    question_lines = []
+    for line in text.strip().splitlines():  # fields may stand above or below the question
         field = _FIELD.match(line)
         if not field:
-            body_start = i
-            break
-        body_start = i + 1
+            question_lines.append(line)
+            continue
         key, value = field.group("key").lower(), field.group("value")
         if key == "options":
             options, bad = _options(value, rules)
@@ -108,7 +124,7 @@ def parse_ballot(subject: str, text: str, rules: Rules, zone: str, now: datetime
                 f"Deadline: {value.strip()!r} is not a date ({exc}); write "
                 "2026-12-11, 2026-12-11 17:00 or 2026-12-11 17:00 Europe/Paris"
             )
-    question = "\n".join(lines[body_start:]).strip()
+    question = "\n".join(question_lines).strip()
     if not question:
         problems.append("the body has no question after the Deadline/Options lines")
     if deadline is None and not any(p.startswith("Deadline") for p in problems):

@@ -102,8 +102,14 @@ def response_views(session: Session, item_id: int) -> list[ResponseView]:
 
 
 def latest_responses(history: list[ResponseView]) -> dict[int, ResponseView]:
-    """Each person's latest reply: a later reply replaces an earlier one."""
-    return {r.person_id: r for r in history}
+    """Each person's standing reply: their latest counted one (a later answer replaces an
+    earlier one; an unclear or late reply does not), else simply their latest."""
+    latest: dict[int, ResponseView] = {}
+    for r in history:
+        current = latest.get(r.person_id)
+        if current is None or r.status == "counted" or current.status != "counted":
+            latest[r.person_id] = r
+    return latest
 
 
 def sent_views(session: Session, item_id: int) -> list[SentView]:

@@ -51,3 +51,12 @@ def test_every_problem_is_reported_at_once(rules: Rules) -> None:
 def test_only_a_new_mail_is_a_command() -> None:
     assert is_command("BALLOT: x") and is_command("Fwd: ballot: x")
     assert not is_command("Re: BALLOT: x") and not is_command("About the ballot")
+
+
+def test_written_dates_and_fields_below_the_question(rules: Rules) -> None:
+    ballot = parse_ballot("BALLOT: X", "Do you agree?\n\nDeadline: 11 December 2026", rules,
+                          "Europe/London", NOW)
+    assert ballot.deadline.isoformat() == "2026-12-11T17:00:00+00:00"
+    assert ballot.question == "Do you agree?"
+    with pytest.raises(CommandError):  # 12/11: November or December? Ask for ISO instead.
+        parse_ballot("BALLOT: X", "Deadline: 12/11/2026\n\nQ?", rules, "UTC", NOW)
