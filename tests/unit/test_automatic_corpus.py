@@ -6,17 +6,26 @@ the project: they are read from ../shared/corpus when it is there (as on CI), sk
 from __future__ import annotations
 
 import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
+from bot.app import App, Fetched
+from bot.clock import Clock
+from bot.config import parse_config
 from bot.inbound.classify import Automatic, classify
 from bot.inbound.parse import parse_message
-from tests.conftest import FIXTURES, MATRIX
+from bot.store.db import session
+from bot.store.models import Item, Outbox, Response
+from tests.conftest import FIXTURES, MATRIX, config_text
 
 SISIMAI = FIXTURES / "corpus/sisimai"
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 NOT_AUTOMATIC = {"is-not-bounce-01.eml", "is-not-bounce-02.eml"}
+T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
 
 
 def _kinds(files: list[Path]) -> dict[str, Automatic | None]:
@@ -49,6 +58,35 @@ def test_sisimai_vacation_replies_are_auto_replies_not_bounces() -> None:
     ]
     assert vacations
     assert set(_kinds(vacations).values()) == {Automatic.AUTO_REPLY}
+
+
+def test_mail_gem_multipart_reports() -> None:
+    files = sorted((FIXTURES / "corpus/mikel-mail/spec/fixtures/emails").rglob("*.eml"))
+    assert len(files) == 5 and set(_kinds(files).values()) == {Automatic.BOUNCE}
+
+
+def test_no_automatic_mail_is_answered_or_counted(tmp_path: Path) -> None:
+    # The whole pipeline, not only the classifier: every sisimai and mail-gem fixture is
+    # archived and ignored; no reply goes to its sender, nothing is counted, nothing is opened.
+    text = config_text(1, "u", "p", 1, tmp_path / "cg.db")
+    app = App(parse_config(text, tmp_path / "config.toml"), Clock.starting_at(T0))
+    app.open_item("ballot", "Shortlist", "Agree?", T0 + timedelta(days=10), "test")
+    with session(app.engine) as s:
+        before = len(s.exec(select(Outbox)).all())
+    files = [
+        *sorted((SISIMAI / "set-of-emails/maildir/bsd").glob("*.eml")),
+        *sorted((FIXTURES / "corpus/mikel-mail").rglob("*.eml")),
+    ]
+    states = Counter(app.handle(Fetched("corpus", f.read_bytes())) for f in files)
+    assert set(states) <= {"ignored", "duplicate"}, states
+    with session(app.engine) as s:
+        assert len(s.exec(select(Outbox)).all()) == before
+        assert s.exec(select(Response)).all() == []
+        assert len(s.exec(select(Item)).all()) == 1
+    MATRIX.setdefault("automatic mails recognised (never answered or counted)", []).append(
+        f"whole pipeline: {sum(states.values())} fed, {states['ignored']} ignored, "
+        "0 answered, 0 counted"
+    )
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/corpus is not beside this checkout")

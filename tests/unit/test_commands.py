@@ -54,8 +54,9 @@ def test_only_a_new_mail_is_a_command() -> None:
 
 
 def test_written_dates_and_fields_below_the_question(rules: Rules) -> None:
-    ballot = parse_ballot("BALLOT: X", "Do you agree?\n\nDeadline: 11 December 2026", rules,
-                          "Europe/London", NOW)
+    ballot = parse_ballot(
+        "BALLOT: X", "Do you agree?\n\nDeadline: 11 December 2026", rules, "Europe/London", NOW
+    )
     assert ballot.deadline.isoformat() == "2026-12-11T17:00:00+00:00"
     assert ballot.question == "Do you agree?"
     with pytest.raises(CommandError):  # 12/11: November or December? Ask for ISO instead.
