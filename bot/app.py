@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -369,9 +369,3 @@ class App:
                 )
             s.commit()
         return len(rows)
-
-    def pending_count(self) -> int:
-        with session(self.engine) as s:
-            return len(
-                list(s.exec(select(Outbox.id).where(col(Outbox.state) == OutboxState.PENDING)))
-            )
