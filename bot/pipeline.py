@@ -7,14 +7,14 @@ message before the first stage and applies the outcome after the last, in one tr
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from bot.inbound import authres
+from bot.inbound.bounce import bounced_people
 from bot.inbound.classify import Automatic, Verdict, classify
 from bot.inbound.commands import CommandError, is_command, parse_ballot
-from bot.inbound.match import find_token, is_own_message_id, read_token, subject_tag
+from bot.inbound.match import find_token, is_own_message_id, subject_tag
 from bot.inbound.parse import InboundMessage, parse_message
 from bot.inbound.reply import extract_reply
 from bot.refusals import ItemGone, NotTheirs, Refusal, Unauthenticated, UnknownSender, Unmatched
@@ -49,7 +49,6 @@ class Inspection:
     matched_by: str = ""
     token_person_id: int | None = None
     text: str = ""
-    trail: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,31 +101,12 @@ def _automatic(insp: Inspection, world: World) -> StageResult:
     return Ignored(str(verdict.kind), verdict.why, effects)
 
 
-_OUR_IDS = re.compile(rb"<cg\.\d+\.\d+\.[a-z2-7]+\.[a-z2-7]+@[^>\s]+>")
-
-
-def _bounced_people(msg: InboundMessage, raw: bytes, world: World) -> dict[int, str]:
-    """Whose address failed: the DSN's failed recipients, else the person our quoted token names."""
-    found: dict[int, str] = {}
-    for block in msg.delivery:
-        if block.action == "failed" or block.status.startswith("5"):
-            person = world.person_by_email(block.recipient)
-            if person is not None:
-                found[person.id] = f"{block.recipient}: {block.action or 'failed'} {block.status}"
-    if not found and not msg.delivery:
-        for mid in dict.fromkeys(_OUR_IDS.findall(raw)):
-            token = read_token(mid.decode(), world.secret)
-            person = world.person_by_id(token.person_id) if token else None
-            if person is not None:
-                found[person.id] = f"{person.email}: bounced (no delivery report)"
-    return found
-
-
 def _bounce_effects(msg: InboundMessage, raw: bytes, world: World) -> list[Effect]:
     """Mark each bounced address as failing; tell the Secretariat the first time only."""
     effects: list[Effect] = []
     secretariat = world.situation_for(None).secretariat
-    for person_id, detail in _bounced_people(msg, raw, world).items():
+    failed = bounced_people(msg, raw, world.secret, world.person_by_email, world.person_by_id)
+    for person_id, detail in failed.items():
         person = world.person_by_id(person_id)
         assert person is not None
         if person.failing:

@@ -156,3 +156,24 @@ def test_a_bounce_marks_the_address_failing_and_tells_the_secretariat_once(
     with session(app.engine) as s:
         person = s.exec(select(Person).where(Person.email == EMAIL)).one()
     assert person.failing_since is None
+
+
+def test_a_bounce_without_a_delivery_report_is_traced_by_our_token(tmp_path: Path) -> None:
+    # Older MTAs send plain-text bounces quoting the failed mail: our signed token in the quote
+    # names the member whose address failed; a delayed report names nobody.
+    app = setup(tmp_path)
+    original = clients.Original(last_mail_to(app, EMAIL, "ballot").raw)
+    delayed = dsn(EMAIL, original, 1, action="delayed").replace(b"Status: 5.1.1", b"Status: 4.4.7")
+    assert app.handle(Fetched("test", delayed)) == "ignored"
+    with session(app.engine) as s:
+        assert s.exec(select(Person).where(Person.email == EMAIL)).one().failing_since is None
+    plain = (
+        f"From: Mail Delivery Subsystem <MAILER-DAEMON@relay.example>\r\nTo: {BOT}\r\n"
+        "Subject: Returned mail: User unknown\r\nMessage-ID: <b2@relay.example>\r\n\r\n"
+        "The original message was received but could not be delivered.\r\n\r\n"
+        f"----- Original message -----\r\nMessage-ID: {original.message_id}\r\n"
+        f"Subject: {original.subject}\r\n"
+    ).encode()
+    assert app.handle(Fetched("test", plain)) == "ignored"
+    with session(app.engine) as s:
+        assert s.exec(select(Person).where(Person.email == EMAIL)).one().failing_since is not None
