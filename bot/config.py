@@ -68,6 +68,7 @@ class MailboxConfig(_WithSecret):
     poll_seconds: float = Field(default=60.0, gt=0)
     idle: bool = True
     timeout_seconds: float = Field(default=30.0, gt=0)
+    ca_file: str | None = None  # trust this CA (PEM) instead of the system's, for TLS
 
 
 class SmtpConfig(_WithSecret):
@@ -78,6 +79,7 @@ class SmtpConfig(_WithSecret):
     from_address: EmailStr
     from_name: str = "Coordination Group Secretariat (cgbot)"
     timeout_seconds: float = Field(default=30.0, gt=0)
+    ca_file: str | None = None  # trust this CA (PEM) instead of the system's, for TLS
     max_per_address_per_hour: int = Field(default=30, ge=1)
 
 
@@ -198,6 +200,16 @@ def _permission_warning(path: Path, raw: dict[str, object]) -> list[str]:
     return []
 
 
+def _resolve_ca_files(model: ConfigModel, base: Path) -> ConfigModel:
+    """A relative ca_file is relative to the config file, like password_file."""
+    updates: dict[str, BaseModel] = {}
+    for key in ("mailbox", "smtp"):
+        section = getattr(model, key)
+        if section.ca_file and not Path(section.ca_file).is_absolute():
+            updates[key] = section.model_copy(update={"ca_file": str(base / section.ca_file)})
+    return model.model_copy(update=updates) if updates else model
+
+
 def parse_config(text: str, path: Path) -> Settings:
     """Validate TOML text; every error names the file and the key."""
     try:
@@ -209,6 +221,7 @@ def parse_config(text: str, path: Path) -> Settings:
     except ValidationError as exc:
         raise ConfigError(format_validation_error(path, exc)) from exc
     base = path.parent
+    model = _resolve_ca_files(model, base)
     mb, sm, sec = model.mailbox, model.smtp, model.security
     return Settings(
         model=model,

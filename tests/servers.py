@@ -19,10 +19,12 @@ from email.message import Message
 from email.policy import default
 from pathlib import Path
 
+import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope, Session
 
 MAIL_UID = 5000
+DH_PARAMS = Path("/usr/share/dovecot/dh.pem")  # shipped by Debian's dovecot-core
 
 
 def free_port() -> int:
@@ -49,7 +51,10 @@ info_log_path = {root}/dovecot.log
 protocols = imap
 verbose_proctitle = yes
 listen = 127.0.0.1
-ssl = no
+ssl = yes
+ssl_cert = <{root}/server.pem
+ssl_key = <{root}/server.key
+ssl_dh = <{root}/dh.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:{root}/mail/%u/Maildir
@@ -73,7 +78,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port}
   }}
 }}
 service stats {{
@@ -87,8 +93,14 @@ service stats {{
 @dataclass
 class Dovecot:
     root: Path
-    port: int
+    port: int  # IMAP, plain or STARTTLS
+    imaps_port: int = 0  # IMAP over TLS
     _users: int = 0
+
+    @property
+    def ca_file(self) -> Path:
+        """The test CA that signed the server's certificate (for 127.0.0.1)."""
+        return self.root / "ca.pem"
 
     @property
     def conf(self) -> Path:
@@ -164,11 +176,18 @@ def start_dovecot(root: Path) -> Dovecot:
         (root / sub).mkdir(exist_ok=True)
     os.chmod(root, 0o755)
     (root / "passwd").write_text("")
-    server = Dovecot(root, free_port())
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    ca.cert_pem.write_to_path(str(root / "ca.pem"))
+    cert.private_key_pem.write_to_path(str(root / "server.key"))
+    cert.cert_chain_pems[0].write_to_path(str(root / "server.pem"))
+    shutil.copyfile(DH_PARAMS, root / "dh.pem")
+    server = Dovecot(root, free_port(), free_port())
     server.conf.write_text(
         DOVECOT_CONF.format(
             root=root,
             port=server.port,
+            imaps_port=server.imaps_port,
             uid=MAIL_UID,
             internal="dovenull",
             login="dovenull",

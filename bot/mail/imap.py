@@ -18,6 +18,7 @@ import aioimaplib
 
 from bot.app import Fetched
 from bot.config import MailboxConfig
+from bot.mail.tls import tls_context
 
 log = logging.getLogger("cgbot.imap")
 
@@ -32,40 +33,58 @@ class ImapAuthFailed(ImapDown):
     """LOGIN was refused: retrying will not help until the configuration changes."""
 
 
-def _tls_context() -> ssl.SSLContext:
-    return ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+class _PlainLines(asyncio.Protocol):
+    """Just enough of IMAP before TLS: the greeting and the STARTTLS answer."""
+
+    def __init__(self) -> None:
+        self.buffer = b""
+        self.more = asyncio.Event()
+        self.closed = False
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        self.more.set()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.more.set()
+
+    async def line(self) -> bytes:
+        while b"\r\n" not in self.buffer:
+            if self.closed:
+                raise ImapDown("connection closed before TLS")
+            self.more.clear()
+            await self.more.wait()
+        line, _, self.buffer = self.buffer.partition(b"\r\n")
+        return line
 
 
 async def _starttls_client(cfg: MailboxConfig, lost: Any) -> aioimaplib.IMAP4:
-    """Plain connect, STARTTLS, then give the TLS transport to an aioimaplib protocol."""
-    reader, writer = await asyncio.open_connection(cfg.host, cfg.port)
-    greeting = await reader.readline()
+    """Plain connect, STARTTLS, then run an aioimaplib protocol over the upgraded transport."""
+    loop = asyncio.get_running_loop()
+    transport, plain = await loop.create_connection(_PlainLines, cfg.host, cfg.port)
+    greeting = await plain.line()
     if not greeting.startswith(b"* OK"):
         raise ImapDown(f"unexpected greeting {greeting[:80]!r}")
-    writer.write(b"cg0 STARTTLS\r\n")
-    await writer.drain()
-    while True:
-        line = await reader.readline()
-        if not line:
-            raise ImapDown("connection closed during STARTTLS")
-        if line.startswith(b"cg0 "):
-            break
-    if not line.startswith(b"cg0 OK"):
-        raise ImapDown(f"STARTTLS refused: {line[:120]!r}")
-    await writer.start_tls(_tls_context(), server_hostname=cfg.host)
-    loop = asyncio.get_running_loop()
+    transport.write(b"cg0 STARTTLS\r\n")
+    while not (answer := await plain.line()).startswith(b"cg0 "):
+        pass
+    if not answer.startswith(b"cg0 OK"):
+        raise ImapDown(f"STARTTLS refused: {answer[:120]!r}")
+    protocol = aioimaplib.IMAP4ClientProtocol(loop, lost)
+    secure = await loop.start_tls(
+        transport, protocol, tls_context(cfg.ca_file), server_hostname=cfg.host
+    )
+    assert secure is not None
+    protocol.connection_made(secure)
+    protocol.state = aioimaplib.NONAUTH
     client = aioimaplib.IMAP4.__new__(aioimaplib.IMAP4)
     client.timeout, client.host, client.port = cfg.timeout_seconds, cfg.host, cfg.port
-    client._idle_waiter, client.tasks = None, set()
-    client.protocol = aioimaplib.IMAP4ClientProtocol(loop, lost)
-    transport = writer.transport
-    transport.set_protocol(client.protocol)
-    client.protocol.connection_made(transport)
+    client._idle_waiter, client.tasks, client.protocol = None, set(), protocol
     done: asyncio.Future[None] = loop.create_future()
     done.set_result(None)
     client._client_task = done
-    client.protocol.state = aioimaplib.NONAUTH
-    await client.protocol.capability()
+    await protocol.capability()
     return client
 
 
@@ -110,7 +129,7 @@ class ImapSource:
                     port=cfg.port,
                     timeout=cfg.timeout_seconds,
                     conn_lost_cb=self._on_lost,
-                    ssl_context=_tls_context() if cfg.security == "ssl" else None,
+                    ssl_context=tls_context(cfg.ca_file) if cfg.security == "ssl" else None,
                 )
                 await self.client.wait_hello_from_server()
         except (TimeoutError, OSError, aioimaplib.AioImapException, ssl.SSLError) as exc:

@@ -10,6 +10,7 @@ from typing import Protocol
 import aiosmtplib
 
 from bot.config import SmtpConfig
+from bot.mail.tls import tls_context
 
 
 class PermanentFailure(Exception):
@@ -43,6 +44,7 @@ class SmtpTransport:
                 username=cfg.username,
                 password=self.password if cfg.username else None,
                 timeout=cfg.timeout_seconds,
+                tls_context=tls_context(cfg.ca_file) if cfg.security != "none" else None,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
