@@ -18,6 +18,7 @@ from email import message_from_bytes
 from email.message import Message
 from email.policy import default
 from pathlib import Path
+from typing import Any
 
 import trustme
 from aiosmtpd.controller import Controller
@@ -216,6 +217,7 @@ class SmtpSink:
     messages: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     controller: Controller | None = None
+    tls: dict[str, Any] = field(default_factory=dict)  # Controller's ssl_context / tls_context
 
     async def handle_DATA(self, server: object, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
@@ -225,7 +227,7 @@ class SmtpSink:
 
     def start(self) -> None:
         self.port = self.port or free_port()
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **self.tls)
         self.controller.start()
 
     def stop(self) -> None:
