@@ -22,8 +22,16 @@ from bot.errors import ConfigError
 from bot.faults import crash_point
 from bot.inbound.parse import message_ids
 from bot.mail.compose import sender as format_sender
-from bot.pipeline import Handled, Ignored, Quarantined, Result, World, inspect
-from bot.refusals import Crashed, Refusal
+from bot.pipeline import (
+    Handled,
+    Ignored,
+    Quarantined,
+    Result,
+    World,
+    inspect,
+    quarantine_effects,
+)
+from bot.refusals import Crashed
 from bot.render import Renderer
 from bot.rules import Rules, composition_warnings, load_rules, resolve_rules_path
 from bot.store import repo
@@ -31,13 +39,10 @@ from bot.store.apply import Composer, apply_effects, open_item
 from bot.store.db import StoreUnavailable, make_engine, session
 from bot.store.models import Inbound, InboundState, Item, Outbox, OutboxState, Review
 from bot.workflows.effects import (
-    Attachment,
     Effect,
     ItemView,
-    Mail,
     OpenItem,
     PersonView,
-    ToReview,
 )
 from bot.workflows.registry import WORKFLOWS
 from bot.workflows.situation import Situation
@@ -255,39 +260,19 @@ class App:
             assert isinstance(outcome, Quarantined)
             inbound.state = InboundState.QUARANTINED
             inbound.reason, inbound.detail = outcome.refusal.code, outcome.refusal.detail
-            effects = self._quarantine_effects(s, inbound, outcome.refusal)
+            secretariat = tuple(p for p in repo.active_people(s) if p.kind == "secretariat")
+            effects = quarantine_effects(
+                outcome.refusal,
+                inbound.raw,
+                secretariat,
+                inbound.id,
+                inbound.item_id,
+                inbound.person_id,
+            )
         inbound.processed_at = now
         s.add(inbound)
         apply_effects(s, effects, self.situation(s, item), self.composer, now, inbound)
         return inbound.state
-
-    def _quarantine_effects(self, s: Session, inbound: Inbound, refusal: Refusal) -> list[Effect]:
-        try:
-            headers = BytesHeaderParser(policy=compat32).parsebytes(inbound.raw)
-            sender, subject = str(headers.get("from", "")), str(headers.get("subject", ""))
-        except Exception:
-            sender, subject = "", ""
-        ctx = {
-            "reason": refusal.code,
-            "summary": refusal.summary,
-            "detail": refusal.detail[:2000],
-            "sender": sender[:300],
-            "subject": subject[:300],
-            "inbound_id": inbound.id,
-        }
-        secretariat = tuple(p for p in repo.active_people(s) if p.kind == "secretariat")
-        original = Attachment(f"held-{inbound.id}.eml", inbound.raw, "application/octet-stream")
-        return [
-            ToReview(refusal.code, refusal.detail[:2000], inbound.item_id, inbound.person_id),
-            Mail(
-                "quarantine",
-                secretariat,
-                "quarantine",
-                ctx,
-                personal=False,
-                attachments=(original,),
-            ),
-        ]
 
     def _advance(self, s: Session, fetched: Fetched) -> None:
         if fetched.uidvalidity is not None and fetched.uid is not None:

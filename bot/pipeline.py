@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 
 from bot.inbound import authres
 from bot.inbound.bounce import bounced_people
@@ -18,7 +20,16 @@ from bot.inbound.match import find_token, is_own_message_id, subject_tag
 from bot.inbound.parse import InboundMessage, parse_message
 from bot.inbound.reply import extract_reply
 from bot.refusals import ItemGone, NotTheirs, Refusal, Unauthenticated, UnknownSender, Unmatched
-from bot.workflows.effects import AddressHealth, Effect, ItemView, Mail, OpenItem, PersonView
+from bot.workflows.effects import (
+    AddressHealth,
+    Attachment,
+    Effect,
+    ItemView,
+    Mail,
+    OpenItem,
+    PersonView,
+    ToReview,
+)
 from bot.workflows.registry import WORKFLOWS
 from bot.workflows.situation import Reply, Situation
 
@@ -235,6 +246,35 @@ STAGES: tuple[Stage, ...] = (
     Stage("extract", "take the new text: no quote, signature or mobile footer", _extract),
     Stage("interpret", "hand the reply to its item kind's workflow", _interpret),
 )
+
+
+def quarantine_effects(
+    refusal: Refusal,
+    raw: bytes,
+    secretariat: tuple[PersonView, ...],
+    archive_id: int | None,
+    item_id: int | None = None,
+    person_id: int | None = None,
+) -> list[Effect]:
+    """What holding a message means: a review line, and a notice with the original attached."""
+    try:
+        headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+        sender, subject = str(headers.get("from", "")), str(headers.get("subject", ""))
+    except Exception:  # headers too broken even to read: the notice says so by omission
+        sender, subject = "", ""
+    ctx = {
+        "reason": refusal.code,
+        "summary": refusal.summary,
+        "detail": refusal.detail[:2000],
+        "sender": sender[:300],
+        "subject": subject[:300],
+        "inbound_id": archive_id,
+    }
+    original = Attachment(f"held-{archive_id}.eml", raw, "application/octet-stream")
+    return [
+        ToReview(refusal.code, refusal.detail[:2000], item_id, person_id),
+        Mail("quarantine", secretariat, "quarantine", ctx, personal=False, attachments=(original,)),
+    ]
 
 
 @dataclass(frozen=True)
