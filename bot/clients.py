@@ -13,6 +13,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default
 from email.utils import format_datetime, formataddr, make_msgid
+from functools import partial
 
 from bot.mail.compose import reply_subject
 
@@ -150,33 +151,15 @@ def out_of_office(original: Original, name: str, address: str, to: str, when: da
 Writer = Callable[["Original", str, str, str, datetime, str], bytes]
 
 
-def _gmail_in(header: str) -> Writer:
-    def write(
-        original: Original, name: str, address: str, to: str, when: datetime, answer: str
-    ) -> bytes:
-        return gmail(original, name, address, to, when, answer, header=header)
-
-    return write
-
-
-def _apple_in(footer: str) -> Writer:
-    def write(
-        original: Original, name: str, address: str, to: str, when: datetime, answer: str
-    ) -> bytes:
-        return apple_mail(original, name, address, to, when, answer, footer=footer)
-
-    return write
-
-
 # Client styles by name, for labelled reply sets (tests/fixtures/ballot-replies.json).
 CLIENTS: dict[str, Writer] = {
     "outlook": outlook,
     "gmail": gmail,
-    "gmail_fr": _gmail_in("Le {date}, {sender} a écrit :"),
-    "gmail_es": _gmail_in("El {date}, {sender} escribió:"),
-    "gmail_pt": _gmail_in("Em {date}, {sender} escreveu:"),
+    "gmail_fr": partial(gmail, header="Le {date}, {sender} a écrit :"),
+    "gmail_es": partial(gmail, header="El {date}, {sender} escribió:"),
+    "gmail_pt": partial(gmail, header="Em {date}, {sender} escreveu:"),
     "apple_mail": apple_mail,
-    "apple_mail_fr": _apple_in("Envoyé de mon iPhone"),
-    "apple_mail_pt": _apple_in("Enviado do meu iPhone"),
+    "apple_mail_fr": partial(apple_mail, footer="Envoyé de mon iPhone"),
+    "apple_mail_pt": partial(apple_mail, footer="Enviado do meu iPhone"),
     "html_only": html_only,
 }
