@@ -139,6 +139,16 @@ class Bot:
         )
         return int(out.stdout.strip())
 
+    def open_and_send(self, smtp: SmtpSink, now: str = "2026-12-01T09:00:00+00:00") -> int:
+        """The usual start: a ballot opened from the CLI and its five mails delivered (four
+        personal ballot mails and the Secretariat's notice)."""
+        item = self.open_ballot(
+            "Adopt the 2027 shortlist", "Do you agree?", "2026-12-11T17:00:00Z", now
+        )
+        self.run("run", "--once", now=now)
+        smtp.wait_for(5)
+        return item
+
     def append(self, raw: bytes) -> None:
         assert self.dovecot is not None
         self.dovecot.append(self.user, self.password, raw)

@@ -36,9 +36,7 @@ def test_killed_while_handling_replies(
 ) -> None:
     # Two replies wait in the mailbox; the process dies at `point` on the first or the second.
     # After a restart each reply is recorded once and each member is confirmed once.
-    bot.open_ballot("Adopt the 2027 shortlist", "Do you agree?", "2026-12-11T17:00:00Z", NOW)
-    bot.run("run", "--once", now=NOW)
-    smtp.wait_for(5)
+    bot.open_and_send(smtp, NOW)
     repliers = [MEMBERS[0], MEMBERS[2]]
     for name, email, _, _ in repliers:
         original = clients.Original(smtp.to(email)[0].raw)

@@ -32,9 +32,7 @@ def test_reply_appended_while_running_is_confirmed_within_two_seconds(
 ) -> None:
     # Acceptance: in daemon mode, IDLE (not polling: poll_seconds is 30 here) wakes the bot,
     # and the confirmation reaches SMTP within 2 s of the APPEND.
-    bot.open_ballot("Adopt the 2027 shortlist", "Do you agree?", "2026-12-11T17:00:00Z", NOW)
-    bot.run("run", "--once", now=NOW)
-    smtp.wait_for(5)
+    bot.open_and_send(smtp, NOW)
     name, email = MEMBERS[0][0], MEMBERS[0][1]
     original = clients.Original(smtp.to(email)[0].raw)
     daemon = bot.popen("run", now=NOW)

@@ -44,9 +44,7 @@ def test_database_is_private_and_a_readable_config_with_a_password_warns(bot: Bo
 
 def test_backup_and_restore(bot: Bot, smtp: SmtpSink) -> None:
     # A backup taken while things happen restores the record as it was at that moment.
-    bot.open_ballot("Shortlist", "Agree?", "2026-12-11T17:00:00Z", NOW)
-    bot.run("run", "--once", now=NOW)
-    smtp.wait_for(5)
+    bot.open_and_send(smtp, NOW)
     name, email = MEMBERS[0][0], MEMBERS[0][1]
     original = clients.Original(smtp.to(email)[0].raw)
     bot.append(clients.gmail(original, name, email, BOT, datetime.now(UTC), "Agree"))

@@ -36,9 +36,7 @@ def test_malformed_mail_is_quarantined_and_the_next_good_one_is_processed(
 ) -> None:
     # Acceptance: broken MIME, an undecodable charset and a missing Message-ID are each archived
     # and quarantined (and the Secretariat is told); the good reply after them still counts.
-    bot.open_ballot("Adopt the 2027 shortlist", "Do you agree?", "2026-12-11T17:00:00Z", NOW)
-    bot.run("run", "--once", now=NOW)
-    smtp.wait_for(5)
+    bot.open_and_send(smtp, NOW)
     original = clients.Original(smtp.to(AMINA)[0].raw)
     for raw in (BROKEN_MIME, BAD_CHARSET, NO_MESSAGE_ID):
         bot.append(raw)

@@ -20,9 +20,7 @@ AMINA = MEMBERS[0]
 
 
 def open_ballot(bot: Bot, smtp: SmtpSink) -> clients.Original:
-    bot.open_ballot("Adopt the 2027 shortlist", "Do you agree?", "2026-12-11T17:00:00Z", NOW)
-    bot.run("run", "--once", now=NOW)
-    smtp.wait_for(5)
+    bot.open_and_send(smtp, NOW)
     return clients.Original(smtp.to(AMINA[1])[0].raw)
 
 

@@ -15,20 +15,12 @@ pytestmark = pytest.mark.integration
 
 NOW = "2026-12-01T09:00:00+00:00"
 LATER = "2026-12-02T10:00:00+00:00"
-DEADLINE = "2026-12-11T17:00:00+00:00"
-
-
-def open_and_send(bot: Bot, smtp: SmtpSink) -> int:
-    item = bot.open_ballot("Adopt the 2027 shortlist", "Do you agree?", DEADLINE, NOW)
-    bot.run("run", "--once", now=NOW)
-    smtp.wait_for(5)  # four personal ballot mails and the Secretariat's notice
-    return item
 
 
 def test_ballot_mails_are_personal_and_threadable(bot: Bot, smtp: SmtpSink) -> None:
     # Each member gets their own mail with their own signed Message-ID, so a reply names both
     # the ballot and the member without trusting the From line.
-    open_and_send(bot, smtp)
+    bot.open_and_send(smtp, NOW)
     ids = set()
     for _, email, _, _ in MEMBERS:
         [mail] = smtp.to(email)
@@ -44,7 +36,7 @@ def test_ballot_mails_are_personal_and_threadable(bot: Bot, smtp: SmtpSink) -> N
 def test_reply_is_archived_matched_recorded_and_confirmed_once(bot: Bot, smtp: SmtpSink) -> None:
     # Acceptance: a reply appended to INBOX is archived, matched to item and member, recorded,
     # confirmed through SMTP; a second run --once does nothing new.
-    open_and_send(bot, smtp)
+    bot.open_and_send(smtp, NOW)
     name, email = MEMBERS[1][0], MEMBERS[1][1]
     original = clients.Original(smtp.to(email)[0].raw)
     bot.append(
@@ -82,7 +74,7 @@ def test_reply_is_archived_matched_recorded_and_confirmed_once(bot: Bot, smtp: S
 
 def test_out_of_office_records_nothing_and_is_not_answered(bot: Bot, smtp: SmtpSink) -> None:
     # Automatic mail is archived and ignored: no position, no reply (no mail loop).
-    open_and_send(bot, smtp)
+    bot.open_and_send(smtp, NOW)
     name, email = MEMBERS[3][0], MEMBERS[3][1]
     original = clients.Original(smtp.to(email)[0].raw)
     bot.append(clients.out_of_office(original, name, email, BOT, datetime(2026, 12, 2, tzinfo=UTC)))

@@ -23,9 +23,7 @@ def test_reply_read_over_tls(bot: Bot, smtp: SmtpSink, dovecot: Dovecot, securit
         'security = "none"', f'security = "{security}"\nca_file = "{dovecot.ca_file}"', 1
     )
     bot.config.write_text(text)
-    bot.open_ballot("Shortlist", "Agree?", "2026-12-11T17:00:00Z", NOW)
-    bot.run("run", "--once", now=NOW)
-    smtp.wait_for(5)
+    bot.open_and_send(smtp, NOW)
     name, email = MEMBERS[2][0], MEMBERS[2][1]
     original = clients.Original(smtp.to(email)[0].raw)
     bot.append(clients.apple_mail(original, name, email, BOT, datetime.now(UTC), "Abstain"))
