@@ -21,7 +21,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.cli import _explain_record  # noqa: E402
 from tests.ballot_corpus import replies  # noqa: E402
 
 
@@ -30,7 +29,7 @@ def main() -> int:
         app, cases = replies(Path(tmp))
         right = review = wrong = 0
         for case, raw in cases:
-            got = _explain_record(app.explain(raw))["position"]
+            got = app.explain_record(raw)["position"]
             if got == case["expected"]:
                 right += 1
             elif got is None:

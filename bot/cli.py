@@ -7,21 +7,19 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import click
 from sqlalchemy.exc import OperationalError
-from sqlmodel import select
 
-from bot.app import App, rules_for
+from bot.app import App
+from bot.app.setup import rules_for
 from bot.clock import Clock, parse_instant
 from bot.config import Settings, load_config
+from bot.domain.types import ItemKind
 from bot.errors import ConfigError
-from bot.pipeline import Handled, Ignored, Quarantined, Result
-from bot.status import snapshot
-from bot.store.db import StoreUnavailable, session
-from bot.store.models import Outbox, OutboxState, Review
-from bot.workflows.effects import Record
+from bot.store.db import StoreUnavailable
+from bot.store.outbox import NotResendable
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -137,9 +135,7 @@ def run(obj: Context, once: bool) -> None:
 @click.pass_obj
 def status(obj: Context, as_json: bool) -> None:
     """Items with their state and each member's latest response."""
-    app = obj.app()
-    with session(app.engine) as s:
-        snap = snapshot(s)
+    snap = obj.app().status()
     if as_json:
         click.echo(json.dumps(snap, indent=2, ensure_ascii=False))
         return
@@ -158,60 +154,6 @@ def status(obj: Context, as_json: bool) -> None:
     )
 
 
-def _explain_record(result: Result) -> dict[str, Any]:
-    insp, outcome = result.inspection, result.outcome
-    out: dict[str, Any] = {
-        "message_id": insp.message.message_id if insp.message else None,
-        "from": insp.message.from_addr if insp.message else None,
-        "member": (
-            {
-                "name": insp.person.name,
-                "email": insp.person.email,
-                "kind": insp.person.kind,
-                "role": insp.person.role,
-            }
-            if insp.person
-            else None
-        ),
-        "item": (
-            {
-                "id": insp.item.id,
-                "kind": insp.item.kind,
-                "title": insp.item.title,
-                "state": insp.item.state,
-            }
-            if insp.item
-            else None
-        ),
-        "kind": insp.item.kind if insp.item else None,
-        "matched_by": insp.matched_by or None,
-        "extracted_text": insp.text,
-        "text": insp.text,
-        "stages": list(result.stages_run),
-    }
-    if isinstance(outcome, Handled):
-        records = [e for e in outcome.effects if isinstance(e, Record)]
-        out["outcome"] = "handled"
-        out["position"] = records[0].position if records else None
-        out["status"] = records[0].status if records else None
-        out["why"] = records[0].note if records else ""
-        out["effects"] = [
-            type(e).__name__ + (f"({e.template})" if hasattr(e, "template") else "")
-            for e in outcome.effects
-        ]
-    elif isinstance(outcome, Ignored):
-        out.update(outcome="ignored", reason=outcome.reason, why=outcome.detail, position=None)
-    else:
-        assert isinstance(outcome, Quarantined)
-        out.update(
-            outcome="quarantined",
-            reason=outcome.refusal.code,
-            why=f"{outcome.refusal.summary}: {outcome.refusal.detail}",
-            position=None,
-        )
-    return out
-
-
 @cli.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -219,7 +161,7 @@ def _explain_record(result: Result) -> dict[str, Any]:
 def explain(obj: Context, file: Path, as_json: bool) -> None:
     """What the bot would do with FILE.eml, and why. Nothing is written or sent."""
     app = obj.app()
-    record = _explain_record(app.explain(file.read_bytes()))
+    record = app.explain_record(file.read_bytes())
     if as_json:
         click.echo(json.dumps(record, indent=2, ensure_ascii=False))
         return
@@ -243,9 +185,7 @@ def explain(obj: Context, file: Path, as_json: bool) -> None:
 @click.pass_obj
 def review(obj: Context) -> None:
     """The Secretariat's review queue: held mail and replies not counted."""
-    app = obj.app()
-    with session(app.engine) as s:
-        rows = list(s.exec(select(Review).where(Review.resolved_at == None)))  # noqa: E711
+    rows = obj.app().review_queue()
     if not rows:
         click.echo("review queue is empty")
     for r in rows:
@@ -286,9 +226,9 @@ def ballot_open(
         _fail(f"--deadline: not an ISO 8601 date-time: {deadline!r}")
     try:
         offered = [o.strip().lower() for value in options for o in value.split(",") if o.strip()]
-        item_id = app.open_item(
-            "ballot", title, question_file.read_text(encoding="utf-8"), when, "cli", offered
-        )
+        data = {"options": offered} if offered else {}
+        body = question_file.read_text(encoding="utf-8")
+        item_id = app.open_item(ItemKind.BALLOT, title, body, when, "cli", data)
     except ValueError as exc:
         _fail(str(exc))
     click.echo(item_id)
@@ -304,16 +244,10 @@ def outbox_group() -> None:
 @click.pass_obj
 def outbox_resend(obj: Context, row_id: int) -> None:
     """Queue an uncertain or failed mail again (same Message-ID, so clients see one mail)."""
-    app = obj.app()
-    with session(app.engine) as s:
-        row = s.get(Outbox, row_id)
-        if row is None:
-            _fail(f"no outbox row {row_id}")
-        if row.state not in (OutboxState.UNCERTAIN, OutboxState.FAILED):
-            _fail(f"outbox row {row_id} is {row.state}; only uncertain or failed mail is resent")
-        row.state, row.next_attempt_at = OutboxState.PENDING, None
-        s.add(row)
-        s.commit()
+    try:
+        obj.app().resend(row_id)
+    except NotResendable as exc:
+        _fail(str(exc))
     click.echo(f"queued {row_id} again")
 
 
@@ -368,7 +302,7 @@ def restore_command(obj: Context, source: Path, yes: bool) -> None:
 )
 def demo(out: Path | None) -> None:
     """A complete scripted cycle on this machine, no mail server needed."""
-    from bot.demo import run_demo
+    from bot.demo.script import run_demo
 
     run_demo(out, echo=click.echo)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import stat
 import tomllib
 from dataclasses import dataclass
@@ -169,6 +170,11 @@ class Settings:
         return self.path.parent
 
 
+def _secret_path(file: str, base: Path) -> Path:
+    """A relative secret file is relative to the config file, wherever the bot is started."""
+    return Path(file) if Path(file).is_absolute() else base / file
+
+
 def _resolve_secret(
     where: str, inline: str | None, env: str | None, file: str | None, base: Path
 ) -> str | None:
@@ -180,7 +186,7 @@ def _resolve_secret(
             raise ConfigError(f"{where}_env: environment variable {env} is not set")
         return value
     if file is not None:
-        secret_path = Path(file) if Path(file).is_absolute() else base / file
+        secret_path = _secret_path(file, base)
         try:
             return secret_path.read_text(encoding="utf-8").strip()
         except OSError as exc:
@@ -188,16 +194,64 @@ def _resolve_secret(
     return None
 
 
-def _permission_warning(path: Path, raw: dict[str, object]) -> list[str]:
-    text = repr(raw)
-    has_inline = "'password':" in text or "'secret':" in text
+def _inline_secret_keys(model: ConfigModel) -> list[str]:
+    """The keys whose secret is written in the config file itself."""
+    keys = [f"{k}.password" for k in ("mailbox", "smtp") if getattr(model, k).password is not None]
+    if model.security.secret is not None:
+        keys.append("security.secret")
+    return keys
+
+
+def _named_secret_files(model: ConfigModel, base: Path) -> dict[Path, list[str]]:
+    """Each file the config names as holding a secret, with the keys naming it (one file may serve
+    both mailbox and smtp)."""
+    named = [
+        ("mailbox.password_file", model.mailbox.password_file),
+        ("smtp.password_file", model.smtp.password_file),
+        ("security.secret_file", model.security.secret_file),
+    ]
+    files: dict[Path, list[str]] = {}
+    for key, file in named:
+        if file is not None:
+            files.setdefault(_secret_path(file, base), []).append(key)
+    return files
+
+
+def _exposure(path: Path) -> str | None:
+    """How path is exposed and the fix, or None when only its owner may read it (or it is gone:
+    a missing file is reported where it is read, not here)."""
     try:
-        mode = path.stat().st_mode
+        mode = stat.S_IMODE(path.stat().st_mode)
     except OSError:
+        return None
+    if not mode & (stat.S_IRGRP | stat.S_IROTH):
+        return None
+    who = "others" if mode & stat.S_IROTH else "its group"
+    fix = f"chmod 600 {shlex.quote(str(path.absolute()))}"
+    return f"is readable by {who} (mode {mode:04o}): run {fix}"
+
+
+def _config_file_problems(path: Path, model: ConfigModel) -> list[str]:
+    """The config file itself, when it holds an inline secret that group or others can read."""
+    keys = _inline_secret_keys(model)
+    exposure = _exposure(path) if keys else None
+    if exposure is None:
         return []
-    if has_inline and mode & (stat.S_IRGRP | stat.S_IROTH):
-        return [f"{path}: holds a password but is readable by others (chmod 600 it)"]
-    return []
+    noun = "password" if all(k.endswith(".password") for k in keys) else "secret"
+    held = f"an inline {noun}" if len(keys) == 1 else f"inline {noun}s"
+    return [f"{path.name} holds {held} ({', '.join(keys)}) and {exposure}"]
+
+
+def secret_file_problems(settings: Settings) -> list[str]:
+    """One line per file holding a secret that group or others can read, naming the fix.
+
+    Only reads file modes; whether to refuse to run is the caller's decision."""
+    problems = _config_file_problems(settings.path, settings.model)
+    for path, keys in _named_secret_files(settings.model, settings.base_dir).items():
+        exposure = _exposure(path)
+        if exposure is not None:
+            problems.append(f"{path.name} ({', '.join(keys)}) {exposure}")
+    return problems
 
 
 def _resolve_ca_files(model: ConfigModel, base: Path) -> ConfigModel:
@@ -235,7 +289,7 @@ def parse_config(text: str, path: Path) -> Settings:
         secret=_resolve_secret(
             f"{path}: security.secret", sec.secret, sec.secret_env, sec.secret_file, base
         ),
-        warnings=tuple(_permission_warning(path, raw)),
+        warnings=tuple(_config_file_problems(path, model)),
     )
 
 

@@ -16,8 +16,9 @@ from typing import Protocol
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
-from bot.app import App, Fetched
-from bot.mail import outbox
+from bot.app import App
+from bot.app.sender import flush
+from bot.domain.types import Fetched
 from bot.mail.imap import ImapAuthFailed, ImapDown
 from bot.mail.transport import Transport
 from bot.store import repo
@@ -88,7 +89,7 @@ class Daemon:
 
     async def flush(self) -> int:
         cfg = self.app.settings.model.smtp
-        sent = await outbox.flush(
+        sent = await flush(
             self.app.engine,
             self.transport,
             self.app.clock,

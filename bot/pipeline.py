@@ -9,44 +9,65 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
+from bot.domain.effects import AddressHealth, Effect, Mail, OpenItem, ToReview
+from bot.domain.message import InboundMessage
+from bot.domain.refusals import (
+    ItemGone,
+    NotTheirs,
+    Refusal,
+    Unauthenticated,
+    UnknownSender,
+    Unmatched,
+)
+from bot.domain.types import Attachment, Directory, ItemView, PersonKind, PersonView, ResponseView
 from bot.inbound import authres
 from bot.inbound.bounce import bounced_people
 from bot.inbound.classify import Automatic, Verdict, classify
-from bot.inbound.commands import CommandError, is_command, parse_ballot
 from bot.inbound.match import find_token, is_own_message_id, subject_tag
-from bot.inbound.parse import InboundMessage, parse_message
+from bot.inbound.parse import parse_message
 from bot.inbound.reply import extract_reply
-from bot.refusals import ItemGone, NotTheirs, Refusal, Unauthenticated, UnknownSender, Unmatched
-from bot.workflows.effects import (
-    AddressHealth,
-    Attachment,
-    Effect,
-    ItemView,
-    Mail,
-    OpenItem,
-    PersonView,
-    ToReview,
-)
-from bot.workflows.registry import WORKFLOWS
-from bot.workflows.situation import Reply, Situation
+from bot.rules import Rules
+from bot.workflows.base import CommandError, CommandMail, Registry, Reply, Situation
+
+
+@dataclass(frozen=True)
+class ItemRecord:
+    """The one read a reply costs: its item and each person's standing response to it."""
+
+    item: ItemView
+    responses: dict[int, ResponseView]
 
 
 @dataclass(frozen=True)
 class World:
-    """What the stages may read, supplied by the shell (from the database and config)."""
+    """What the stages may read: plain data from config and the database, read once."""
 
     secret: str
     tag: str
     zone: str  # the group's time zone, for dates written without one
+    group_name: str
+    rules: Rules
+    now: datetime
     trusted_authserv_ids: frozenset[str]  # whose Authentication-Results headers count
     own_addresses: frozenset[str]
-    person_by_email: Callable[[str], PersonView | None]
-    person_by_id: Callable[[int], PersonView | None]
-    item_by_id: Callable[[int], ItemView | None]
-    situation_for: Callable[[ItemView | None], Situation]
+    people: Directory
+    registry: Registry
+    load_item: Callable[[int], ItemRecord | None]  # called once, by the `load` stage
+
+    def situation(self, record: ItemRecord | None = None) -> Situation:
+        return Situation(
+            rules=self.rules,
+            now=self.now,
+            group_name=self.group_name,
+            tag=self.tag,
+            zone=self.zone,
+            people=self.people,
+            responses=record.responses if record else {},
+        )
 
 
 @dataclass(frozen=True)
@@ -56,10 +77,15 @@ class Inspection:
     raw: bytes
     message: InboundMessage | None = None
     person: PersonView | None = None
-    item: ItemView | None = None
+    item_id: int | None = None
+    record: ItemRecord | None = None
     matched_by: str = ""
     token_person_id: int | None = None
     text: str = ""
+
+    @property
+    def item(self) -> ItemView | None:
+        return self.record.item if self.record else None
 
 
 @dataclass(frozen=True)
@@ -115,16 +141,16 @@ def _automatic(insp: Inspection, world: World) -> StageResult:
 def _bounce_effects(msg: InboundMessage, raw: bytes, world: World) -> list[Effect]:
     """Mark each bounced address as failing; tell the Secretariat the first time only."""
     effects: list[Effect] = []
-    secretariat = world.situation_for(None).secretariat
-    failed = bounced_people(msg, raw, world.secret, world.person_by_email, world.person_by_id)
+    secretariat = world.people.secretariat
+    failed = bounced_people(msg, raw, world.secret, world.people.by_email, world.people.by_id)
     for person_id, detail in failed.items():
-        person = world.person_by_id(person_id)
+        person = world.people.by_id(person_id)
         assert person is not None
         if person.failing:
             continue
         effects.append(AddressHealth(person_id, True, detail))
         ctx = {"person": person, "detail": detail, "subject": msg.subject}
-        effects.append(Mail("address_failing", secretariat, "notice", ctx, personal=False))
+        effects.append(Mail("common/address_failing", secretariat, "notice", ctx, personal=False))
     return effects
 
 
@@ -147,7 +173,7 @@ def _authenticity(insp: Inspection, world: World) -> StageResult:
 
 def _sender(insp: Inspection, world: World) -> StageResult:
     msg = _msg(insp)
-    person = world.person_by_email(msg.from_addr)
+    person = world.people.by_email(msg.from_addr)
     if person is None:
         raise UnknownSender(detail=f"{msg.from_addr} is not in the configuration")
     return replace(insp, person=person)
@@ -157,47 +183,53 @@ def _command(insp: Inspection, world: World) -> StageResult:
     """A Secretariat mail whose subject is a command (BALLOT: ...) is carried out or refused."""
     msg, person = _msg(insp), insp.person
     assert person is not None
-    if person.kind != "secretariat" or not is_command(msg.subject):
+    found = world.registry.command_for(msg.subject)
+    if person.kind != PersonKind.SECRETARIAT or found is None:
         return insp
-    sit = world.situation_for(None)
-    text = extract_reply(msg.text)
+    command, argument = found
+    mail = CommandMail(argument, extract_reply(msg.text), person, msg)
+    sit = world.situation()
     try:
-        ballot = parse_ballot(msg.subject, text, sit.rules, world.zone, sit.now)
+        effects = command.run(mail, sit)
+        problems = [
+            problem
+            for effect in effects
+            if isinstance(effect, OpenItem)
+            for problem in world.registry[effect.kind].validate(effect, sit)
+        ]
+        if problems:
+            raise CommandError(problems)
+        return Handled(effects)
     except CommandError as exc:
         ctx = {"subject": msg.subject, "problems": exc.problems, "zone": world.zone}
-        refused = Mail("command_refused", (person,), "command", ctx, reply_to=msg)
-        return Handled([refused])
-    opened_by = f"{person.email} by email ({msg.message_id})"
-    return Handled(
-        [
-            OpenItem(
-                "ballot",
-                ballot.title,
-                ballot.question,
-                ballot.deadline,
-                opened_by,
-                ballot.options,
-                reply_to=msg,
-            )
-        ]
-    )
+        return Handled([Mail("common/command_refused", (person,), "command", ctx, reply_to=msg)])
 
 
 def _match(insp: Inspection, world: World) -> StageResult:
     msg = _msg(insp)
     token = find_token(msg, world.secret)
     if token is not None:
-        item = world.item_by_id(token.item_id)
-        if item is None:
-            raise ItemGone(detail=f"token {token.message_id} names item {token.item_id}")
-        return replace(insp, item=item, matched_by="token", token_person_id=token.person_id)
+        return replace(
+            insp, item_id=token.item_id, matched_by="token", token_person_id=token.person_id
+        )
     tagged = subject_tag(msg.subject, world.tag)
     if tagged is not None:
-        item = world.item_by_id(tagged)
-        if item is None:
-            raise ItemGone(detail=f"subject tag [{world.tag}-{tagged}] names no item")
-        return replace(insp, item=item, matched_by="subject-tag")
+        return replace(insp, item_id=tagged, matched_by="subject-tag")
     raise Unmatched(detail="no token of ours in In-Reply-To/References and no subject tag")
+
+
+def _load(insp: Inspection, world: World) -> StageResult:
+    """The one read of the item this message answers: the item and its standing responses."""
+    assert insp.item_id is not None
+    record = world.load_item(insp.item_id)
+    if record is None:
+        how = (
+            f"its token names item {insp.item_id}"
+            if insp.matched_by == "token"
+            else f"subject tag [{world.tag}-{insp.item_id}] names no item"
+        )
+        raise ItemGone(detail=how)
+    return replace(insp, record=record)
 
 
 def _authenticate(insp: Inspection, world: World) -> StageResult:
@@ -215,14 +247,15 @@ def _extract(insp: Inspection, world: World) -> StageResult:
 
 
 def _interpret(insp: Inspection, world: World) -> StageResult:
-    item, person = insp.item, insp.person
-    assert item is not None and person is not None
-    workflow = WORKFLOWS.get(item.kind)
+    record, person = insp.record, insp.person
+    assert record is not None and person is not None
+    item = record.item
+    workflow = world.registry.get(item.kind)
     if workflow is None:
         raise Unmatched(detail=f"no workflow reads replies to {item.kind} items")
     trusted = insp.matched_by == "token" and insp.token_person_id == person.id
     reply = Reply(item, person, _msg(insp), insp.text, trusted, insp.matched_by)
-    effects = workflow.on_reply(world.situation_for(item), reply)
+    effects = workflow.on_reply(world.situation(record), reply)
     if person.failing:  # they wrote to us, so their address works again
         effects = [AddressHealth(person.id, False), *effects]
     return Handled(effects)
@@ -242,6 +275,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("sender", "find the member, Chair or Secretariat by From address", _sender),
     Stage("command", "carry out or refuse the Secretariat's email commands", _command),
     Stage("match", "find the item by signed Message-ID token, then by subject tag", _match),
+    Stage("load", "read that item and its standing responses, once", _load),
     Stage("authenticate", "a token minted for someone else does not count", _authenticate),
     Stage("extract", "take the new text: no quote, signature or mobile footer", _extract),
     Stage("interpret", "hand the reply to its item kind's workflow", _interpret),
@@ -273,7 +307,14 @@ def quarantine_effects(
     original = Attachment(f"held-{archive_id}.eml", raw, "application/octet-stream")
     return [
         ToReview(refusal.code, refusal.detail[:2000], item_id, person_id),
-        Mail("quarantine", secretariat, "quarantine", ctx, personal=False, attachments=(original,)),
+        Mail(
+            "common/quarantine",
+            secretariat,
+            "quarantine",
+            ctx,
+            personal=False,
+            attachments=(original,),
+        ),
     ]
 
 

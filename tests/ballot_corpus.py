@@ -8,10 +8,10 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bot import clients
 from bot.app import App
 from bot.clock import Clock
 from bot.config import parse_config
+from bot.demo import clients
 from bot.store.db import session
 from bot.store.models import Outbox
 from tests.conftest import BOT, FIXTURES, MEMBERS, config_text

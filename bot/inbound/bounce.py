@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from bot.domain.message import InboundMessage
+from bot.domain.types import PersonView
 from bot.inbound.match import read_token
-from bot.inbound.parse import InboundMessage
-from bot.workflows.effects import PersonView
 
 _OUR_IDS = re.compile(rb"<cg\.\d+\.\d+\.[a-z2-7]+\.[a-z2-7]+@[\w.-]+>")
 

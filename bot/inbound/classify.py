@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.inbound.parse import InboundMessage
+from bot.domain.message import InboundMessage
 
 
 class Automatic(StrEnum):

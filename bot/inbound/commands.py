@@ -1,25 +1,15 @@
-"""The Secretariat's email commands, read from subject and body. Pure: returns what to do.
+"""What the Secretariat's email commands share: `Key: value` fields and written deadlines.
 
-Subject: BALLOT: <title>
-Body:    Deadline: 2026-12-11 17:00            (ISO 8601; a date alone means 17:00;
-         Options: agree, object                  the group's time zone unless one is named)
-                                                (optional; default: every position)
-         <the question, as many lines as needed>
-"""
+Each command (BALLOT:, ...) lives with its item kind's workflow; this module only reads."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil import parser as dateparser
 
-from bot.rules import Rules
-
-_SUBJECT = re.compile(r"^\s*(?:fwd?\s*:\s*)?BALLOT\s*:\s*(?P<title>.*)$", re.IGNORECASE)
-_FIELD = re.compile(r"^\s*(?P<key>deadline|options|by|due)\s*:\s*(?P<value>.*)$", re.IGNORECASE)
 _DATE_TIME = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})(?:[ T](?P<time>\d{1,2}:\d{2}))?"
     r"(?:\s+(?P<tz>[A-Za-z_]+/[A-Za-z_/+-]+|UTC))?$"
@@ -27,24 +17,18 @@ _DATE_TIME = re.compile(
 DEFAULT_TIME = time(17, 0)
 
 
-@dataclass(frozen=True)
-class OpenBallot:
-    title: str
-    question: str
-    deadline: datetime
-    options: tuple[str, ...]
-
-
-class CommandError(Exception):
-    """The command was understood as one but cannot be carried out; `problems` say why."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
-
-
-def is_command(subject: str) -> bool:
-    return bool(_SUBJECT.match(subject))
+def read_fields(text: str, keys: tuple[str, ...]) -> tuple[dict[str, str], str]:
+    """`Key: value` lines (above or below the prose) and the prose that remains."""
+    pattern = re.compile(rf"^\s*(?P<key>{'|'.join(keys)})\s*:\s*(?P<value>.*)$", re.IGNORECASE)
+    fields: dict[str, str] = {}
+    prose = []
+    for line in text.strip().splitlines():
+        match = pattern.match(line)
+        if match:
+            fields[match.group("key").lower()] = match.group("value")
+        else:
+            prose.append(line)
+    return fields, "\n".join(prose).strip()
 
 
 def parse_deadline(value: str, zone: str) -> datetime:
@@ -81,57 +65,3 @@ def _written_date(value: str) -> datetime:
     except (ValueError, OverflowError) as exc:
         raise ValueError(str(exc)) from exc
     return parsed
-
-
-def _options(value: str, rules: Rules) -> tuple[tuple[str, ...], list[str]]:
-    by_name = {k.lower(): k for k in rules.positions}
-    by_name.update({p.label.lower(): k for k, p in rules.positions.items()})
-    keys, problems = [], []
-    for word in [w.strip().lower() for w in re.split(r"[,;/]|\s+", value) if w.strip()]:
-        if word in by_name:
-            keys.append(by_name[word])
-        else:
-            problems.append(
-                f"Options: {word!r} is not a position in the rules "
-                f"({', '.join(p.label for p in rules.positions.values())})"
-            )
-    return tuple(dict.fromkeys(keys)), problems
-
-
-def parse_ballot(subject: str, text: str, rules: Rules, zone: str, now: datetime) -> OpenBallot:
-    """Read `BALLOT: title` and its body; every problem found is reported at once."""
-    match = _SUBJECT.match(subject)
-    assert match, "call is_command first"
-    title = match.group("title").strip()
-    problems = [] if title else ["the subject has no title after 'BALLOT:'"]
-    deadline: datetime | None = None
-    options: tuple[str, ...] = ()
-    question_lines = []
-    for line in text.strip().splitlines():  # fields may stand above or below the question
-        field = _FIELD.match(line)
-        if not field:
-            question_lines.append(line)
-            continue
-        key, value = field.group("key").lower(), field.group("value")
-        if key == "options":
-            options, bad = _options(value, rules)
-            problems += bad
-            continue
-        try:
-            deadline = parse_deadline(value, zone)
-        except ValueError as exc:
-            problems.append(
-                f"Deadline: {value.strip()!r} is not a date ({exc}); write "
-                "2026-12-11, 2026-12-11 17:00 or 2026-12-11 17:00 Europe/Paris"
-            )
-    question = "\n".join(question_lines).strip()
-    if not question:
-        problems.append("the body has no question after the Deadline/Options lines")
-    if deadline is None and not any(p.startswith("Deadline") for p in problems):
-        deadline = now + rules.consensus.email_round
-    if deadline is not None and deadline <= now:
-        problems.append(f"Deadline: {deadline.isoformat()} is not in the future")
-    if problems:
-        raise CommandError(problems)
-    assert deadline is not None
-    return OpenBallot(title, question, deadline, options)

@@ -15,7 +15,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from bot.inbound.parse import InboundMessage
+from bot.domain.message import InboundMessage
 
 _TOKEN = re.compile(r"^<cg\.(\d+)\.(\d+)\.([a-z2-7]{8,})\.([a-z2-7]{16})@([^>@\s]+)>$")
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import email
 import re
-from dataclasses import dataclass, field
 from email.message import Message
+from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses, parseaddr
 from typing import Any
 
 import mailparser
 
+from bot.domain.message import DeliveryStatus, InboundMessage
+from bot.domain.refusals import Malformed
 from bot.inbound.htmltext import html_to_text
-from bot.refusals import Malformed
 
 # Defects after which we cannot trust what we would read as the member's words.
 SEVERE_DEFECTS = (
@@ -26,15 +27,6 @@ SEVERE_DEFECTS = (
 
 _MSGID = re.compile(r"<[^<>\s]+>")
 DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
-
-
-@dataclass(frozen=True)
-class DeliveryStatus:
-    """One recipient block of a delivery status notification."""
-
-    recipient: str
-    action: str  # failed | delayed | delivered | relayed | expanded
-    status: str  # e.g. 5.1.1
 
 
 def _delivery(msg: Message) -> tuple[DeliveryStatus, ...]:
@@ -60,36 +52,19 @@ def _delivery(msg: Message) -> tuple[DeliveryStatus, ...]:
     return tuple(out)
 
 
-@dataclass(frozen=True)
-class InboundMessage:
-    """What the rest of the core needs to know about one received mail."""
-
-    message_id: str
-    from_addr: str
-    from_name: str
-    to: tuple[str, ...]
-    cc: tuple[str, ...]
-    subject: str
-    in_reply_to: tuple[str, ...]
-    references: tuple[str, ...]
-    text: str  # the plain body, or text made from the HTML body when there is none
-    html: str
-    headers: dict[str, str] = field(repr=False)  # lower-cased names, first value
-    content_type: str = "text/plain"
-    defects: tuple[str, ...] = ()
-    attachments: tuple[str, ...] = ()  # file names, for reports
-    part_types: tuple[str, ...] = ()  # content types of every MIME part (DSN and ARF parts)
-    delivery: tuple[DeliveryStatus, ...] = ()  # per-recipient blocks of an RFC 3464 report
-    problems: tuple[Malformed, ...] = ()  # why its words cannot be trusted, if they cannot
-    auth_results: tuple[str, ...] = ()  # every Authentication-Results header, topmost first
-
-    def header(self, name: str) -> str:
-        return self.headers.get(name.lower(), "")
-
-
 def message_ids(value: str) -> tuple[str, ...]:
     """Every <id> in a header value, in order, lower-cased on nothing (ids are case-sensitive)."""
     return tuple(_MSGID.findall(value or ""))
+
+
+def header_message_id(raw: bytes) -> str:
+    """The Message-ID, read from the headers alone (works on mail too broken to parse)."""
+    try:
+        headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+        found = message_ids(str(headers.get("message-id", "")))
+    except Exception:
+        return ""
+    return found[0] if found else ""
 
 
 def _defect_names(parsed: Any) -> list[str]:

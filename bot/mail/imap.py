@@ -16,8 +16,8 @@ from typing import Any
 
 import aioimaplib
 
-from bot.app import Fetched
 from bot.config import MailboxConfig
+from bot.domain.types import Fetched
 from bot.mail.tls import tls_context
 
 log = logging.getLogger("cgbot.imap")

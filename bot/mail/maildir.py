@@ -9,7 +9,7 @@ import mailbox
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from bot.app import Fetched
+from bot.domain.types import Fetched
 
 
 class MaildirSource:

@@ -11,13 +11,46 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel, create_engine
 
-from bot.store import models  # noqa: F401  (registers the tables)
+from bot.store import models
 
 # Schema versions live in SQLite's `PRAGMA user_version`. A new database is created at the
 # latest version from the models; an older one is brought up by running each step after its
 # version, in order, in one transaction. A release that changes a table appends a step here.
 Migration = Callable[[Any], None]
-MIGRATIONS: list[Migration] = []
+
+
+def _v2_kinds_own_their_data(conn: Any) -> None:
+    """Standing responses kept as rows; deadlines that belong to no item; options into data."""
+    models.Standing.__table__.create(conn)  # type: ignore[attr-defined]
+    conn.execute(
+        text(
+            "INSERT INTO standing (item_id, person_id, latest_id, counted_id) "
+            "SELECT item_id, person_id, max(id), max(CASE WHEN status = 'counted' THEN id END) "
+            "FROM response GROUP BY item_id, person_id"
+        )
+    )
+    conn.execute(text("ALTER TABLE deadline RENAME TO deadline_v1"))
+    for index in ("ix_deadline_item_id", "ix_deadline_due_at"):
+        conn.execute(text(f"DROP INDEX IF EXISTS {index}"))
+    models.Deadline.__table__.create(conn)  # type: ignore[attr-defined]
+    conn.execute(
+        text(
+            "INSERT INTO deadline (id, item_id, workflow, kind, due_at, done_at) "
+            "SELECT d.id, d.item_id, i.kind, d.kind, d.due_at, d.done_at "
+            "FROM deadline_v1 d JOIN item i ON i.id = d.item_id"
+        )
+    )
+    conn.execute(text("DROP TABLE deadline_v1"))
+    conn.execute(
+        text(
+            "UPDATE item SET data = json_set(data, '$.options', json(options)) "
+            "WHERE options IS NOT NULL AND options != '[]'"
+        )
+    )
+    conn.execute(text("ALTER TABLE item DROP COLUMN options"))
+
+
+MIGRATIONS: list[Migration] = [_v2_kinds_own_their_data]
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 
 

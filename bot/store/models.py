@@ -10,14 +10,6 @@ from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
-class ItemKind(StrEnum):
-    BALLOT = "ballot"
-    FEEDBACK = "feedback"
-    AGENDA = "agenda"
-    MEETING = "meeting"
-    ACTION = "action"
-
-
 class InboundState(StrEnum):
     NEW = "new"  # archived, not yet interpreted
     PROCESSED = "processed"  # interpreted and acted on
@@ -45,7 +37,7 @@ class Person(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(index=True, unique=True)
     name: str
-    kind: str  # member | chair | secretariat | facilitator
+    kind: str  # a PersonKind
     role: str = ""
     timezone: str = "UTC"
     language: str = "en"
@@ -54,7 +46,7 @@ class Person(SQLModel, table=True):
 
 
 class Item(SQLModel, table=True):
-    """Something the group is asked about: ballot, feedback round, agenda item, meeting, action."""
+    """Something the group is asked about; `kind` names its workflow, `data` its per-kind data."""
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(index=True)
@@ -64,7 +56,6 @@ class Item(SQLModel, table=True):
     created_at: datetime
     deadline: datetime | None = None
     opened_by: str = ""
-    options: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
@@ -83,12 +74,26 @@ class Response(SQLModel, table=True):
     note: str = ""
 
 
-class Deadline(SQLModel, table=True):
-    """A moment at which something is due; `done_at` makes running it idempotent."""
+class Standing(SQLModel, table=True):
+    """Each person's standing response to an item, kept as replies are recorded, so that
+    reading who answered what costs the same however long the item's history grows."""
 
-    __table_args__ = (UniqueConstraint("item_id", "kind", "due_at"),)
+    item_id: int = Field(foreign_key="item.id", primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    latest_id: int = Field(foreign_key="response.id")
+    counted_id: int | None = Field(default=None, foreign_key="response.id")
+
+
+class Deadline(SQLModel, table=True):
+    """A moment at which something is due; `done_at` makes running it idempotent.
+
+    Most belong to an item; one without an item is recurring work of a whole kind (a digest,
+    a meeting cadence), named by `workflow` and `kind`."""
+
+    __table_args__ = (UniqueConstraint("item_id", "workflow", "kind", "due_at"),)
     id: int | None = Field(default=None, primary_key=True)
-    item_id: int = Field(foreign_key="item.id", index=True)
+    item_id: int | None = Field(default=None, foreign_key="item.id", index=True)
+    workflow: str = ""
     kind: str
     due_at: datetime = Field(index=True)
     done_at: datetime | None = None

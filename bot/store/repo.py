@@ -1,13 +1,27 @@
-"""Reads and writes on the tables, one small function per question the shell asks."""
+"""Reads and writes on the tables, one small function per question the shell asks.
+
+The reads a message costs are bounded: people (the group's size), one item, its standing
+responses (one row per person) and a thread root; none grows with history or the archive."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
+from bot.domain.types import (
+    Directory,
+    ItemView,
+    PersonKind,
+    PersonView,
+    ResponseStatus,
+    ResponseView,
+    SentView,
+)
 from bot.store.models import (
     Checkpoint,
     Deadline,
@@ -18,8 +32,8 @@ from bot.store.models import (
     Outbox,
     Person,
     Response,
+    Standing,
 )
-from bot.workflows.effects import ItemView, PersonView, ResponseView, SentView
 
 
 def sync_people(session: Session, settings: Settings) -> None:
@@ -29,14 +43,14 @@ def sync_people(session: Session, settings: Settings) -> None:
     for m in cfg.members:
         wanted[m.email.lower()] = {
             "name": m.name,
-            "kind": "member",
+            "kind": PersonKind.MEMBER,
             "role": m.role,
             "timezone": m.timezone,
             "language": m.language,
         }
     wanted[cfg.chair.email.lower()] = {
         "name": cfg.chair.name,
-        "kind": "chair",
+        "kind": PersonKind.CHAIR,
         "role": "board-chair",
         "timezone": cfg.chair.timezone,
     }
@@ -45,25 +59,28 @@ def sync_people(session: Session, settings: Settings) -> None:
             addr.lower(),
             {
                 "name": "Executive Secretariat",
-                "kind": "secretariat",
+                "kind": PersonKind.SECRETARIAT,
                 "timezone": cfg.group.timezone,
             },
         )
     for f in cfg.facilitators:
-        wanted.setdefault(f.email.lower(), {"name": f.name, "kind": "facilitator"})
+        wanted.setdefault(f.email.lower(), {"name": f.name, "kind": PersonKind.FACILITATOR})
     existing = {p.email: p for p in session.exec(select(Person))}
     for email, fields in wanted.items():
         person = existing.get(email) or Person(
             email=email, name=fields["name"], kind=fields["kind"]
         )
         for key, value in fields.items():
-            setattr(person, key, value)
+            setattr(person, key, str(value))
         person.active = True
         session.add(person)
     for email, person in existing.items():
         if email not in wanted:
             person.active = False
             session.add(person)
+
+
+# -- views: rows become plain domain values ---------------------------------------------------
 
 
 def person_view(p: Person) -> PersonView:
@@ -76,40 +93,60 @@ def person_view(p: Person) -> PersonView:
 def item_view(i: Item) -> ItemView:
     assert i.id is not None
     return ItemView(
-        i.id,
-        i.kind,
-        i.title,
-        i.body,
-        i.state,
-        i.created_at,
-        i.deadline,
-        tuple(i.options),
-        dict(i.data),
+        i.id, i.kind, i.title, i.body, i.state, i.created_at, i.deadline, dict(i.data), i.opened_by
     )
 
 
-def active_people(session: Session) -> list[PersonView]:
-    rows = session.exec(select(Person).where(Person.active == True).order_by(col(Person.id)))  # noqa: E712
-    return [person_view(p) for p in rows]
+def response_view(r: Response) -> ResponseView:
+    return ResponseView(r.person_id, r.position, r.text, r.message_id, r.received_at, r.status)
 
 
-def response_views(session: Session, item_id: int) -> list[ResponseView]:
-    """Every reply to the item, oldest first."""
-    return [
-        ResponseView(r.person_id, r.position, r.text, r.message_id, r.received_at, r.status)
-        for r in response_history(session, item_id)
-    ]
+def directory(session: Session, aliases: dict[str, str]) -> Directory:
+    """The active people, for one message or one deadline run."""
+    rows = session.exec(select(Person).where(col(Person.active).is_(True)).order_by(col(Person.id)))
+    return Directory(tuple(person_view(p) for p in rows), aliases)
 
 
-def latest_responses(history: list[ResponseView]) -> dict[int, ResponseView]:
-    """Each person's standing reply: their latest counted one (a later answer replaces an
-    earlier one; an unclear or late reply does not), else simply their latest."""
-    latest: dict[int, ResponseView] = {}
-    for r in history:
-        current = latest.get(r.person_id)
-        if current is None or r.status == "counted" or current.status != "counted":
-            latest[r.person_id] = r
-    return latest
+def all_people(session: Session) -> dict[int, PersonView]:
+    return {p.id: person_view(p) for p in session.exec(select(Person)) if p.id is not None}
+
+
+def item(session: Session, item_id: int) -> ItemView | None:
+    row = session.get(Item, item_id)
+    return item_view(row) if row else None
+
+
+def items(session: Session, kind: str | None = None) -> list[ItemView]:
+    query = select(Item).order_by(col(Item.id))
+    if kind is not None:
+        query = query.where(Item.kind == kind)
+    return [item_view(i) for i in session.exec(query)]
+
+
+def standing(session: Session, item_id: int) -> dict[int, ResponseView]:
+    """Each person's standing response: latest counted, else latest (one row per person)."""
+    rows = session.exec(
+        select(Response, Standing)
+        .join(
+            Standing,
+            (col(Response.id) == func.coalesce(Standing.counted_id, Standing.latest_id)),
+        )
+        .where(Standing.item_id == item_id)
+    )
+    return {s.person_id: response_view(r) for r, s in rows}
+
+
+def history(session: Session, item_id: int) -> list[ResponseView]:
+    """Every reply to the item, oldest first (for timelines, at deadlines only)."""
+    rows = session.exec(
+        select(Response).where(Response.item_id == item_id).order_by(col(Response.id))
+    )
+    return [response_view(r) for r in rows]
+
+
+def history_size(session: Session, item_id: int) -> int:
+    query = select(func.count()).select_from(Response).where(Response.item_id == item_id)
+    return int(session.exec(query).one())
 
 
 def sent_views(session: Session, item_id: int) -> list[SentView]:
@@ -117,10 +154,93 @@ def sent_views(session: Session, item_id: int) -> list[SentView]:
     return [SentView(o.created_at, o.purpose, tuple(o.recipients)) for o in rows]
 
 
-def response_history(session: Session, item_id: int) -> list[Response]:
-    return list(
-        session.exec(select(Response).where(Response.item_id == item_id).order_by(col(Response.id)))
+# -- writes that effects cause ----------------------------------------------------------------
+
+
+def create_item(
+    session: Session,
+    kind: str,
+    state: str,
+    title: str,
+    body: str,
+    deadline: datetime | None,
+    opened_by: str,
+    data: dict[str, Any],
+    now: datetime,
+) -> ItemView:
+    row = Item(
+        kind=kind,
+        title=title,
+        body=body,
+        state=state,
+        created_at=now,
+        deadline=deadline,
+        opened_by=opened_by,
+        data=data,
     )
+    session.add(row)
+    session.flush()
+    return item_view(row)
+
+
+def record_response(session: Session, response: Response) -> None:
+    """Add one reply's reading and move the person's standing to it."""
+    session.add(response)
+    session.flush()
+    assert response.id is not None
+    key = {"item_id": response.item_id, "person_id": response.person_id}
+    row = session.get(Standing, key) or Standing(**key, latest_id=response.id)
+    row.latest_id = response.id
+    if response.status == ResponseStatus.COUNTED:
+        row.counted_id = response.id
+    session.add(row)
+
+
+def set_item_state(session: Session, item_id: int, state: str, data: dict[str, Any]) -> None:
+    row = session.get(Item, item_id)
+    assert row is not None, f"item {item_id} vanished"
+    row.state = state
+    if data:
+        row.data = {**row.data, **data}
+    session.add(row)
+
+
+def schedule(
+    session: Session, item_id: int | None, workflow: str, kind: str, due_at: datetime
+) -> None:
+    """Add a deadline unless the same one is already there."""
+    exists = session.exec(
+        select(Deadline.id).where(
+            Deadline.item_id == item_id,
+            Deadline.workflow == workflow,
+            Deadline.kind == kind,
+            Deadline.due_at == due_at,
+        )
+    ).first()
+    if exists is None:
+        session.add(Deadline(item_id=item_id, workflow=workflow, kind=kind, due_at=due_at))
+
+
+def pending_job(session: Session, workflow: str, job: str) -> Deadline | None:
+    """The next run of a kind's recurring job that has not run yet."""
+    return session.exec(
+        select(Deadline).where(
+            col(Deadline.item_id).is_(None),
+            Deadline.workflow == workflow,
+            Deadline.kind == job,
+            col(Deadline.done_at).is_(None),
+        )
+    ).first()
+
+
+def set_failing(session: Session, person_id: int, failing: bool, now: datetime) -> None:
+    person = session.get(Person, person_id)
+    assert person is not None, f"person {person_id} vanished"
+    person.failing_since = (person.failing_since or now) if failing else None
+    session.add(person)
+
+
+# -- the archive ------------------------------------------------------------------------------
 
 
 def sha256(raw: bytes) -> str:
@@ -154,19 +274,51 @@ def archive(
     )
     if message_id:
         twin = session.exec(
-            select(Inbound).where(
+            select(Inbound.id).where(
                 Inbound.message_id == message_id, Inbound.state != InboundState.NEW
             )
         ).first()
         if twin is not None:
             row.state = InboundState.DUPLICATE
             row.reason = "duplicate"
-            row.detail = f"same Message-ID as archived message #{twin.id}"
+            row.detail = f"same Message-ID as archived message #{twin}"
             row.processed_at = now
     session.add(row)
     session.commit()
     session.refresh(row)
     return row
+
+
+def settle_inbound(
+    session: Session,
+    inbound_id: int,
+    state: str,
+    now: datetime,
+    reason: str = "",
+    detail: str = "",
+    item_id: int | None = None,
+    person_id: int | None = None,
+) -> Inbound:
+    row = session.get(Inbound, inbound_id)
+    assert row is not None, f"archived message #{inbound_id} vanished"
+    row.state, row.reason, row.detail, row.processed_at = state, reason, detail, now
+    row.item_id, row.person_id = item_id, person_id
+    session.add(row)
+    return row
+
+
+def thread_entries(session: Session, item_id: int) -> list[tuple[datetime, bytes]]:
+    """Every mail of an item, sent and received, in time order (for the thread .mbox)."""
+    sent = session.exec(select(Outbox.created_at, Outbox.raw).where(Outbox.item_id == item_id))
+    got = session.exec(
+        select(Inbound.fetched_at, Inbound.raw).where(
+            Inbound.item_id == item_id, Inbound.state == InboundState.PROCESSED
+        )
+    )
+    return sorted([(at, raw) for at, raw in sent] + [(at, raw) for at, raw in got])
+
+
+# -- checkpoints, deadlines, meta -------------------------------------------------------------
 
 
 def get_checkpoint(session: Session, source: str) -> Checkpoint | None:
@@ -185,7 +337,7 @@ def due_deadlines(session: Session, now: datetime) -> list[Deadline]:
     return list(
         session.exec(
             select(Deadline)
-            .where(Deadline.done_at == None, Deadline.due_at <= now)  # noqa: E711
+            .where(col(Deadline.done_at).is_(None), Deadline.due_at <= now)
             .order_by(col(Deadline.due_at), col(Deadline.id))
         )
     )
@@ -193,7 +345,7 @@ def due_deadlines(session: Session, now: datetime) -> list[Deadline]:
 
 def next_deadline(session: Session) -> datetime | None:
     row = session.exec(
-        select(Deadline).where(Deadline.done_at == None).order_by(col(Deadline.due_at))  # noqa: E711
+        select(Deadline).where(col(Deadline.done_at).is_(None)).order_by(col(Deadline.due_at))
     ).first()
     return row.due_at if row else None
 

@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from bot.inbound.intent import read_position
-from bot.rules import Position
-from bot.workflows.effects import (
+from bot.domain.effects import (
     Effect,
-    ItemView,
     Mail,
-    PersonView,
+    OpenItem,
     Record,
-    ResponseView,
     Schedule,
     SetState,
     ToReview,
 )
-from bot.workflows.situation import Reply, Situation
+from bot.domain.types import ItemKind, ItemView, PersonKind, PersonView, ResponseView
+from bot.inbound.commands import parse_deadline, read_fields
+from bot.inbound.intent import read_position
+from bot.resources import data_dir
+from bot.rules import Position, Rules
+from bot.workflows.base import (
+    CommandError,
+    CommandMail,
+    Reply,
+    Situation,
+    Workflow,
+    command_argument,
+    explain_records,
+)
 
 
 class BallotState(StrEnum):
@@ -31,7 +43,7 @@ class BallotState(StrEnum):
 
 
 # Which deadline events move a ballot from which state; anything else is ignored.
-TRANSITIONS: dict[tuple[BallotState, str], tuple[BallotState, ...]] = {
+TRANSITIONS: dict[tuple[StrEnum, str], tuple[StrEnum, ...]] = {
     (BallotState.OPEN, "close"): (BallotState.CONSENSUS, BallotState.ESCALATED, BallotState.CLOSED),
     (BallotState.ESCALATED, "determination"): (BallotState.DETERMINED,),
 }
@@ -39,10 +51,7 @@ TRANSITIONS: dict[tuple[BallotState, str], tuple[BallotState, ...]] = {
 
 def move(item: ItemView, event: str, to: BallotState, **data: str) -> SetState:
     """The state change for `event`, checked against the transition table."""
-    allowed = TRANSITIONS.get((BallotState(item.state), event), ())
-    if to not in allowed:
-        raise ValueError(f"ballot {item.id}: {item.state} -> {to} on {event!r} is not allowed")
-    return SetState(item.id, to, data)
+    return WORKFLOW.move(item, event, to, **data)
 
 
 def _everyone(sit: Situation) -> tuple[PersonView, ...]:
@@ -51,7 +60,7 @@ def _everyone(sit: Situation) -> tuple[PersonView, ...]:
 
 def offered(sit: Situation, item: ItemView) -> dict[str, Position]:
     """The positions this ballot offers: its own options, or every position in the rules."""
-    keys = item.options or tuple(sit.rules.positions)
+    keys = item.data.get("options") or tuple(sit.rules.positions)
     return {k: sit.rules.positions[k] for k in keys if k in sit.rules.positions}
 
 
@@ -63,7 +72,9 @@ def on_open(sit: Situation, item: ItemView) -> list[Effect]:
     """Personal ballot mails, reminders and the closing deadline, and word to the Secretariat."""
     assert item.deadline is not None, "a ballot needs a deadline"
     effects: list[Effect] = [
-        Mail("ballot", sit.members, "ballot", {"item": item, **_offered(sit, item)}, item.id),
+        Mail(
+            "ballot/ballot", sit.members, "ballot", {"item": item, **_offered(sit, item)}, item.id
+        ),
         Schedule(item.id, "close", item.deadline),
     ]
     for before in sit.rules.reminders.before_deadline:
@@ -76,9 +87,9 @@ def on_open(sit: Situation, item: ItemView) -> list[Effect]:
 def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
     """Read one reply to a ballot: record it, and always tell its writer what was recorded."""
     item, person = reply.item, reply.person
-    if person.kind == "chair":
+    if person.kind == PersonKind.CHAIR:
         return _on_chair_reply(sit, reply)
-    if person.kind != "member":
+    if person.kind != PersonKind.MEMBER:
         return [
             ToReview(
                 "not-a-member", f"{person.email} replied to ballot {item.id}", item.id, person.id
@@ -96,7 +107,7 @@ def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
             Record(
                 item.id, person.id, reading.position, reply.text, "late", f"ballot {item.state}"
             ),
-            Mail("late", (person,), "late", ctx, item.id, reply_to=reply.message),
+            Mail("ballot/late", (person,), "late", ctx, item.id, reply_to=reply.message),
         ]
     if not reply.trusted:
         why = "the reply did not answer the member's own ballot mail"
@@ -104,7 +115,7 @@ def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
             Record(item.id, person.id, reading.position, reply.text, "review", why),
             ToReview("untrusted-reply", why, item.id, person.id),
             Mail(
-                "clarify",
+                "ballot/clarify",
                 (person,),
                 "clarify",
                 {**ctx, "why": why},
@@ -117,7 +128,7 @@ def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
             Record(item.id, person.id, None, reply.text, "review", reading.why),
             ToReview("ambiguous", f"{reading.why}: {reply.text[:200]}", item.id, person.id),
             Mail(
-                "clarify",
+                "ballot/clarify",
                 (person,),
                 "clarify",
                 {**ctx, "why": reading.why},
@@ -129,7 +140,7 @@ def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
     return [
         Record(item.id, person.id, reading.position, reading.reason, "counted", reading.why),
         Mail(
-            "confirm",
+            "ballot/confirm",
             (person,),
             "confirm",
             {**ctx, "asks_reason": asks_reason},
@@ -156,12 +167,12 @@ def on_deadline(sit: Situation, item: ItemView, kind: str) -> list[Effect]:
             return []  # found late after downtime: the close that follows says it all
         waiting = missing_members(sit)
         ctx = {"item": item, **_offered(sit, item)}
-        return [Mail("reminder", waiting, "reminder", ctx, item.id)] if waiting else []
+        return [Mail("ballot/reminder", waiting, "reminder", ctx, item.id)] if waiting else []
     if kind == "close" and item.state == BallotState.OPEN:
         return _close(sit, item)
     if kind == "chair-reminder" and item.state == BallotState.ESCALATED:
         ctx = {"item": item, "chair_due": datetime.fromisoformat(str(item.data["chair_due"]))}
-        return [Mail("chair_reminder", (sit.chair,), "chair-reminder", ctx, item.id)]
+        return [Mail("ballot/chair_reminder", (sit.chair,), "chair-reminder", ctx, item.id)]
     return []
 
 
@@ -234,13 +245,20 @@ def _close(sit: Situation, item: ItemView) -> list[Effect]:
                 item, "close", BallotState.ESCALATED, outcome="escalated", chair_due=due.isoformat()
             ),
             Mail(
-                "escalation",
+                "ballot/escalation",
                 (sit.chair,),
                 "escalation",
-                {**ctx, "chair_due": due, "attach_thread": True},
+                {**ctx, "chair_due": due},
+                item.id,
+                attach_thread=True,
+            ),
+            Mail(
+                "ballot/outcome",
+                _everyone(sit),
+                "outcome",
+                {**ctx, "outcome": "escalated"},
                 item.id,
             ),
-            Mail("outcome", _everyone(sit), "outcome", {**ctx, "outcome": "escalated"}, item.id),
         ]
         for before in sit.rules.consensus.chair_reminders:
             if due - before > sit.now:
@@ -249,14 +267,20 @@ def _close(sit: Situation, item: ItemView) -> list[Effect]:
     if missing and not sit.rules.consensus.silence_is_consent:
         return [
             move(item, "close", BallotState.CLOSED, outcome="incomplete"),
-            Mail("outcome", _everyone(sit), "outcome", {**ctx, "outcome": "incomplete"}, item.id),
+            Mail(
+                "ballot/outcome",
+                _everyone(sit),
+                "outcome",
+                {**ctx, "outcome": "incomplete"},
+                item.id,
+            ),
             ToReview(
                 "incomplete", f"ballot {item.id} closed without every member's answer", item.id
             ),
         ]
     return [
         move(item, "close", BallotState.CONSENSUS, outcome="consensus"),
-        Mail("outcome", _everyone(sit), "outcome", {**ctx, "outcome": "consensus"}, item.id),
+        Mail("ballot/outcome", _everyone(sit), "outcome", {**ctx, "outcome": "consensus"}, item.id),
     ]
 
 
@@ -285,6 +309,162 @@ def _on_chair_reply(sit: Situation, reply: Reply) -> list[Effect]:
             outcome="determined",
             determination=determination,
         ),
-        Mail("determination_confirm", (chair,), "confirm", ctx, item.id, reply_to=reply.message),
-        Mail("determination", _everyone(sit), "outcome", ctx, item.id),
+        Mail(
+            "ballot/determination_confirm",
+            (chair,),
+            "confirm",
+            ctx,
+            item.id,
+            reply_to=reply.message,
+        ),
+        Mail("ballot/determination", _everyone(sit), "outcome", ctx, item.id),
     ]
+
+
+# -- opening: the CLI and the BALLOT: command --------------------------------------------------
+
+
+def _option_keys(values: list[str], rules: Rules) -> tuple[tuple[str, ...], list[str]]:
+    """Position keys for words naming them (key or label, any case), and the words that do not."""
+    by_name = {k.lower(): k for k in rules.positions}
+    by_name.update({p.label.lower(): k for k, p in rules.positions.items()})
+    keys, unknown = [], []
+    for word in (w.strip().lower() for w in values if w.strip()):
+        if word in by_name:
+            keys.append(by_name[word])
+        else:
+            unknown.append(word)
+    return tuple(dict.fromkeys(keys)), unknown
+
+
+def validate(spec: OpenItem, sit: Situation) -> list[str]:
+    """A ballot needs a deadline in the future, and only offers positions the rules know."""
+    problems = []
+    if spec.deadline is None:
+        problems.append("a ballot needs a deadline")
+    elif spec.deadline <= sit.now:
+        problems.append(
+            f"the deadline {spec.deadline.isoformat()} is not in the future "
+            f"(now {sit.now.isoformat()})"
+        )
+    unknown = [o for o in spec.data.get("options", ()) if o not in sit.rules.positions]
+    if unknown:
+        known = ", ".join(sit.rules.positions)
+        problems.append(f"--options: {', '.join(unknown)} not in the rules ({known})")
+    return problems
+
+
+@dataclass(frozen=True)
+class OpenBallot:
+    title: str
+    question: str
+    deadline: datetime
+    options: tuple[str, ...]
+
+
+def is_command(subject: str) -> bool:
+    return command_argument(subject, BallotCommand.prefix) is not None
+
+
+def parse_ballot(subject: str, text: str, rules: Rules, zone: str, now: datetime) -> OpenBallot:
+    """Read `BALLOT: title` and its body; every problem found is reported at once.
+
+    Body: `Deadline: 2026-12-11 17:00` (a date alone means 17:00, the group's zone unless one
+    is named; no line: the rules' email round), `Options: agree, object` (optional), and the
+    question, as many lines as needed, above or below the fields."""
+    title = command_argument(subject, BallotCommand.prefix)
+    assert title is not None, "call is_command first"
+    problems = [] if title else ["the subject has no title after 'BALLOT:'"]
+    fields, question = read_fields(text, ("deadline", "options", "by", "due"))
+    options: tuple[str, ...] = ()
+    if "options" in fields:
+        options, unknown = _option_keys(re.split(r"[,;/]|\s+", fields["options"]), rules)
+        labels = ", ".join(p.label for p in rules.positions.values())
+        problems += [f"Options: {w!r} is not a position in the rules ({labels})" for w in unknown]
+    deadline: datetime | None = now + rules.consensus.email_round
+    written = fields.get("deadline") or fields.get("by") or fields.get("due")
+    if written is not None:
+        try:
+            deadline = parse_deadline(written, zone)
+        except ValueError as exc:
+            deadline = None
+            problems.append(
+                f"Deadline: {written.strip()!r} is not a date ({exc}); write "
+                "2026-12-11, 2026-12-11 17:00 or 2026-12-11 17:00 Europe/Paris"
+            )
+    if not question:
+        problems.append("the body has no question after the Deadline/Options lines")
+    if deadline is not None and deadline <= now:
+        problems.append(f"Deadline: {deadline.isoformat()} is not in the future")
+    if problems:
+        raise CommandError(problems)
+    assert deadline is not None
+    return OpenBallot(title, question, deadline, options)
+
+
+class BallotCommand:
+    """`BALLOT: <title>` from the Secretariat opens a ballot."""
+
+    prefix = "BALLOT"
+    description = "open a consensus ballot: Deadline:, Options: and the question in the body"
+
+    def run(self, mail: CommandMail, sit: Situation) -> list[Effect]:
+        ballot = parse_ballot(mail.message.subject, mail.text, sit.rules, sit.zone, sit.now)
+        opened_by = f"{mail.sender.email} by email ({mail.message.message_id})"
+        data: dict[str, Any] = {"options": list(ballot.options)} if ballot.options else {}
+        return [
+            OpenItem(
+                ItemKind.BALLOT,
+                ballot.title,
+                ballot.question,
+                ballot.deadline,
+                opened_by,
+                data,
+                reply_to=mail.message,
+            )
+        ]
+
+
+# -- what status, explain and the digest show ---------------------------------------------------
+
+
+def summary(item: ItemView, sit: Situation) -> dict[str, Any]:
+    """The outcome, the positions offered and the Board Chair's determination, if any."""
+    determination = None
+    chair = sit.chair
+    for person_id, r in sit.responses.items():
+        if r.position == "determination":
+            by = chair.email if person_id == chair.id else None
+            determination = {"by": by, **response_record(r)}
+    return {
+        "outcome": item.data.get("outcome"),
+        "options": [p.label for p in offered(sit, item).values()],
+        "determination": determination,
+    }
+
+
+def response_record(r: ResponseView) -> dict[str, Any]:
+    return {
+        "position": r.position,
+        "status": r.status,
+        "at": r.received_at.isoformat(),
+        "message_id": r.message_id,
+        "text": r.text,
+    }
+
+
+WORKFLOW = Workflow(
+    kind=ItemKind.BALLOT,
+    description="consensus ballot by email, escalated to the Board Chair (ToR 4.3)",
+    states=BallotState,
+    initial=BallotState.OPEN,
+    transitions=TRANSITIONS,
+    on_open=on_open,
+    on_reply=on_reply,
+    on_deadline=on_deadline,
+    templates=data_dir("templates") / "ballot",
+    validate=validate,
+    summary=summary,
+    explain=explain_records,
+    commands=(BallotCommand(),),
+)

@@ -1,30 +1,8 @@
-"""The workflows by item kind, registered explicitly in one place."""
+"""The item kinds cgbot ships, registered explicitly in one place: one line a kind."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 from bot.workflows import ballot
-from bot.workflows.effects import Effect, ItemView
-from bot.workflows.situation import Reply, Situation
+from bot.workflows.base import Registry
 
-
-@dataclass(frozen=True)
-class Workflow:
-    kind: str
-    description: str
-    on_open: Callable[[Situation, ItemView], list[Effect]]
-    on_reply: Callable[[Situation, Reply], list[Effect]]
-    on_deadline: Callable[[Situation, ItemView, str], list[Effect]]
-
-
-WORKFLOWS: dict[str, Workflow] = {
-    "ballot": Workflow(
-        "ballot",
-        "consensus ballot by email, escalated to the Board Chair (ToR 4.3)",
-        ballot.on_open,
-        ballot.on_reply,
-        ballot.on_deadline,
-    ),
-}
+STANDARD = Registry((ballot.WORKFLOW,))

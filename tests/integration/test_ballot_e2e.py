@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import clients
+from bot.demo import clients
 from tests.conftest import BOT, CHAIR, MEMBERS, SECRETARIAT, Bot
 from tests.servers import SmtpSink
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot import clients
+from bot.demo import clients
 from tests.conftest import BOT, MATRIX, MEMBERS, Bot
 from tests.integration.test_daemon import wait_for_log
 from tests.servers import Dovecot, SmtpSink

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot import clients
+from bot.demo import clients
 from tests.conftest import BOT, MEMBERS, SECRETARIAT, Bot
 from tests.servers import SmtpSink
 

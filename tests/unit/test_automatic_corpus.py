@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.app import App, Fetched
+from bot.app import App
 from bot.clock import Clock
 from bot.config import parse_config
+from bot.domain.types import Fetched
 from bot.inbound.classify import Automatic, classify
 from bot.inbound.parse import parse_message
 from bot.store.db import session

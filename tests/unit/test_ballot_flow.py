@@ -7,11 +7,11 @@ from pathlib import Path
 
 from sqlmodel import col, select
 
-from bot import clients
-from bot.app import App, Fetched
+from bot.app import App
 from bot.clock import Clock
 from bot.config import parse_config
-from bot.status import snapshot
+from bot.demo import clients
+from bot.domain.types import Fetched
 from bot.store.db import session
 from bot.store.models import Outbox, Person, Review
 from tests.conftest import BOT, CHAIR, MEMBERS, config_text
@@ -49,8 +49,7 @@ def reply(app: App, answer: str, days: float, to_purpose: str = "ballot") -> str
 
 
 def state(app: App) -> dict:  # type: ignore[type-arg]
-    with session(app.engine) as s:
-        return snapshot(s)
+    return app.status()
 
 
 def test_a_later_reply_replaces_the_earlier_and_history_is_kept(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.cli import _explain_record
 from tests.ballot_corpus import labelled, replies
 
 
@@ -20,6 +19,6 @@ def test_no_reply_is_counted_wrongly(tmp_path: Path) -> None:
     # ones must be read as labelled. bench/ballot_reading.py prints the shares.
     app, cases = replies(tmp_path)
     for case, raw in cases:
-        record = _explain_record(app.explain(raw))
+        record = app.explain_record(raw)
         assert record["outcome"] == "handled", (case, record)
         assert record["position"] == case["expected"], (case["answer"], record["why"])

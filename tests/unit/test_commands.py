@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.inbound.commands import CommandError, is_command, parse_ballot
 from bot.rules import Rules, load_rules, resolve_rules_path
+from bot.workflows.ballot import is_command, parse_ballot
+from bot.workflows.base import CommandError
 
 NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
 

@@ -15,10 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from bot import clients
-from bot.app import App, Fetched
+from bot.app import App
 from bot.clock import Clock
 from bot.config import parse_config
+from bot.demo import clients
+from bot.domain.types import Fetched
 from bot.store.db import session
 from bot.store.models import Inbound, Outbox
 from bot.store.repo import sha256

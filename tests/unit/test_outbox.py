@@ -8,10 +8,9 @@ from pathlib import Path
 
 from sqlmodel import col, select
 
-from bot.app import App
+from bot.app import App, sender
 from bot.clock import Clock
 from bot.config import parse_config
-from bot.mail import outbox
 from bot.mail.transport import FolderTransport, PermanentFailure
 from bot.store.db import session
 from bot.store.models import Outbox, Review
@@ -30,14 +29,14 @@ def test_hourly_limit_per_address_holds_the_rest(tmp_path: Path) -> None:
     for n in range(3):  # three ballots: three mails to each member within the hour
         app.open_item("ballot", f"Question {n}", "?", T0 + timedelta(days=10), "test")
     sent = FolderTransport(tmp_path / "sent")
-    count = asyncio.run(outbox.flush(app.engine, sent, app.clock, "bot@cg.example", per_hour=2))
+    count = asyncio.run(sender.flush(app.engine, sent, app.clock, "bot@cg.example", per_hour=2))
     to_amina = [r for r, _, _ in sent.written if r == [MEMBERS[0][1]]]
     assert len(to_amina) == 2 and count == len(sent.written)
     with session(app.engine) as s:
         held = s.exec(select(Outbox).where(Outbox.state == "pending")).all()
     assert held and all("hourly limit" in r.last_error for r in held)
     app.clock.jump_to(T0 + timedelta(hours=1, minutes=11))
-    asyncio.run(outbox.flush(app.engine, sent, app.clock, "bot@cg.example", per_hour=2))
+    asyncio.run(sender.flush(app.engine, sent, app.clock, "bot@cg.example", per_hour=2))
     assert len([r for r, _, _ in sent.written if r == [MEMBERS[0][1]]]) == 3
 
 
@@ -49,7 +48,7 @@ class Refusing:
 def test_a_permanent_refusal_is_final_and_reviewed(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     app.open_item("ballot", "Question", "?", T0 + timedelta(days=10), "test")
-    asyncio.run(outbox.flush(app.engine, Refusing(), app.clock, "bot@cg.example"))
+    asyncio.run(sender.flush(app.engine, Refusing(), app.clock, "bot@cg.example"))
     with session(app.engine) as s:
         states = {r.state for r in s.exec(select(Outbox).order_by(col(Outbox.id)))}
         reviews = s.exec(select(Review)).all()

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot import clients
-from bot.app import App, Fetched
+from bot.app import App
 from bot.clock import Clock
 from bot.config import parse_config
-from bot.status import snapshot
+from bot.demo import clients
+from bot.domain.types import Fetched
 from bot.store.db import session
 from bot.store.models import Outbox
 from tests.conftest import BOT, CHAIR, MEMBERS, SECRETARIAT, config_text
@@ -43,8 +43,7 @@ def ballot_of(app: App, address: str) -> clients.Original:
 
 
 def counted(app: App) -> dict[str, str | None]:
-    with session(app.engine) as s:
-        items = snapshot(s)["items"]
+    items = app.status()["items"]
     return {k: v["position"] for k, v in items[0]["responses"].items() if v["status"] == "counted"}
 
 
@@ -136,8 +135,7 @@ def test_spoofed_replies_count_nothing(
     result = app.handle(Fetched("test", build(app)))
     assert result == state
     assert counted(app) == {}
-    with session(app.engine) as s:
-        snap = snapshot(s)
+    snap = app.status()
     assert len(snap["items"]) == 1
     assert snap["review_queue"], "the Secretariat must see it"
     held = " and held in review" if result == "processed" else ""

@@ -14,14 +14,13 @@ from pathlib import Path
 
 from sqlmodel import col, select
 
-from bot import clients
 from bot.app import App
 from bot.clock import Clock
 from bot.config import parse_config
 from bot.daemon import Daemon
+from bot.demo import clients
 from bot.mail.maildir import MaildirSource
 from bot.mail.transport import FolderTransport
-from bot.status import snapshot
 from bot.store.db import session
 from bot.store.models import Inbound, InboundState, Item, Person, Response
 
@@ -170,8 +169,7 @@ class Demo:
         (self.received / f"{n:03d}-{label}.eml").write_bytes(raw)
 
     def show_record(self) -> None:
-        with session(self.app.engine) as s:
-            snap = snapshot(s)
+        snap = self.app.status()
         for item in snap["items"]:
             self.echo(
                 f"\nRecord of item #{item['id']} ({item['kind']}): state {item['state'].upper()}"
@@ -179,7 +177,7 @@ class Demo:
             for email, r in item["responses"].items():
                 text = (r["text"] or "").replace("\n", " ")[:60]
                 self.echo(f"  {email:30} {(r['position'] or '-').upper():8} {r['status']:8} {text}")
-            if item["determination"]:
+            if item.get("determination"):
                 words = item["determination"]["text"].replace("\n", " ")[:90]
                 self.echo(f"  determined by {item['determination']['by']}: {words}")
         self.echo(

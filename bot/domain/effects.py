@@ -1,4 +1,4 @@
-"""What a workflow asks the shell to do, and the read-only views it decides on."""
+"""What a workflow asks the shell to do: plain values, carried out in one transaction."""
 
 from __future__ import annotations
 
@@ -6,63 +6,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.inbound.parse import InboundMessage
-
-
-@dataclass(frozen=True)
-class PersonView:
-    id: int
-    email: str
-    name: str
-    kind: str  # member | chair | secretariat | facilitator
-    role: str = ""
-    timezone: str = "UTC"
-    language: str = "en"
-    failing: bool = False  # mail to this address has bounced
-
-
-@dataclass(frozen=True)
-class ResponseView:
-    person_id: int
-    position: str | None
-    text: str
-    message_id: str
-    received_at: datetime
-    status: str
-
-
-@dataclass(frozen=True)
-class SentView:
-    """A mail the bot sent about an item (for timelines)."""
-
-    at: datetime
-    purpose: str
-    recipients: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ItemView:
-    id: int
-    kind: str
-    title: str
-    body: str
-    state: str
-    created_at: datetime
-    deadline: datetime | None
-    options: tuple[str, ...] = ()
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Attachment:
-    filename: str
-    content: bytes
-    mime_type: str = "application/octet-stream"
+from bot.domain.message import InboundMessage
+from bot.domain.types import Attachment, PersonView
 
 
 @dataclass(frozen=True)
 class Mail:
-    """A mail to render from `template` and queue in the outbox, in the same transaction."""
+    """A mail to render from `template` ("kind/name") and queue in the outbox."""
 
     template: str
     to: tuple[PersonView, ...]
@@ -72,6 +22,7 @@ class Mail:
     personal: bool = True  # one mail per recipient, each with its own signed token
     reply_to: InboundMessage | None = None  # thread under this received message
     attachments: tuple[Attachment, ...] = ()
+    attach_thread: bool = False  # add the item's whole thread as an .mbox file
 
 
 @dataclass(frozen=True)
@@ -82,7 +33,7 @@ class Record:
     person_id: int
     position: str | None
     text: str
-    status: str  # counted | late | review
+    status: str  # a ResponseStatus
     note: str = ""
 
 
@@ -95,9 +46,12 @@ class SetState:
 
 @dataclass(frozen=True)
 class Schedule:
-    item_id: int
+    """Run `kind` at `due_at`: for an item, or (item_id None) for its workflow as a whole."""
+
+    item_id: int | None
     kind: str
     due_at: datetime
+    workflow: str = ""  # the item kind that runs it; needed when item_id is None
 
 
 @dataclass(frozen=True)
@@ -112,14 +66,14 @@ class ToReview:
 
 @dataclass(frozen=True)
 class OpenItem:
-    """Create an item and run its workflow's opening, confirming to the Secretariat."""
+    """Create an item of `kind`, run its workflow's opening and confirm to the Secretariat."""
 
     kind: str
     title: str
     body: str
     deadline: datetime | None
     opened_by: str
-    options: tuple[str, ...] = ()
+    data: dict[str, Any] = field(default_factory=dict)  # per-kind data (a ballot's options, ...)
     reply_to: InboundMessage | None = None  # the command mail the confirmation answers
 
 

@@ -1,0 +1,143 @@
+"""The shell around the pure core, as one object the daemon, the CLI and the demo share.
+
+`App` only wires: settings, rules, database, secret, registry, composer. The work is done by
+intake.py (one message), deadlines.py (time), enact.py (effects -> rows), sender.py (SMTP)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from bot.app.deadlines import Deadlines
+from bot.app.enact import Enactor
+from bot.app.intake import Intake, load_item
+from bot.app.setup import aliases, database_url, rules_for, token_secret
+from bot.app.status import explain_record, open_reviews, snapshot
+from bot.clock import Clock
+from bot.config import Settings
+from bot.domain.effects import OpenItem
+from bot.domain.types import Fetched
+from bot.mail.compose import Composer, from_header
+from bot.pipeline import Result, World
+from bot.render import Renderer
+from bot.store import outbox, repo
+from bot.store.db import make_engine, session
+from bot.store.models import Review
+from bot.workflows.base import Registry, Situation
+from bot.workflows.registry import STANDARD
+
+
+class App:
+    """Everything the daemon, the CLI and the demo do, over one database and one clock."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        engine: Engine | None = None,
+        registry: Registry = STANDARD,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.registry = registry
+        cfg = settings.model
+        self.rules, self.warnings = rules_for(settings)
+        self.engine = engine or make_engine(database_url(settings))
+        with session(self.engine) as s:
+            repo.sync_people(s, settings)
+            self.secret = token_secret(s, settings)
+            s.commit()
+        self._aliases = aliases(settings)
+        renderer = Renderer({w.kind: w.templates for w in registry.workflows})
+        composer = Composer(
+            renderer,
+            self.secret,
+            from_header(cfg.smtp.from_name, cfg.smtp.from_address),
+            cfg.smtp.from_address,
+        )
+        self.enactor = Enactor(composer, registry)
+        self.intake = Intake(self.engine, clock, self.enactor, self.world)
+        self.deadlines = Deadlines(self.engine, clock, registry, self.enactor, self.situation)
+
+    # -- what the core reads -------------------------------------------------------------------
+
+    def world(self, s: Session) -> World:
+        """What the pipeline's stages read for one message, built once in its session."""
+        cfg = self.settings.model
+        return World(
+            secret=self.secret,
+            tag=cfg.group.tag,
+            zone=cfg.group.timezone,
+            group_name=cfg.group.name,
+            rules=self.rules,
+            now=self.clock.now(),
+            trusted_authserv_ids=frozenset(a.lower() for a in cfg.security.trusted_authserv_ids),
+            own_addresses=frozenset({cfg.smtp.from_address.lower()}),
+            people=repo.directory(s, self._aliases),
+            registry=self.registry,
+            load_item=load_item(s),
+        )
+
+    def situation(self, s: Session, now: datetime | None = None) -> Situation:
+        """The group's facts for a decision that is about no message."""
+        world = self.world(s)
+        if now is not None and now != world.now:
+            world = replace(world, now=now)
+        return world.situation()
+
+    # -- the verbs -----------------------------------------------------------------------------
+
+    def explain(self, raw: bytes) -> Result:
+        """What the pipeline would do with this message; nothing is written."""
+        return self.intake.explain(raw)
+
+    def handle(self, fetched: Fetched) -> str:
+        """Archive, interpret and apply one message; returns the archive state it ends in."""
+        return self.intake.handle(fetched)
+
+    def run_due(self) -> int:
+        """Run every deadline that has come, once."""
+        return self.deadlines.run_due()
+
+    def open_item(
+        self,
+        kind: str,
+        title: str,
+        body: str,
+        deadline: datetime | None,
+        opened_by: str,
+        data: dict[str, Any] | None = None,
+    ) -> int:
+        """Create an item and let its workflow send what opening it sends, in one transaction.
+
+        Raises ValueError with every problem the item's workflow finds in it."""
+        spec = OpenItem(kind, title, body, deadline, opened_by, dict(data or {}))
+        with session(self.engine) as s:
+            item = self.enactor.open_item(s, spec, self.situation(s))
+            s.commit()
+        return item.id
+
+    def status(self) -> dict[str, Any]:
+        """The record as `cgbot status --json` shows it."""
+        with session(self.engine) as s:
+            return snapshot(s, self.situation(s), self.registry)
+
+    def explain_record(self, raw: bytes) -> dict[str, Any]:
+        """What `cgbot explain` shows about a message."""
+        return explain_record(self.explain(raw), self.registry)
+
+    def review_queue(self) -> list[Review]:
+        with session(self.engine) as s:
+            return open_reviews(s)
+
+    def recover_uncertain(self) -> int:
+        """Mail found mid-send after a crash is not resent (at most once): it goes to review."""
+        return outbox.recover_uncertain(self.engine, self.clock.now())
+
+    def resend(self, row_id: int) -> None:
+        """Queue an uncertain or failed mail again (same Message-ID)."""
+        outbox.resend(self.engine, row_id)

@@ -1,0 +1,93 @@
+"""Time: every deadline that has come runs once, item deadlines and recurring work alike.
+
+Missed ticks of one kind are coalesced (after downtime a reminder and a close that both fell due
+run as one close); recurring work of a whole kind (a digest, a meeting cadence) keeps exactly one
+pending row per job in the database, derived from the rules, so there is no second schedule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from bot.app.enact import Cause, Enactor
+from bot.clock import Clock
+from bot.domain.effects import Effect
+from bot.store import repo
+from bot.store.db import session
+from bot.store.models import Deadline
+from bot.workflows.base import Registry, Situation
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    engine: Engine
+    clock: Clock
+    registry: Registry
+    enactor: Enactor
+    situation: Callable[[Session, datetime], Situation]  # the group's facts, no item
+
+    def arm_recurring(self, s: Session, after: datetime) -> None:
+        """One pending row for each recurring job of each kind (added when missing)."""
+        for workflow in self.registry.workflows:
+            if workflow.schedule is None:
+                continue
+            sit = self.situation(s, after)
+            for tick in workflow.schedule(sit.rules, after):
+                if repo.pending_job(s, workflow.kind, tick.job) is None:
+                    repo.schedule(s, None, workflow.kind, tick.job, tick.due_at)
+
+    def run_due(self) -> int:
+        """Run every deadline that has come, once: missed ticks of one kind are coalesced."""
+        now = self.clock.now()
+        ran = 0
+        with session(self.engine) as s:
+            self.arm_recurring(s, now)
+            s.commit()
+            due = repo.due_deadlines(s, now)
+            latest = {(d.item_id, d.workflow, d.kind): d for d in due}  # by due_at: last wins
+            for deadline in due:
+                deadline.done_at = now
+                s.add(deadline)
+                if latest[(deadline.item_id, deadline.workflow, deadline.kind)] is not deadline:
+                    continue
+                self._run(s, deadline, now)
+                s.commit()
+                ran += 1
+            self.arm_recurring(s, now)
+            s.commit()
+        return ran
+
+    def _run(self, s: Session, deadline: Deadline, now: datetime) -> None:
+        base = self.situation(s, now)
+        effects: list[Effect]
+        if deadline.item_id is None:
+            workflow = self.registry[deadline.workflow]
+            assert workflow.on_tick is not None, f"{workflow.kind} has no recurring work"
+            effects = workflow.on_tick(base, deadline.kind)
+            self.enactor.enact(s, effects, base, Cause(kind=workflow.kind))
+            return
+        item = repo.item(s, deadline.item_id)
+        assert item is not None, f"deadline {deadline.id} names a vanished item"
+        sit = _with_record(base, s, item.id)
+        effects = self.registry[item.kind].on_deadline(sit, item, deadline.kind)
+        self.enactor.enact(s, effects, sit, Cause(kind=item.kind))
+
+
+def _with_record(base: Situation, s: Session, item_id: int) -> Situation:
+    """A deadline sees the whole round: standing responses, every reply, every mail sent."""
+    history = repo.history(s, item_id)
+    return Situation(
+        rules=base.rules,
+        now=base.now,
+        group_name=base.group_name,
+        tag=base.tag,
+        zone=base.zone,
+        people=base.people,
+        responses=repo.standing(s, item_id),
+        history=tuple(history),
+        sent=tuple(repo.sent_views(s, item_id)),
+    )

@@ -1,0 +1,142 @@
+"""Carry out a workflow's effects in the caller's transaction: state and outgoing mail together.
+
+Mails are composed here (rendered, signed, threaded by mail/compose.py) and stored as outbox rows
+(store/outbox.py); opening an item runs its workflow's opening in the same transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.domain.effects import (
+    AddressHealth,
+    Effect,
+    Mail,
+    OpenItem,
+    Record,
+    Schedule,
+    SetState,
+    ToReview,
+)
+from bot.domain.types import Attachment, ItemView
+from bot.mail.compose import Composer, thread_mbox
+from bot.store import outbox, repo
+from bot.store.models import Response, Review
+from bot.workflows.base import Registry, Situation
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Where effects come from: the kind that decided them and the message, if any."""
+
+    kind: str = ""
+    inbound_id: int | None = None
+    message_id: str = ""
+
+
+def base_context(sit: Situation) -> dict[str, Any]:
+    """What every template may use besides its own context: the group's facts."""
+    return {
+        "group_name": sit.group_name,
+        "tag": sit.tag,
+        "rules": sit.rules,
+        "members": sit.members,
+        "chair": sit.chair,
+        "now": sit.now,
+    }
+
+
+@dataclass(frozen=True)
+class Enactor:
+    composer: Composer
+    registry: Registry
+
+    def enact(self, s: Session, effects: list[Effect], sit: Situation, cause: Cause) -> None:
+        """Write every effect; the caller commits once."""
+        for effect in effects:
+            self._one(s, effect, sit, cause)
+
+    def _one(self, s: Session, effect: Effect, sit: Situation, cause: Cause) -> None:
+        now = sit.now
+        if isinstance(effect, Record):
+            repo.record_response(
+                s,
+                Response(
+                    item_id=effect.item_id,
+                    person_id=effect.person_id,
+                    inbound_id=cause.inbound_id,
+                    position=effect.position,
+                    text=effect.text,
+                    message_id=cause.message_id,
+                    received_at=now,
+                    status=effect.status,
+                    note=effect.note,
+                ),
+            )
+        elif isinstance(effect, SetState):
+            repo.set_item_state(s, effect.item_id, effect.state, effect.data or {})
+        elif isinstance(effect, Schedule):
+            workflow = effect.workflow or cause.kind
+            repo.schedule(s, effect.item_id, workflow, effect.kind, effect.due_at)
+        elif isinstance(effect, ToReview):
+            s.add(
+                Review(
+                    inbound_id=cause.inbound_id,
+                    item_id=effect.item_id,
+                    person_id=effect.person_id,
+                    reason=effect.reason,
+                    detail=effect.detail,
+                    created_at=now,
+                )
+            )
+        elif isinstance(effect, Mail):
+            self.queue_mail(s, effect, sit)
+        elif isinstance(effect, OpenItem):
+            self.open_item(s, effect, sit)
+        elif isinstance(effect, AddressHealth):
+            repo.set_failing(s, effect.person_id, effect.failing, now)
+
+    def queue_mail(self, s: Session, mail: Mail, sit: Situation) -> None:
+        extra: tuple[Attachment, ...] = ()
+        if mail.attach_thread and mail.item_id:
+            extra = (thread_mbox(mail.item_id, repo.thread_entries(s, mail.item_id)),)
+        item_id = mail.item_id
+
+        def root(person_id: int | None) -> str | None:
+            return outbox.thread_root(s, item_id, person_id) if item_id else None
+
+        for composed in self.composer.compose(mail, base_context(sit), sit.now, root, extra):
+            outbox.queue(s, composed, sit.now)
+
+    def open_item(self, s: Session, spec: OpenItem, sit: Situation) -> ItemView:
+        """Create the item, apply what its workflow does on opening, and tell the Secretariat."""
+        workflow = self.registry[spec.kind]
+        problems = workflow.validate(spec, sit)
+        if problems:
+            raise ValueError("; ".join(problems))
+        item = repo.create_item(
+            s,
+            spec.kind,
+            str(workflow.initial),
+            spec.title,
+            spec.body,
+            spec.deadline,
+            spec.opened_by,
+            spec.data,
+            sit.now,
+        )
+        template = f"{spec.kind}/opened"
+        notice = Mail(
+            template if self.composer.renderer.has(template) else "common/opened",
+            sit.secretariat,
+            "notice",
+            {"item": item, "opened_by": spec.opened_by, "summary": workflow.summary(item, sit)},
+            item.id,
+            personal=False,
+            reply_to=spec.reply_to,
+        )
+        effects = [*workflow.on_open(sit, item), notice]
+        self.enact(s, effects, sit, Cause(kind=spec.kind))
+        return item

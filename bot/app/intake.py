@@ -1,0 +1,162 @@
+"""One message in: archive it raw, read what it needs once, run the pipeline, commit its effects.
+
+Store first, decide second, act last: the raw bytes are committed before interpretation; the
+interpretation, the state change, the outgoing mail and the mailbox checkpoint are committed
+together; a message that breaks the code is quarantined with the traceback, never lost."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from bot.app.enact import Cause, Enactor
+from bot.clock import Clock
+from bot.domain.refusals import Crashed
+from bot.domain.types import Fetched
+from bot.faults import crash_point
+from bot.inbound.parse import header_message_id
+from bot.pipeline import (
+    Handled,
+    Ignored,
+    ItemRecord,
+    Outcome,
+    Quarantined,
+    Result,
+    World,
+    inspect,
+    quarantine_effects,
+)
+from bot.store import repo
+from bot.store.db import StoreUnavailable, session
+from bot.store.models import Inbound, InboundState
+
+log = logging.getLogger("cgbot")
+
+
+def load_item(s: Session) -> Callable[[int], ItemRecord | None]:
+    """The pipeline's one read of an item: the item and its standing responses."""
+
+    def load(item_id: int) -> ItemRecord | None:
+        item = repo.item(s, item_id)
+        return ItemRecord(item, repo.standing(s, item_id)) if item else None
+
+    return load
+
+
+@dataclass(frozen=True)
+class Intake:
+    engine: Engine
+    clock: Clock
+    enactor: Enactor
+    world: Callable[[Session], World]  # what the stages read, built in the message's session
+
+    def explain(self, raw: bytes) -> Result:
+        """What the pipeline would do with this message; nothing is written."""
+        with session(self.engine) as s:
+            return inspect(raw, self.world(s))
+
+    def handle(self, fetched: Fetched) -> str:
+        """Archive, interpret and apply one message; returns the archive state it ends in.
+
+        Raises only when the database itself fails: the caller then leaves the message on the
+        server and its checkpoint where it was, to try again later."""
+        try:
+            return self._handle(fetched)
+        except OperationalError as exc:
+            raise StoreUnavailable(
+                f"database {self.engine.url.database}: {exc.orig}; the message stays on the "
+                "server and is read again next time"
+            ) from exc
+
+    def _handle(self, fetched: Fetched) -> str:
+        now = self.clock.now()
+        with session(self.engine) as s:
+            row = repo.archive(
+                s,
+                fetched.raw,
+                header_message_id(fetched.raw),
+                fetched.source,
+                fetched.uidvalidity,
+                fetched.uid,
+                now,
+            )
+            assert row.id is not None
+            inbound_id, message_id = row.id, row.message_id
+            if row.state != InboundState.NEW:
+                _advance(s, fetched)
+                s.commit()
+                return row.state
+        crash_point("archived")
+        try:
+            with session(self.engine) as s:
+                world = self.world(s)
+                result = inspect(fetched.raw, world)
+                state = self._settle(s, world, result.outcome, inbound_id, message_id, result)
+                _advance(s, fetched)
+                s.commit()
+        except OperationalError:
+            raise  # the database, not the message, is at fault: leave it on the server
+        except Exception as exc:  # a bug must not stop the daemon or lose the message
+            log.exception("message #%s could not be handled", inbound_id)
+            detail = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"
+            with session(self.engine) as s:
+                world = self.world(s)
+                crashed = Quarantined(Crashed(detail=detail))
+                state = self._settle(s, world, crashed, inbound_id, message_id, None)
+                _advance(s, fetched)
+                s.commit()
+        crash_point("applied")
+        return state
+
+    def _settle(
+        self,
+        s: Session,
+        world: World,
+        outcome: Outcome,
+        inbound_id: int,
+        message_id: str,
+        result: Result | None,
+    ) -> str:
+        insp = result.inspection if result else None
+        item = insp.item if insp else None
+        person_id = insp.person.id if insp and insp.person else None
+        item_id = item.id if item else None
+        now = world.now
+        if isinstance(outcome, Handled):
+            state, reason, detail, effects = InboundState.PROCESSED, "", "", outcome.effects
+        elif isinstance(outcome, Ignored):
+            state, reason, detail = InboundState.IGNORED, outcome.reason, outcome.detail
+            effects = outcome.effects
+        else:
+            state, reason = InboundState.QUARANTINED, outcome.refusal.code
+            detail = outcome.refusal.detail
+            effects = quarantine_effects(
+                outcome.refusal,
+                result.inspection.raw if result else _raw(s, inbound_id),
+                world.people.secretariat,
+                inbound_id,
+                item_id,
+                person_id,
+            )
+        repo.settle_inbound(s, inbound_id, state, now, reason, detail, item_id, person_id)
+        record = insp.record if insp else None
+        cause = Cause(item.kind if item else "", inbound_id, message_id)
+        self.enactor.enact(s, effects, world.situation(record), cause)
+        return state
+
+
+def _raw(s: Session, inbound_id: int) -> bytes:
+    row = s.get(Inbound, inbound_id)
+    assert row is not None
+    return row.raw
+
+
+def _advance(s: Session, fetched: Fetched) -> None:
+    if fetched.uidvalidity is not None and fetched.uid is not None:
+        repo.set_checkpoint(s, fetched.source, fetched.uidvalidity, fetched.uid)

@@ -1,0 +1,1 @@
+"""Plain value types every layer may import: people, items, responses, messages, effects."""

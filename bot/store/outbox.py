@@ -1,0 +1,179 @@
+"""Every state change of an outgoing mail, in one place: queue, claim, finish, defer, recover,
+resend. A row is marked `sending` and committed before any byte goes out, so a crash mid-send
+leaves it `sending`: delivery uncertain, never sent twice without a person deciding."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, or_, select
+
+from bot.domain.types import Composed
+from bot.faults import crash_point
+from bot.store.db import session
+from bot.store.models import Outbox, OutboxState, Review
+
+BACKOFF = (
+    timedelta(seconds=5),
+    timedelta(seconds=30),
+    timedelta(minutes=2),
+    timedelta(minutes=10),
+    timedelta(minutes=30),
+    timedelta(hours=1),
+)
+
+
+def backoff(attempts: int) -> timedelta:
+    return BACKOFF[min(attempts, len(BACKOFF)) - 1]
+
+
+def queue(s: Session, mail: Composed, now: datetime) -> None:
+    """Add the mail in the caller's transaction: it exists once the cause is committed."""
+    s.add(
+        Outbox(
+            message_id=mail.message_id,
+            item_id=mail.item_id,
+            person_id=mail.person_id,
+            purpose=mail.purpose,
+            recipients=list(mail.recipients),
+            subject=mail.subject,
+            raw=mail.raw,
+            created_at=now,
+        )
+    )
+
+
+def thread_root(s: Session, item_id: int, person_id: int | None) -> str | None:
+    """The Message-ID of the first mail of an item to this person (or group), to thread under."""
+    return s.exec(
+        select(Outbox.message_id)
+        .where(Outbox.item_id == item_id, Outbox.person_id == person_id)
+        .order_by(col(Outbox.id))
+        .limit(1)
+    ).first()
+
+
+def claim(engine: Engine, now: datetime) -> Outbox | None:
+    """The oldest due row, marked SENDING and committed before any byte goes out."""
+    with session(engine) as s:
+        row = s.exec(
+            select(Outbox)
+            .where(
+                Outbox.state == OutboxState.PENDING,
+                or_(col(Outbox.next_attempt_at).is_(None), col(Outbox.next_attempt_at) <= now),
+            )
+            .order_by(col(Outbox.id))
+        ).first()
+        if row is None:
+            return None
+        crash_point("before-send")
+        row.state = OutboxState.SENDING
+        row.attempts += 1
+        s.add(row)
+        s.commit()
+        return row
+
+
+def _change(engine: Engine, row_id: int) -> tuple[Session, Outbox]:
+    s = session(engine)
+    row = s.get(Outbox, row_id)
+    assert row is not None, f"outbox row {row_id} vanished"
+    return s, row
+
+
+def sent(engine: Engine, row_id: int, now: datetime) -> None:
+    s, row = _change(engine, row_id)
+    with s:
+        row.state, row.sent_at, row.last_error = OutboxState.SENT, now, ""
+        s.add(row)
+        s.commit()
+
+
+def failed(engine: Engine, row_id: int, now: datetime, error: str) -> None:
+    """Refused for good: kept, and shown to the Secretariat."""
+    s, row = _change(engine, row_id)
+    with s:
+        row.state, row.last_error = OutboxState.FAILED, error[:1000]
+        s.add(row)
+        s.add(
+            Review(
+                item_id=row.item_id,
+                person_id=row.person_id,
+                reason="delivery-failed",
+                detail=f"{row.message_id} to {', '.join(row.recipients)}: {error}",
+                created_at=now,
+            )
+        )
+        s.commit()
+
+
+def retry_later(engine: Engine, row_id: int, now: datetime, error: str) -> None:
+    s, row = _change(engine, row_id)
+    with s:
+        row.state, row.last_error = OutboxState.PENDING, error[:1000]
+        row.next_attempt_at = now + backoff(row.attempts)
+        s.add(row)
+        s.commit()
+
+
+def defer(engine: Engine, row_id: int, until: datetime) -> None:
+    """Back to the queue untouched (a rate limit is not a failed attempt)."""
+    s, row = _change(engine, row_id)
+    with s:
+        row.state, row.attempts, row.next_attempt_at = OutboxState.PENDING, row.attempts - 1, until
+        row.last_error = "held: hourly limit for a recipient reached"
+        s.add(row)
+        s.commit()
+
+
+def sent_last_hour(engine: Engine, address: str, now: datetime) -> int:
+    with session(engine) as s:
+        rows = s.exec(
+            select(Outbox.recipients).where(
+                Outbox.state == OutboxState.SENT, col(Outbox.sent_at) >= now - timedelta(hours=1)
+            )
+        )
+        return sum(1 for recipients in rows if address in recipients)
+
+
+def recover_uncertain(engine: Engine, now: datetime) -> int:
+    """Mail found mid-send after a crash is not resent (at most once): it goes to review."""
+    with session(engine) as s:
+        rows = list(s.exec(select(Outbox).where(Outbox.state == OutboxState.SENDING)))
+        for row in rows:
+            row.state = OutboxState.UNCERTAIN
+            s.add(row)
+            s.add(
+                Review(
+                    item_id=row.item_id,
+                    person_id=row.person_id,
+                    reason="delivery-uncertain",
+                    detail=f"mail {row.message_id} to {', '.join(row.recipients)} was being "
+                    "sent "
+                    "when the bot stopped; it may or may not have gone out (resend with "
+                    f"`cgbot outbox resend {row.id}`)",
+                    created_at=now,
+                )
+            )
+        s.commit()
+    return len(rows)
+
+
+class NotResendable(ValueError):
+    """Only uncertain or failed mail is queued again."""
+
+
+def resend(engine: Engine, row_id: int) -> None:
+    """Queue an uncertain or failed mail again, with the same Message-ID."""
+    with session(engine) as s:
+        row = s.get(Outbox, row_id)
+        if row is None:
+            raise NotResendable(f"no outbox row {row_id}")
+        if row.state not in (OutboxState.UNCERTAIN, OutboxState.FAILED):
+            raise NotResendable(
+                f"outbox row {row_id} is {row.state}; only uncertain or failed mail is resent"
+            )
+        row.state, row.next_attempt_at = OutboxState.PENDING, None
+        s.add(row)
+        s.commit()
