@@ -100,8 +100,9 @@ def migrate(engine: Engine) -> None:
     """Create a new schema, or run the steps after the stored version."""
     with engine.begin() as conn:
         version = conn.execute(text("PRAGMA user_version")).scalar_one()
-        tables = conn.execute(text("SELECT count(*) FROM sqlite_master WHERE type='table'"))
-        if version == 0 and tables.scalar_one() == 0:
+        query = text("SELECT count(*) FROM sqlite_master WHERE type='table'")
+        tables = conn.execute(query).scalar_one()  # read it all: an open cursor locks DDL
+        if version == 0 and tables == 0:
             SQLModel.metadata.create_all(conn)
         else:
             for step in MIGRATIONS[max(version - 1, 0) :]:

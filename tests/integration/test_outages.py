@@ -81,10 +81,14 @@ def test_polling_when_idle_is_off(bot: Bot, smtp: SmtpSink) -> None:
     try:
         wait_for_log(bot, "polling every 0.5s")
         bot.append(reply(original))
-        smtp.wait_for(6, timeout=15)
+        mails = smtp.wait_for(6, timeout=15)
     finally:
         daemon.terminate()
         daemon.wait(timeout=20)
+    # What was waited for: the sixth mail is Amina's confirmation, found by polling alone.
+    assert mails[5].recipients == [AMINA[1]]
+    assert "Recorded: AGREE" in mails[5].raw.decode()
+    assert "(IDLE)" not in (bot.folder / "daemon.log").read_text()
 
 
 def test_uidvalidity_change_and_rebuilt_mailbox_do_not_repeat_anything(

@@ -130,6 +130,7 @@ def message(draw: st.DrawFn, token: str) -> bytes:
     return raw + b"\r\nMIME-Version: 1.0\r\n" + draw(part())
 
 
+@pytest.mark.slow
 def test_fuzzed_messages_never_stop_the_pipeline(
     tmp_path_factory: pytest.TempPathFactory, matrix: dict[str, list[str]]
 ) -> None:
