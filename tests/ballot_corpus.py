@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import select
 
 from bot.app import App
-from bot.clock import Clock
-from bot.config import parse_config
 from bot.demo import clients
 from bot.store.db import session
 from bot.store.models import Outbox
-from tests.conftest import BOT, FIXTURES, MEMBERS, config_text
+from tests.conftest import BOT, FIXTURES, MEMBERS, T0, make_app, open_ballot
 
-T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
 Case = dict[str, str | None]
 
 
@@ -27,9 +23,8 @@ def labelled() -> list[Case]:
 
 def replies(folder: Path) -> tuple[App, list[tuple[Case, bytes]]]:
     """An App with one open ballot, and each labelled case as the raw reply of a member."""
-    text = config_text(1, "u", "p", 1, folder / "cg.db", secret="bench")
-    app = App(parse_config(text, folder / "config.toml"), Clock.starting_at(T0))
-    app.open_item("ballot", "Shortlist", "Do you agree?", T0 + timedelta(days=10), "bench")
+    app = make_app(folder, secret="bench")
+    open_ballot(app, question="Do you agree?")
     name, address = MEMBERS[0][0], MEMBERS[0][1]
     with session(app.engine) as s:
         ballot = s.exec(select(Outbox).where(Outbox.purpose == "ballot")).first()

@@ -8,13 +8,23 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import col, select
 
+from bot.app import App
+from bot.clock import Clock
+from bot.config import parse_config
+from bot.demo import clients
+from bot.store.db import session
+from bot.store.models import Outbox
+from bot.workflows.base import Registry
+from bot.workflows.registry import STANDARD
 from tests.servers import Dovecot, SmtpSink, start_dovecot
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -76,6 +86,43 @@ name = "{CHAIR[0]}"
 email = "{CHAIR[1]}"
 
 {security}"""
+
+
+T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)  # when the in-process tests' clock starts
+
+
+def make_app(
+    folder: Path,
+    *,
+    secret: str | None = None,
+    change: Callable[[str], str] = lambda text: text,
+    registry: Registry = STANDARD,
+    now: datetime = T0,
+) -> App:
+    """An installation in process (no servers): the tests' config, its database in `folder`."""
+    text = change(config_text(1, "u", "p", 1, folder / "cg.db", secret=secret))
+    return App(
+        parse_config(text, folder / "config.toml"), Clock.starting_at(now), registry=registry
+    )
+
+
+def open_ballot(app: App, title: str = "Shortlist", question: str = "Agree?") -> int:
+    """The usual ballot of the in-process tests: ten days from T0, every position offered."""
+    return app.open_item("ballot", title, question, T0 + timedelta(days=10), "test")
+
+
+def mail_to(app: App, address: str, purpose: str = "ballot") -> clients.Original:
+    """The latest mail of `purpose` the bot queued for `address`, as a client would quote it."""
+    with session(app.engine) as s:
+        rows = s.exec(select(Outbox).where(Outbox.purpose == purpose).order_by(col(Outbox.id)))
+        raw = [r.raw for r in rows if address in r.recipients][-1]
+    return clients.Original(raw)
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> App:
+    """One in-process installation with no item yet."""
+    return make_app(tmp_path)
 
 
 @dataclass

@@ -7,26 +7,21 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
-from bot.app import App
-from bot.clock import Clock
-from bot.config import parse_config
 from bot.domain.types import Fetched
 from bot.inbound.classify import Automatic, classify
 from bot.inbound.parse import parse_message
 from bot.store.db import session
 from bot.store.models import Item, Outbox, Response
-from tests.conftest import FIXTURES, MATRIX, config_text
+from tests.conftest import FIXTURES, MATRIX, make_app, open_ballot
 
 SISIMAI = FIXTURES / "corpus/sisimai"
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 NOT_AUTOMATIC = {"is-not-bounce-01.eml", "is-not-bounce-02.eml"}
-T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
 
 
 def _kinds(files: list[Path]) -> dict[str, Automatic | None]:
@@ -69,9 +64,8 @@ def test_mail_gem_multipart_reports() -> None:
 def test_no_automatic_mail_is_answered_or_counted(tmp_path: Path) -> None:
     # The whole pipeline, not only the classifier: every sisimai and mail-gem fixture is
     # archived and ignored; no reply goes to its sender, nothing is counted, nothing is opened.
-    text = config_text(1, "u", "p", 1, tmp_path / "cg.db")
-    app = App(parse_config(text, tmp_path / "config.toml"), Clock.starting_at(T0))
-    app.open_item("ballot", "Shortlist", "Agree?", T0 + timedelta(days=10), "test")
+    app = make_app(tmp_path)
+    open_ballot(app)
     with session(app.engine) as s:
         before = len(s.exec(select(Outbox)).all())
     files = [

@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from sqlmodel import col, select
 
 from bot.app import App
-from bot.clock import Clock
-from bot.config import parse_config
 from bot.demo import clients
 from bot.domain.types import Fetched
 from bot.store.db import session
 from bot.store.models import Outbox, Person, Review
-from tests.conftest import BOT, CHAIR, MEMBERS, config_text
+from tests.conftest import BOT, CHAIR, MEMBERS, T0, make_app, open_ballot
 
-T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
 NAME, EMAIL = MEMBERS[0][0], MEMBERS[0][1]
 
 
 def setup(tmp_path: Path) -> App:
-    text = config_text(1, "u", "p", 1, tmp_path / "cg.db")
-    app = App(parse_config(text, tmp_path / "config.toml"), Clock.starting_at(T0))
-    app.open_item("ballot", "Shortlist", "Agree?", T0 + timedelta(days=10), "test")
+    app = make_app(tmp_path)
+    open_ballot(app)
     return app
 
 

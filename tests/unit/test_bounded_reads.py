@@ -6,7 +6,7 @@ the same, one for one."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,26 +14,19 @@ from sqlalchemy import event
 from sqlmodel import col, select
 
 from bot.app import App
-from bot.clock import Clock
-from bot.config import parse_config
 from bot.demo import clients
 from bot.domain.types import Fetched
 from bot.store import repo
 from bot.store.db import session
 from bot.store.models import Inbound, InboundState, Outbox, Person, Response
-from tests.conftest import BOT, MEMBERS, config_text
-
-T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
+from tests.conftest import BOT, MEMBERS, T0, make_app, open_ballot
 
 
 def ballot_with_history(folder: Path, earlier: int) -> App:
     """A ballot whose other members have replied `earlier` times in all (rows as the pipeline
     writes them), and Bruno once."""
-    app = App(
-        parse_config(config_text(1, "u", "p", 1, folder / "cg.db"), folder / "config.toml"),
-        Clock.starting_at(T0),
-    )
-    item_id = app.open_item("ballot", "Shortlist", "Agree?", T0 + timedelta(days=10), "test")
+    app = make_app(folder)
+    item_id = open_ballot(app)
     with session(app.engine) as s:
         people = {p.email: p.id for p in s.exec(select(Person))}
         others = [people[m[1]] for m in MEMBERS if m[1] != MEMBERS[1][1]]

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from sqlmodel import select
 
 from bot.app import App
-from bot.clock import Clock
-from bot.config import parse_config
 from bot.store.db import session
 from bot.store.models import Deadline, Item, Outbox
-from tests.conftest import MEMBERS, config_text
-
-T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
-
-
-def make_app(tmp_path: Path) -> App:
-    path = tmp_path / "config.toml"
-    text = config_text(1, "u", "p", 1, tmp_path / "cg.db")
-    return App(parse_config(text, path), Clock.starting_at(T0))
+from tests.conftest import MEMBERS, T0, make_app
 
 
 def purposes(app: App) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import resource
 import time
-from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
@@ -16,28 +15,21 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from bot.app import App
-from bot.clock import Clock
-from bot.config import parse_config
 from bot.demo import clients
 from bot.domain.types import Fetched
 from bot.store.db import session
 from bot.store.models import Inbound, Outbox
 from bot.store.repo import sha256
-from tests.conftest import BOT, MEMBERS, config_text
+from tests.conftest import BOT, MEMBERS, T0, mail_to, make_app, open_ballot
 
-T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
 AMINA, A_MAIL = MEMBERS[0][0], MEMBERS[0][1]
 FINAL = {"processed", "ignored", "quarantined", "duplicate"}
 
 
-def make_app(folder: Path) -> tuple[App, clients.Original]:
-    text = config_text(1, "u", "p", 1, folder / "cg.db", secret="fuzz")
-    app = App(parse_config(text, folder / "config.toml"), Clock.starting_at(T0))
-    app.open_item("ballot", "Shortlist", "Agree?", T0 + timedelta(days=10), "test")
-    with session(app.engine) as s:
-        ballot = s.exec(select(Outbox).where(Outbox.purpose == "ballot")).first()
-    assert ballot is not None
-    return app, clients.Original(ballot.raw)
+def ballot_app(folder: Path) -> tuple[App, clients.Original]:
+    app = make_app(folder, secret="fuzz")
+    open_ballot(app)
+    return app, mail_to(app, A_MAIL)
 
 
 _text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=200)
@@ -134,7 +126,7 @@ def message(draw: st.DrawFn, token: str) -> bytes:
 def test_fuzzed_messages_never_stop_the_pipeline(
     tmp_path_factory: pytest.TempPathFactory, matrix: dict[str, list[str]]
 ) -> None:
-    app, ballot = make_app(tmp_path_factory.mktemp("fuzz"))
+    app, ballot = ballot_app(tmp_path_factory.mktemp("fuzz"))
     seen = {"n": 0, "slowest": 0.0}
 
     @settings(
@@ -200,7 +192,7 @@ HOSTILE = {
 def test_hostile_message_is_kept_and_the_next_one_counts(
     tmp_path: Path, name: str, matrix: dict[str, list[str]]
 ) -> None:
-    app, ballot = make_app(tmp_path)
+    app, ballot = ballot_app(tmp_path)
     raw = HOSTILE[name]()
     started = time.perf_counter()
     state = app.handle(Fetched("test", raw))
@@ -218,7 +210,7 @@ def test_hostile_message_is_kept_and_the_next_one_counts(
 
 
 def test_members_words_are_escaped_in_html_mail(tmp_path: Path) -> None:
-    app, ballot = make_app(tmp_path)
+    app, ballot = ballot_app(tmp_path)
     answer = 'Object: <script>alert("x")</script> & <img src=x onerror=y>'
     assert app.handle(Fetched("t", clients.gmail(ballot, AMINA, A_MAIL, BOT, T0, answer))) == (
         "processed"

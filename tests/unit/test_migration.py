@@ -10,12 +10,9 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bot.app import App
-from bot.clock import Clock
-from bot.config import parse_config
 from bot.store.db import SCHEMA_VERSION, session
 from bot.store.models import Deadline
-from tests.conftest import FIXTURES, MEMBERS, config_text
+from tests.conftest import FIXTURES, MEMBERS, make_app
 
 
 def schema_one_database(path: Path) -> dict[str, int]:
@@ -28,8 +25,7 @@ def schema_one_database(path: Path) -> dict[str, int]:
 
 def test_schema_one_database_upgrades_with_every_record_kept(tmp_path: Path) -> None:
     before = schema_one_database(tmp_path / "cg.db")
-    text = config_text(1, "u", "p", 1, tmp_path / "cg.db", secret="v1-fixture-secret")
-    app = App(parse_config(text, tmp_path / "config.toml"), Clock.starting_at(datetime.now(UTC)))
+    app = make_app(tmp_path, secret="v1-fixture-secret", now=datetime.now(UTC))
     with sqlite3.connect(tmp_path / "cg.db") as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
         tables = tuple(before)

@@ -16,8 +16,6 @@ import pytest
 from sqlmodel import col, select
 
 from bot.app import App
-from bot.clock import Clock
-from bot.config import parse_config
 from bot.demo import clients
 from bot.domain.effects import Effect, Mail, OpenItem, Record, Schedule
 from bot.domain.types import Fetched, ItemView
@@ -26,9 +24,7 @@ from bot.store.db import session
 from bot.store.models import Deadline, Outbox
 from bot.workflows.base import CommandMail, Reply, Situation, Tick, Workflow
 from bot.workflows.registry import STANDARD
-from tests.conftest import BOT, MEMBERS, SECRETARIAT, config_text
-
-T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
+from tests.conftest import BOT, MEMBERS, SECRETARIAT, T0, make_app
 
 
 class PetitionState(StrEnum):
@@ -146,10 +142,7 @@ def app(tmp_path: Path) -> App:
         (folder / f"{name}.en.html").write_text(f"<p>{text}</p>")
     kind = replace(PETITION, templates=folder)
     registry = STANDARD.with_kinds(kind)
-    text = config_text(1, "u", "p", 1, tmp_path / "cg.db")
-    return App(
-        parse_config(text, tmp_path / "config.toml"), Clock.starting_at(T0), registry=registry
-    )
+    return make_app(tmp_path, registry=registry)
 
 
 def mails(app: App, purpose: str | None = None) -> list[Outbox]:

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from sqlmodel import col, select
 
-from bot.app import App, sender
-from bot.clock import Clock
-from bot.config import parse_config
+from bot.app import sender
 from bot.mail.transport import FolderTransport, PermanentFailure
 from bot.store.db import session
 from bot.store.models import Outbox, Review
-from tests.conftest import MEMBERS, config_text
-
-T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
-
-
-def make_app(tmp_path: Path) -> App:
-    text = config_text(1, "u", "p", 1, tmp_path / "cg.db")
-    return App(parse_config(text, tmp_path / "config.toml"), Clock.starting_at(T0))
+from tests.conftest import MEMBERS, T0, make_app
 
 
 def test_hourly_limit_per_address_holds_the_rest(tmp_path: Path) -> None:

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
 from bot.app import App
-from bot.clock import Clock
-from bot.config import parse_config
 from bot.demo import clients
 from bot.domain.types import Fetched
 from bot.store.db import session
 from bot.store.models import Outbox
-from tests.conftest import BOT, CHAIR, MEMBERS, SECRETARIAT, config_text
+from tests.conftest import BOT, CHAIR, MEMBERS, SECRETARIAT, T0, make_app, open_ballot
 
-T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
 AMINA, A_MAIL = MEMBERS[0][0], MEMBERS[0][1]
 BRUNO, B_MAIL = MEMBERS[1][0], MEMBERS[1][1]
 TRUSTED = "mx.cg.example"
@@ -25,13 +21,14 @@ TRUSTED = "mx.cg.example"
 
 @pytest.fixture
 def app(tmp_path: Path) -> App:
-    text = config_text(1, "u", "p", 1, tmp_path / "cg.db")
-    text = text.replace(
-        f'email = "{A_MAIL}"', f'email = "{A_MAIL}"\naliases = ["amina@home.example"]'
-    )
-    text += f'[security]\ntrusted_authserv_ids = ["{TRUSTED}"]\n'
-    app = App(parse_config(text, tmp_path / "config.toml"), Clock.starting_at(T0))
-    app.open_item("ballot", "Shortlist", "Agree?", T0 + timedelta(days=10), "test")
+    def change(text: str) -> str:
+        text = text.replace(
+            f'email = "{A_MAIL}"', f'email = "{A_MAIL}"\naliases = ["amina@home.example"]'
+        )
+        return text + f'[security]\ntrusted_authserv_ids = ["{TRUSTED}"]\n'
+
+    app = make_app(tmp_path, change=change)
+    open_ballot(app)
     return app
 
 
