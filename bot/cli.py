@@ -81,6 +81,18 @@ def cli(ctx: click.Context, config: Path, now: str | None, verbose: int) -> None
     ctx.obj = Context(config, now)
 
 
+@cli.command("kinds")
+def kinds() -> None:
+    """The item kinds this installation knows, their states and their email commands."""
+    from bot.workflows.registry import STANDARD
+
+    for workflow in STANDARD.workflows:
+        click.echo(f"{workflow.kind}: {workflow.description}")
+        click.echo(f"  states:   {', '.join(str(s) for s in workflow.states)}")
+        for command in workflow.commands:
+            click.echo(f"  command:  Subject: {command.prefix}: ...  ({command.description})")
+
+
 @cli.command("check-config")
 @click.pass_obj
 def check_config(obj: Context) -> None:

@@ -122,3 +122,12 @@ def test_demo_prints_its_timeline_and_leaves_the_mail(tmp_path: Path) -> None:
     sent = sorted((tmp_path / "demo" / "sent").glob("*.eml"))
     received = sorted((tmp_path / "demo" / "received").glob("*.eml"))
     assert len(sent) >= 20 and len(received) == 8
+
+
+def test_kinds_lists_each_registered_kind_with_its_states_and_commands() -> None:
+    # The Secretariat can see which email commands exist without reading the code.
+    out = cgbot("kinds")
+    assert out.returncode == 0, out.stderr
+    assert "ballot: consensus ballot" in out.stdout
+    assert "open, consensus, escalated, determined, closed" in out.stdout
+    assert "Subject: BALLOT: ..." in out.stdout
