@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -15,21 +16,37 @@ from sqlalchemy.exc import OperationalError
 from bot.app import App
 from bot.app.setup import rules_for
 from bot.clock import Clock, parse_instant
-from bot.config import Settings, load_config
+from bot.config import Settings, load_config, secret_file_problems
 from bot.domain.types import ItemKind
 from bot.errors import ConfigError
 from bot.store.db import StoreUnavailable
 from bot.store.outbox import NotResendable
+from bot.textsafe import terminal_text
+
+
+def _say(text: object = "", err: bool = False) -> None:
+    """Every line a person reads: control, escape and bidi characters shown, never obeyed."""
+    click.echo(terminal_text(str(text)), err=err)
+
+
+_HIDDEN_IN_JSON = re.compile("[\u0080-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+def _say_json(data: object) -> None:
+    """JSON for tools; characters a terminal would act on are written as \\u escapes."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    click.echo(_HIDDEN_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    click.echo(f"cgbot: {message}", err=True)
+    _say(f"cgbot: {message}", err=True)
     sys.exit(code)
 
 
 class Context:
-    def __init__(self, config: Path, now: str | None) -> None:
+    def __init__(self, config: Path, now: str | None, insecure: bool = False) -> None:
         self.config_path = config
+        self.insecure = insecure
         try:
             self.clock = Clock.from_env(now)
         except ValueError as exc:
@@ -41,8 +58,26 @@ class Context:
         except ConfigError as exc:
             _fail(str(exc))
 
+    def guard(self, settings: Settings) -> None:
+        """Refuse to go on when a file holding a secret is readable by others (after every
+        other check, so that a broken config is reported as such first)."""
+        problems = secret_file_problems(settings)
+        if problems and not self.insecure:
+            _fail(
+                "a file holding a secret is readable by others; nothing was started:\n  "
+                + "\n  ".join(problems)
+                + "\n(--insecure-permissions runs anyway)"
+            )
+        for problem in problems:
+            _say(f"warning: {problem}", err=True)
+
     def app(self) -> App:
         settings = self.settings()
+        try:
+            rules_for(settings)
+        except ConfigError as exc:
+            _fail(str(exc))
+        self.guard(settings)
         try:
             app = App(settings, self.clock)
         except ConfigError as exc:
@@ -51,7 +86,7 @@ class Context:
             url = settings.model.database.url
             _fail(f"database {url}: {exc.orig}; nothing was changed, try again later", 75)
         for warning in app.warnings:
-            click.echo(f"warning: {warning}", err=True)
+            _say(f"warning: {warning}", err=True)
         return app
 
 
@@ -71,14 +106,21 @@ class Context:
     help="Pretend the clock reads this (also CGBOT_NOW); it keeps ticking from there.",
 )
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option(
+    "--insecure-permissions",
+    is_flag=True,
+    help="Run even when a file holding a secret is readable by others (a warning instead).",
+)
 @click.pass_context
-def cli(ctx: click.Context, config: Path, now: str | None, verbose: int) -> None:
+def cli(
+    ctx: click.Context, config: Path, now: str | None, verbose: int, insecure_permissions: bool
+) -> None:
     """cgbot: email consensus and follow-up for the Coordination Group."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # mail-parser warns about every MIME part it does not turn into text (reports, images).
     logging.getLogger("mailparser").setLevel(logging.ERROR if verbose < 2 else logging.DEBUG)
-    ctx.obj = Context(config, now)
+    ctx.obj = Context(config, now, insecure_permissions)
 
 
 @cli.command("kinds")
@@ -87,10 +129,10 @@ def kinds() -> None:
     from bot.workflows.registry import STANDARD
 
     for workflow in STANDARD.workflows:
-        click.echo(f"{workflow.kind}: {workflow.description}")
-        click.echo(f"  states:   {', '.join(str(s) for s in workflow.states)}")
+        _say(f"{workflow.kind}: {workflow.description}")
+        _say(f"  states:   {', '.join(str(s) for s in workflow.states)}")
         for command in workflow.commands:
-            click.echo(f"  command:  Subject: {command.prefix}: ...  ({command.description})")
+            _say(f"  command:  Subject: {command.prefix}: ...  ({command.description})")
 
 
 @cli.command("check-config")
@@ -102,17 +144,18 @@ def check_config(obj: Context) -> None:
         rules, warnings = rules_for(settings)
     except ConfigError as exc:
         _fail(str(exc))
+    obj.guard(settings)
     for warning in warnings:
-        click.echo(f"warning: {warning}", err=True)
+        _say(f"warning: {warning}", err=True)
     cfg = settings.model
-    click.echo(f"{obj.config_path}: OK")
-    click.echo(f"  group:   {cfg.group.name} (rules: {rules.body.name})")
-    click.echo(f"  members: {', '.join(f'{m.name} <{m.email}> [{m.role}]' for m in cfg.members)}")
-    click.echo(f"  chair:   {cfg.chair.name} <{cfg.chair.email}>")
-    click.echo(
+    _say(f"{obj.config_path}: OK")
+    _say(f"  group:   {cfg.group.name} (rules: {rules.body.name})")
+    _say(f"  members: {', '.join(f'{m.name} <{m.email}> [{m.role}]' for m in cfg.members)}")
+    _say(f"  chair:   {cfg.chair.name} <{cfg.chair.email}>")
+    _say(
         f"  mailbox: {cfg.mailbox.security}://{cfg.mailbox.host}:{cfg.mailbox.port}/{cfg.mailbox.folder}"
     )
-    click.echo(
+    _say(
         f"  smtp:    {cfg.smtp.security}://{cfg.smtp.host}:{cfg.smtp.port}"
         f" as {cfg.smtp.from_address}"
     )
@@ -139,7 +182,7 @@ def run(obj: Context, once: bool) -> None:
         _fail(str(exc), 75)  # EX_TEMPFAIL: try again later
     except OperationalError as exc:
         _fail(f"database {app.engine.url.database}: {exc.orig}; nothing was lost", 75)
-    click.echo(" ".join(f"{k}={v}" for k, v in sorted(counters.items())) or "nothing to do")
+    _say(" ".join(f"{k}={v}" for k, v in sorted(counters.items())) or "nothing to do")
 
 
 @cli.command()
@@ -149,18 +192,18 @@ def status(obj: Context, as_json: bool) -> None:
     """Items with their state and each member's latest response."""
     snap = obj.app().status()
     if as_json:
-        click.echo(json.dumps(snap, indent=2, ensure_ascii=False))
+        _say_json(snap)
         return
     if not snap["items"]:
-        click.echo("no items yet")
+        _say("no items yet")
     for item in snap["items"]:
-        click.echo(
+        _say(
             f"#{item['id']} {item['kind']} [{item['state']}] {item['title']} "
             f"(deadline {item['deadline'] or '-'})"
         )
         for email, r in item["responses"].items():
-            click.echo(f"    {email:32} {r['position'] or '-':12} {r['status']:8} {r['at']}")
-    click.echo(
+            _say(f"    {email:32} {r['position'] or '-':12} {r['status']:8} {r['at']}")
+    _say(
         f"review queue: {len(snap['review_queue'])}  inbound: {snap['inbound']}  "
         f"outbox: {snap['outbox']}"
     )
@@ -175,22 +218,22 @@ def explain(obj: Context, file: Path, as_json: bool) -> None:
     app = obj.app()
     record = app.explain_record(file.read_bytes())
     if as_json:
-        click.echo(json.dumps(record, indent=2, ensure_ascii=False))
+        _say_json(record)
         return
     member = record["member"]
     item = record["item"]
-    click.echo(f"message:   {record['message_id']} from {record['from']}")
+    _say(f"message:   {record['message_id']} from {record['from']}")
     who = f"{member['name']} <{member['email']}> ({member['kind']})" if member else "-"
     what = f"#{item['id']} {item['title']} [{item['state']}]" if item else "-"
-    click.echo(f"member:    {who}")
-    click.echo(f"item:      {what}")
-    click.echo(f"kind:      {record['kind'] or '-'}  (matched by {record['matched_by'] or '-'})")
-    click.echo(f"position:  {record['position'] or '-'}")
-    click.echo(
+    _say(f"member:    {who}")
+    _say(f"item:      {what}")
+    _say(f"kind:      {record['kind'] or '-'}  (matched by {record['matched_by'] or '-'})")
+    _say(f"position:  {record['position'] or '-'}")
+    _say(
         f"outcome:   {record['outcome']} {record.get('reason') or record.get('status') or ''}"
     )
-    click.echo(f"why:       {record['why']}")
-    click.echo("text:      " + (record["extracted_text"] or "-").replace("\n", "\n           "))
+    _say(f"why:       {record['why']}")
+    _say("text:      " + (record["extracted_text"] or "-").replace("\n", "\n           "))
 
 
 @cli.command()
@@ -199,9 +242,9 @@ def review(obj: Context) -> None:
     """The Secretariat's review queue: held mail and replies not counted."""
     rows = obj.app().review_queue()
     if not rows:
-        click.echo("review queue is empty")
+        _say("review queue is empty")
     for r in rows:
-        click.echo(
+        _say(
             f"#{r.id} {r.created_at:%Y-%m-%d %H:%M} {r.reason:18} item={r.item_id or '-'} "
             f"mail=#{r.inbound_id or '-'}  {r.detail.splitlines()[0][:100] if r.detail else ''}"
         )
@@ -243,7 +286,7 @@ def ballot_open(
         item_id = app.open_item(ItemKind.BALLOT, title, body, when, "cli", data)
     except ValueError as exc:
         _fail(str(exc))
-    click.echo(item_id)
+    _say(item_id)
 
 
 @cli.group("outbox")
@@ -260,7 +303,7 @@ def outbox_resend(obj: Context, row_id: int) -> None:
         obj.app().resend(row_id)
     except NotResendable as exc:
         _fail(str(exc))
-    click.echo(f"queued {row_id} again")
+    _say(f"queued {row_id} again")
 
 
 def _database_path(app: App) -> Path:
@@ -282,7 +325,7 @@ def backup_command(obj: Context, target: Path) -> None:
         size = backup(_database_path(app), target)
     except FileExistsError as exc:
         _fail(str(exc))
-    click.echo(f"backed up {_database_path(app)} to {target} ({size} bytes)")
+    _say(f"backed up {_database_path(app)} to {target} ({size} bytes)")
 
 
 @cli.command("restore")
@@ -301,7 +344,7 @@ def restore_command(obj: Context, source: Path, yes: bool) -> None:
         restore(source, _database_path(app))
     except ValueError as exc:
         _fail(str(exc))
-    click.echo(f"restored {_database_path(app)} from {source}")
+    _say(f"restored {_database_path(app)} from {source}")
 
 
 @cli.command()
@@ -316,7 +359,7 @@ def demo(out: Path | None) -> None:
     """A complete scripted cycle on this machine, no mail server needed."""
     from bot.demo.script import run_demo
 
-    run_demo(out, echo=click.echo)
+    run_demo(out, echo=_say)
 
 
 def main() -> None:

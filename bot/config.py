@@ -289,7 +289,7 @@ def parse_config(text: str, path: Path) -> Settings:
         secret=_resolve_secret(
             f"{path}: security.secret", sec.secret, sec.secret_env, sec.secret_file, base
         ),
-        warnings=tuple(_config_file_problems(path, model)),
+        warnings=(),
     )
 
 

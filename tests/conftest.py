@@ -21,10 +21,13 @@ from bot.app import App
 from bot.clock import Clock
 from bot.config import parse_config
 from bot.demo import clients
+from bot.domain.types import Composed
+from bot.store import outbox as outbox_store
 from bot.store.db import session
 from bot.store.models import Outbox
 from bot.workflows.base import Registry
 from bot.workflows.registry import STANDARD
+from tests.headers import CHECKED, check_headers
 from tests.servers import Dovecot, SmtpSink, start_dovecot
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -119,6 +122,18 @@ def mail_to(app: App, address: str, purpose: str = "ballot") -> clients.Original
     return clients.Original(raw)
 
 
+@pytest.fixture(autouse=True)
+def outgoing_headers_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every mail an in-process app queues has exactly the headers the bot means to send."""
+    queue = outbox_store.queue
+
+    def checked(s: Any, mail: Composed, now: datetime) -> None:
+        check_headers(mail.raw, BOT)
+        queue(s, mail, now)
+
+    monkeypatch.setattr(outbox_store, "queue", checked)
+
+
 @pytest.fixture
 def app(tmp_path: Path) -> App:
     """One in-process installation with no item yet."""
@@ -211,6 +226,11 @@ def matrix() -> dict[str, list[str]]:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if CHECKED:
+        MATRIX.setdefault("no injected header", []).append(
+            f"{len(CHECKED)} mails the bot sent in this run, each parsed: exactly the intended "
+            "header set, From and Reply-To the bot's own address"
+        )
     if not MATRIX:
         return
     terminalreporter.section("trust matrix (issue 4): tried, and all held")
@@ -238,6 +258,9 @@ def smtp() -> Iterator[SmtpSink]:
     sink.start()
     yield sink
     sink.stop()
+    for received in sink.messages:  # what cgbot processes sent: exactly the intended headers
+        if received.sender == BOT:
+            check_headers(received.raw, BOT)
 
 
 @pytest.fixture

@@ -143,7 +143,21 @@ class Dovecot:
         home = self.root / "mail" / user
         home.mkdir(parents=True)
         os.chown(home, MAIL_UID, MAIL_UID)
+        self._wait_until_known(user, password)
         return user, password
+
+    def _wait_until_known(self, user: str, password: str) -> None:
+        """Dovecot looks at a passwd-file at most once a second: a user added in the second of
+        the last login is unknown until the next one. Wait for that rather than fail a test."""
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                self.imap(user, password).logout()
+                return
+            except imaplib.IMAP4.error:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     def imap(self, user: str, password: str) -> imaplib.IMAP4:
         client = imaplib.IMAP4("127.0.0.1", self.port)

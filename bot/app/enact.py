@@ -24,6 +24,7 @@ from bot.domain.types import Attachment, ItemView
 from bot.mail.compose import Composer, thread_mbox
 from bot.store import outbox, repo
 from bot.store.models import Response, Review
+from bot.textsafe import header_text
 from bot.workflows.base import Registry, Situation
 
 
@@ -120,7 +121,7 @@ class Enactor:
             s,
             spec.kind,
             str(workflow.initial),
-            spec.title,
+            header_text(spec.title),  # a title ends up in subjects and on terminals
             spec.body,
             spec.deadline,
             spec.opened_by,

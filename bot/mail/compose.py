@@ -18,7 +18,9 @@ from bot.domain.effects import Mail
 from bot.domain.types import Attachment, Composed
 from bot.inbound.match import mint_message_id
 from bot.render import Rendered, Renderer
+from bot.textsafe import header_text
 
+SUBJECT_LIMIT = 250  # characters; a subject is one line a reader scans, not a document
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|vs|ref|rif|res|r|antw|odp)\s*(\[\d+\])?\s*:\s*)+", re.I)
 
 
@@ -43,7 +45,7 @@ def build_message(env: Envelope, body: Rendered, attachments: tuple[Attachment, 
     msg = EmailMessage()
     msg["From"] = env.sender
     msg["To"] = ", ".join(env.to)
-    msg["Subject"] = body.subject
+    msg["Subject"] = header_text(body.subject, SUBJECT_LIMIT)  # titles are senders' words
     msg["Date"] = format_datetime(env.date)
     msg["Message-ID"] = env.message_id
     if env.in_reply_to:
@@ -63,7 +65,8 @@ def build_message(env: Envelope, body: Rendered, attachments: tuple[Attachment, 
 
 
 def from_header(name: str, address: str) -> str:
-    return formataddr((name, address))
+    """The bot's From: its configured name (trusted, so kept as written), cleaned of controls."""
+    return formataddr((header_text(name), address))
 
 
 def thread_mbox(item_id: int, entries: list[tuple[datetime, bytes]]) -> Attachment:

@@ -33,11 +33,17 @@ def test_passwords_never_appear_in_output_logs_or_status(bot: Bot, smtp: SmtpSin
     assert "refused" in outputs[-1].stderr and outputs[-1].returncode != 0
 
 
-def test_database_is_private_and_a_readable_config_with_a_password_warns(bot: Bot) -> None:
+def test_database_is_private_and_a_readable_config_with_a_password_is_refused(bot: Bot) -> None:
+    # Issue 8 turned the earlier warning into a refusal that names the chmod to run; the
+    # override runs with the warning the first trust issue asked for.
     bot.config.chmod(0o644)
-    out = bot.run("check-config")
+    for command in ("check-config", "status"):
+        out = bot.run(command, check=False)
+        assert out.returncode != 0 and "readable by others" in out.stderr
+        assert f"chmod 600 {bot.config}" in out.stderr
+    out = bot.run("--insecure-permissions", "check-config")
     assert "readable by others" in out.stderr
-    bot.run("status")  # creates the database
+    bot.run("--insecure-permissions", "status")  # creates the database
     for path in bot.folder.glob("cg.db*"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 

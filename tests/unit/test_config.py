@@ -143,9 +143,3 @@ def test_a_config_without_secrets_may_be_readable(tmp_path: Path) -> None:
     # Only secrets make a mode a problem; a config without any is fine at 0644.
     text = config_text(1, "u", "p", 1, tmp_path / "db").replace('password = "p"\n', "")
     assert secret_file_problems(_written(tmp_path, text, 0o644)) == []
-
-
-def test_the_readable_config_still_warns_until_the_cli_refuses(tmp_path: Path) -> None:
-    # check-config and run print Settings.warnings today; the config-file line stays there.
-    settings = _written(tmp_path, config_text(1, "u", "p", 1, tmp_path / "db"), 0o644)
-    assert list(settings.warnings) == secret_file_problems(settings)
