@@ -82,6 +82,10 @@ class SmtpConfig(_WithSecret):
     timeout_seconds: float = Field(default=30.0, gt=0)
     ca_file: str | None = None  # trust this CA (PEM) instead of the system's, for TLS
     max_per_address_per_hour: int = Field(default=30, ge=1)
+    # The largest mail the server takes (its SIZE): the Chair's packet and its archive fit in it.
+    max_message_bytes: int = Field(default=20_000_000, ge=1)
+    # Inside the thread archive a larger attachment is left out, named with its SHA-256.
+    archive_attachment_bytes: int = Field(default=2_000_000, ge=1)
 
 
 class DatabaseConfig(_Strict):
@@ -127,6 +131,11 @@ class SecurityConfig(_Strict):
     secret_env: str | None = None
     secret_file: str | None = None
     trusted_authserv_ids: list[str] = []  # receiving servers whose Authentication-Results count
+    # When a Secretariat command takes effect: "unless-verified" (at once when DKIM or an aligned
+    # DMARC pass proves the sender, else after the Secretariat answers a confirmation request)
+    # or "always" (every command waits for that answer).
+    require_confirmation: Literal["unless-verified", "always"] = "unless-verified"
+    plus_domains: list[str] = []  # domains whose mail servers deliver name+tag@ to name@
 
 
 class ConfigModel(_Strict):

@@ -18,11 +18,13 @@ from apscheduler.triggers.date import DateTrigger
 
 from bot.app import App
 from bot.app.sender import flush
+from bot.domain.effects import Mail
 from bot.domain.types import Fetched
 from bot.mail.imap import ImapAuthFailed, ImapDown
 from bot.mail.transport import Transport
 from bot.store import repo
 from bot.store.db import session
+from bot.store.models import Outbox
 
 log = logging.getLogger("cgbot.daemon")
 
@@ -88,13 +90,39 @@ class Daemon:
         return ran
 
     async def flush(self) -> int:
+        """Send what is due; a packet that had to go without its thread archive is told to the
+        Secretariat by mail, in its own transaction."""
         cfg = self.app.settings.model.smtp
+        app = self.app
+
+        def tell_secretariat(row: Outbox, refusal: str) -> None:
+            with session(app.engine) as s:
+                sit = app.situation(s)
+                context = {
+                    "subject": row.subject,
+                    "recipients": list(row.recipients),
+                    "message_id": row.message_id,
+                    "refusal": refusal[:1000],
+                    "item_id": row.item_id,
+                }
+                notice = Mail(
+                    "common/packet_without_archive",
+                    sit.secretariat,
+                    "notice",
+                    context,
+                    row.item_id,
+                    personal=False,
+                )
+                app.enactor.queue_mail(s, notice, sit)
+                s.commit()
+
         sent = await flush(
             self.app.engine,
             self.transport,
             self.app.clock,
             cfg.from_address,
             cfg.max_per_address_per_hour,
+            on_stripped=tell_secretariat,
         )
         self.counters["mail sent"] += sent
         return sent

@@ -13,9 +13,10 @@ from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
-from bot.domain.effects import AddressHealth, Effect, Mail, OpenItem, ToReview
+from bot.domain.effects import AddressHealth, Effect, Mail, ToReview
 from bot.domain.message import InboundMessage
 from bot.domain.refusals import (
+    AmbiguousSender,
     ItemGone,
     NotTheirs,
     Refusal,
@@ -30,8 +31,11 @@ from bot.inbound.classify import Automatic, Verdict, classify
 from bot.inbound.match import find_token, is_own_message_id, subject_tag
 from bot.inbound.parse import parse_message
 from bot.inbound.reply import extract_reply
+from bot.inbound.sender_check import AmbiguousSender as FromNotSingle
+from bot.inbound.sender_check import DkimDns, single_from, verify_sender
 from bot.rules import Rules
-from bot.workflows.base import CommandError, CommandMail, Registry, Reply, Situation
+from bot.workflows import confirmation
+from bot.workflows.base import CommandError, CommandMail, Registry, Reply, Situation, carry_out
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class ItemRecord:
 
     item: ItemView
     responses: dict[int, ResponseView]
+    answered: str = ""  # the purpose of the bot's mail this one answers ("readback", ...)
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,9 @@ class World:
     own_addresses: frozenset[str]
     people: Directory
     registry: Registry
-    load_item: Callable[[int], ItemRecord | None]  # called once, by the `load` stage
+    load_item: Callable[[int, str], ItemRecord | None]  # (item, token id): once, by `load`
+    command_policy: str = "unless-verified"  # or "always": see config [security]
+    dkim_dns: DkimDns | None = None  # DKIM key lookups (None: the resolver's)
 
     def situation(self, record: ItemRecord | None = None) -> Situation:
         return Situation(
@@ -67,6 +74,7 @@ class World:
             zone=self.zone,
             people=self.people,
             responses=record.responses if record else {},
+            registry=self.registry,
         )
 
 
@@ -81,6 +89,7 @@ class Inspection:
     record: ItemRecord | None = None
     matched_by: str = ""
     token_person_id: int | None = None
+    token_message_id: str = ""
     text: str = ""
 
     @property
@@ -173,10 +182,27 @@ def _authenticity(insp: Inspection, world: World) -> StageResult:
 
 def _sender(insp: Inspection, world: World) -> StageResult:
     msg = _msg(insp)
+    if msg.from_count != 1:
+        raise AmbiguousSender(detail=f"{msg.from_count} From headers or addresses")
     person = world.people.by_email(msg.from_addr)
     if person is None:
         raise UnknownSender(detail=f"{msg.from_addr} is not in the configuration")
     return replace(insp, person=person)
+
+
+def proven_sender(insp: Inspection, world: World) -> str | None:
+    """How DKIM or an aligned DMARC pass proves the From address, or None (fail closed).
+
+    Read strictly: a From that any parser could read another way is refused outright."""
+    msg = _msg(insp)
+    try:
+        address = single_from(insp.raw)
+    except FromNotSingle as exc:
+        raise AmbiguousSender(detail=str(exc)) from exc
+    if address != msg.from_addr:
+        raise AmbiguousSender(detail=f"From reads as {address} and as {msg.from_addr}")
+    proof = verify_sender(insp.raw, address, world.trusted_authserv_ids, world.dkim_dns)
+    return proof.how if proof.verified else None
 
 
 def _command(insp: Inspection, world: World) -> StageResult:
@@ -187,22 +213,23 @@ def _command(insp: Inspection, world: World) -> StageResult:
     if person.kind != PersonKind.SECRETARIAT or found is None:
         return insp
     command, argument = found
+    proof = proven_sender(insp, world)
     mail = CommandMail(argument, extract_reply(msg.text), person, msg)
     sit = world.situation()
     try:
-        effects = command.run(mail, sit)
-        problems = [
-            problem
-            for effect in effects
-            if isinstance(effect, OpenItem)
-            for problem in world.registry[effect.kind].validate(effect, sit)
-        ]
-        if problems:
-            raise CommandError(problems)
-        return Handled(effects)
+        effects = carry_out(command, mail, sit)
     except CommandError as exc:
-        ctx = {"subject": msg.subject, "problems": exc.problems, "zone": world.zone}
-        return Handled([Mail("common/command_refused", (person,), "command", ctx, reply_to=msg)])
+        return Handled([refused(msg, person, exc.problems, world.zone)])
+    if proof is not None and world.command_policy == "unless-verified":
+        return Handled(effects)
+    # Not proven (or always asked): nothing happens until the configured address answers OK.
+    why = "the sender is not proven by DKIM or DMARC" if proof is None else "always asked"
+    return Handled([confirmation.request(mail, sit, why)])
+
+
+def refused(msg: InboundMessage, person: PersonView, problems: list[str], zone: str) -> Mail:
+    ctx = {"subject": msg.subject, "problems": problems, "zone": zone}
+    return Mail("common/command_refused", (person,), "command", ctx, reply_to=msg)
 
 
 def _match(insp: Inspection, world: World) -> StageResult:
@@ -210,7 +237,11 @@ def _match(insp: Inspection, world: World) -> StageResult:
     token = find_token(msg, world.secret)
     if token is not None:
         return replace(
-            insp, item_id=token.item_id, matched_by="token", token_person_id=token.person_id
+            insp,
+            item_id=token.item_id,
+            matched_by="token",
+            token_person_id=token.person_id,
+            token_message_id=token.message_id,
         )
     tagged = subject_tag(msg.subject, world.tag)
     if tagged is not None:
@@ -221,7 +252,7 @@ def _match(insp: Inspection, world: World) -> StageResult:
 def _load(insp: Inspection, world: World) -> StageResult:
     """The one read of the item this message answers: the item and its standing responses."""
     assert insp.item_id is not None
-    record = world.load_item(insp.item_id)
+    record = world.load_item(insp.item_id, insp.token_message_id)
     if record is None:
         how = (
             f"its token names item {insp.item_id}"
@@ -254,7 +285,12 @@ def _interpret(insp: Inspection, world: World) -> StageResult:
     if workflow is None:
         raise Unmatched(detail=f"no workflow reads replies to {item.kind} items")
     trusted = insp.matched_by == "token" and insp.token_person_id == person.id
-    reply = Reply(item, person, _msg(insp), insp.text, trusted, insp.matched_by)
+    # Only a determination without read-back needs proof; DKIM costs a DNS lookup.
+    needs_proof = person.kind == PersonKind.CHAIR and not world.rules.consensus.chair_readback
+    proof = proven_sender(insp, world) if needs_proof else None
+    reply = Reply(
+        item, person, _msg(insp), insp.text, trusted, insp.matched_by, proof, record.answered
+    )
     effects = workflow.on_reply(world.situation(record), reply)
     if person.failing:  # they wrote to us, so their address works again
         effects = [AddressHealth(person.id, False), *effects]

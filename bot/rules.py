@@ -50,6 +50,9 @@ class Consensus(_Strict):
     silence_is_consent: bool
     chair_response: timedelta
     chair_reminders: list[timedelta] = []
+    # The Chair's reply is read back ("you determined: ...; reply CONFIRM") before it is
+    # recorded and circulated. Off: only a reply the bot can verify (DKIM/DMARC) is recorded.
+    chair_readback: bool = True
 
 
 class Feedback(_Strict):

@@ -59,7 +59,9 @@ class App:
             from_header(cfg.smtp.from_name, cfg.smtp.from_address),
             cfg.smtp.from_address,
         )
-        self.enactor = Enactor(composer, registry)
+        self.enactor = Enactor(
+            composer, registry, cfg.smtp.max_message_bytes, cfg.smtp.archive_attachment_bytes
+        )
         self.intake = Intake(self.engine, clock, self.enactor, self.world)
         self.deadlines = Deadlines(self.engine, clock, registry, self.enactor, self.situation)
 
@@ -80,6 +82,7 @@ class App:
             people=repo.directory(s, self._aliases),
             registry=self.registry,
             load_item=load_item(s),
+            command_policy=cfg.security.require_confirmation,
         )
 
     def situation(self, s: Session, now: datetime | None = None) -> Situation:

@@ -21,7 +21,7 @@ from bot.domain.effects import (
     ToReview,
 )
 from bot.domain.types import Attachment, ItemView
-from bot.mail.compose import Composer, thread_mbox
+from bot.mail.compose import Composer, archive_budget, thread_mbox
 from bot.store import outbox, repo
 from bot.store.models import Response, Review
 from bot.textsafe import header_text
@@ -53,6 +53,8 @@ def base_context(sit: Situation) -> dict[str, Any]:
 class Enactor:
     composer: Composer
     registry: Registry
+    max_message_bytes: int = 20_000_000  # what the SMTP server takes; the thread .mbox fits in it
+    archive_attachment_bytes: int = 2_000_000  # a larger file in the .mbox becomes a note
 
     def enact(self, s: Session, effects: list[Effect], sit: Situation, cause: Cause) -> None:
         """Write every effect; the caller commits once."""
@@ -102,7 +104,14 @@ class Enactor:
     def queue_mail(self, s: Session, mail: Mail, sit: Situation) -> None:
         extra: tuple[Attachment, ...] = ()
         if mail.attach_thread and mail.item_id:
-            extra = (thread_mbox(mail.item_id, repo.thread_entries(s, mail.item_id)),)
+            extra = (
+                thread_mbox(
+                    mail.item_id,
+                    repo.thread_entries(s, mail.item_id),
+                    max_bytes=archive_budget(self.max_message_bytes),
+                    part_bytes=self.archive_attachment_bytes,
+                ),
+            )
         item_id = mail.item_id
 
         def root(person_id: int | None) -> str | None:
@@ -138,6 +147,6 @@ class Enactor:
             personal=False,
             reply_to=spec.reply_to,
         )
-        effects = [*workflow.on_open(sit, item), notice]
+        effects = [*workflow.on_open(sit, item), *([notice] if workflow.announce else [])]
         self.enact(s, effects, sit, Cause(kind=spec.kind))
         return item

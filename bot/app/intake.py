@@ -39,12 +39,15 @@ from bot.store.models import Inbound, InboundState
 log = logging.getLogger("cgbot")
 
 
-def load_item(s: Session) -> Callable[[int], ItemRecord | None]:
-    """The pipeline's one read of an item: the item and its standing responses."""
+def load_item(s: Session) -> Callable[[int, str], ItemRecord | None]:
+    """The pipeline's one read of an item: the item, its standing responses, and what the
+    bot's mail that the reply answers was for."""
 
-    def load(item_id: int) -> ItemRecord | None:
+    def load(item_id: int, token_message_id: str) -> ItemRecord | None:
         item = repo.item(s, item_id)
-        return ItemRecord(item, repo.standing(s, item_id)) if item else None
+        if item is None:
+            return None
+        return ItemRecord(item, repo.standing(s, item_id), repo.purpose_of(s, token_message_id))
 
     return load
 

@@ -5,8 +5,15 @@ Every row change goes through store/outbox.py; this loop only decides what an SM
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
+import re
+from collections.abc import Callable
 from datetime import timedelta
+from email.generator import BytesGenerator
+from email.message import Message
+from email.parser import BytesParser
+from email.policy import compat32
 
 from sqlalchemy import Engine
 
@@ -18,17 +25,53 @@ from bot.store.models import Outbox
 
 log = logging.getLogger("cgbot.outbox")
 
+ARCHIVE_TYPE = "application/mbox"  # the thread archive the Chair's packet carries
+_HEADERS_END = re.compile(rb"\r?\n\r?\n")
+
 
 def _held_by_rate_limit(engine: Engine, row: Outbox, limit: int, clock: Clock) -> bool:
     now = clock.now()
     return any(outbox.sent_last_hour(engine, addr, now) >= limit for addr in row.recipients)
 
 
+def _is_archive(part: Message | str) -> bool:
+    return isinstance(part, Message) and part.get_content_type() == ARCHIVE_TYPE
+
+
+def without_archive(raw: bytes) -> bytes | None:
+    """The same mail without its thread archive, or None when it carries none. The headers
+    (Message-ID too) are kept byte for byte; the text, HTML and other attachments stay."""
+    msg = BytesParser(policy=compat32).parsebytes(raw)
+    parts = msg.get_payload()
+    head = _HEADERS_END.search(raw)
+    if not msg.is_multipart() or not isinstance(parts, list) or head is None:
+        return None
+    kept = [p for p in parts if not _is_archive(p)]
+    if len(kept) == len(parts):
+        return None
+    msg.set_payload(kept)
+    out = io.BytesIO()
+    linesep = "\r\n" if head.group().startswith(b"\r") else "\n"
+    BytesGenerator(out, mangle_from_=False, policy=compat32.clone(linesep=linesep)).flatten(msg)
+    generated = out.getvalue()
+    body = _HEADERS_END.search(generated)
+    assert body is not None  # a generated message always has its blank line
+    return raw[: head.end()] + generated[body.end() :]
+
+
 async def flush(
-    engine: Engine, transport: Transport, clock: Clock, sender: str, per_hour: int = 1000
+    engine: Engine,
+    transport: Transport,
+    clock: Clock,
+    sender: str,
+    per_hour: int = 1000,
+    on_stripped: Callable[[Outbox, str], None] | None = None,
 ) -> int:
     """Send every due row once; returns how many went out. Stops at the first transient error
-    so that mail leaves in order when the server comes back."""
+    so that mail leaves in order when the server comes back.
+
+    A mail refused for good with a thread archive goes again at once without it (the Chair
+    gets the packet); `on_stripped(row, refusal)` then tells the Secretariat."""
     sent = 0
     while True:
         row = await asyncio.to_thread(outbox.claim, engine, clock.now())
@@ -43,6 +86,15 @@ async def flush(
             await transport.send(sender, list(row.recipients), row.raw)
             crash_point("sent")
         except PermanentFailure as exc:
+            lighter = await asyncio.to_thread(without_archive, row.raw)
+            if lighter is not None:
+                log.warning("%s refused (%s): sending it without the archive", row.message_id, exc)
+                await asyncio.to_thread(
+                    outbox.without_archive, engine, row.id, lighter, clock.now(), str(exc)
+                )
+                if on_stripped is not None:
+                    await asyncio.to_thread(on_stripped, row, str(exc))
+                continue
             log.warning("sending %s failed for good: %s", row.message_id, exc)
             await asyncio.to_thread(outbox.failed, engine, row.id, clock.now(), str(exc))
             continue

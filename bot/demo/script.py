@@ -75,6 +75,9 @@ email = "daniel.tupa@example.org"
 role = "ipslc-engagement-forum"
 timezone = "America/La_Paz"
 
+[security]                     # the receiving server whose DMARC verdicts count
+trusted_authserv_ids = ["mx.example.org"]
+
 [chair]
 name = "Grace Okafor"
 email = "board-chair@example.org"
@@ -192,22 +195,28 @@ class Demo:
         question = self.folder / "question.txt"
         question.write_text(QUESTION, encoding="utf-8")
 
-        self.say("the Secretariat mails the bot 'BALLOT: 2027 CIWP topic shortlist'")
+        self.say(
+            "the Secretariat mails the bot 'BALLOT: 2027 CIWP topic shortlist'; the receiving "
+            "server vouches for its sender (DMARC pass), so the command takes effect at once"
+        )
         body = (
             f"Deadline: {T0 + timedelta(days=10):%Y-%m-%d %H:%M} UTC\n\n{QUESTION}\n\n"
             "Best regards,\nThe Executive Secretariat"
         )
-        self.deliver(
-            "secretariat-command",
-            clients.command(
-                "Executive Secretariat",
-                "secretariat@example.org",
-                bot,
-                self.clock.now(),
-                "BALLOT: 2027 CIWP topic shortlist",
-                body,
-            ),
+        command = clients.command(
+            "Executive Secretariat",
+            "secretariat@example.org",
+            bot,
+            self.clock.now(),
+            "BALLOT: 2027 CIWP topic shortlist",
+            body,
         )
+        # What the receiving server (mx.example.org, trusted in the config) writes on top.
+        verdict = (
+            b"Authentication-Results: mx.example.org; dkim=pass header.d=example.org; "
+            b"spf=pass smtp.mailfrom=example.org; dmarc=pass header.from=example.org\n"
+        )
+        self.deliver("secretariat-command", verdict + command)
         await self.cycle()
 
         steps: list[tuple[timedelta, str, Callable[[], bytes]]] = [
@@ -318,6 +327,21 @@ class Demo:
                 self.clock.now(),
                 "Having read the objection, I determine that the shortlist goes to the Board with "
                 "topic 2 limited to jurisdictions without an existing accounting programme.",
+            ),
+        )
+        await self.cycle()
+
+        self.at(T0 + timedelta(days=12, hours=1))
+        self.say("the bot read it back to her; she replies 'CONFIRM': recorded and circulated")
+        self.deliver(
+            "chair-confirm",
+            clients.outlook(
+                self.mail_to(chair.email, "CONFIRM"),
+                chair.name,
+                chair.email,
+                bot,
+                self.clock.now(),
+                "CONFIRM",
             ),
         )
         await self.cycle()

@@ -38,6 +38,7 @@ class InboundMessage:
     delivery: tuple[DeliveryStatus, ...] = ()  # per-recipient blocks of an RFC 3464 report
     problems: tuple[Malformed, ...] = ()  # why its words cannot be trusted, if they cannot
     auth_results: tuple[str, ...] = ()  # every Authentication-Results header, topmost first
+    from_count: int = 1  # From headers x addresses in them: anything but 1 is refused
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")

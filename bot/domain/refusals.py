@@ -30,6 +30,16 @@ class UnknownSender(Refusal):
     summary = "the sender is not a member, the Chair or the Secretariat"
 
 
+class AmbiguousSender(Refusal):
+    code = "ambiguous-sender"
+    summary = "the message names more than one sender (From headers or addresses)"
+
+
+class Unverified(Refusal):
+    code = "unverified"
+    summary = "the message asks for something only a proven sender may do"
+
+
 class Unmatched(Refusal):
     code = "unmatched"
     summary = "the message does not answer any mail of the bot"

@@ -23,6 +23,7 @@ class ItemKind(StrEnum):
     FEEDBACK = "feedback"
     ACTION = "action"
     DIGEST = "digest"
+    CONFIRMATION = "confirmation"  # a Secretariat command waiting for its sender's OK
 
 
 class ResponseStatus(StrEnum):

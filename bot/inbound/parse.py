@@ -87,6 +87,14 @@ def _addresses(msg: Message, name: str) -> tuple[str, ...]:
     return tuple(addr.lower() for _, addr in getaddresses(values) if "@" in addr)
 
 
+def _from_count(msg: Message) -> int:
+    """How many From headers and addresses: one of each is the only unambiguous sender."""
+    values = [str(v) for v in msg.get_all("from", [])]
+    if len(values) != 1:
+        return len(values)
+    return len([a for _, a in getaddresses(values) if a])
+
+
 def _problems(
     defects: list[str], headers: dict[str, str], has_id: bool, addr: str
 ) -> list[Malformed]:
@@ -134,6 +142,7 @@ def _build(
         part_types=tuple(part.get_content_type() for part in msg.walk()),
         delivery=_delivery(msg),
         auth_results=tuple(str(v) for v in msg.get_all("authentication-results", [])),
+        from_count=_from_count(msg),
         problems=(*problems, *_problems(list(defects), headers, bool(mid), addr)),
     )
 

@@ -127,6 +127,8 @@ def _cut_at_quote(lines: list[str]) -> list[str]:
         below = lines[i + span :]
         first = next((ln for ln in below if ln.strip()), "")
         inline = not _outlook_header_at(lines, i) and _is_quoted(first)
+        if _outlook_header_at(lines, i):  # all below is the original: nothing above, no answer
+            return above
         if not inline or not _only_salutation(above):
             return above if any(ln.strip() for ln in above) else below
         for j in range(len(below)):  # an unquoted header below the inline answers ends them

@@ -3,13 +3,16 @@ language, given a signed Message-ID, threaded, and built as MIME with anti-loop 
 
 from __future__ import annotations
 
+import hashlib
 import mailbox
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
+from email.message import EmailMessage, Message, MIMEPart
+from email.parser import BytesParser
+from email.policy import compat32, default
 from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,7 @@ from bot.textsafe import header_text
 
 SUBJECT_LIMIT = 250  # characters; a subject is one line a reader scans, not a document
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|vs|ref|rif|res|r|antw|odp)\s*(\[\d+\])?\s*:\s*)+", re.I)
+_BLANK_LINE = re.compile(rb"\n\r?\n")  # where a MIME part's headers end
 
 
 @dataclass(frozen=True)
@@ -69,13 +73,141 @@ def from_header(name: str, address: str) -> str:
     return formataddr((header_text(name), address))
 
 
-def thread_mbox(item_id: int, entries: list[tuple[datetime, bytes]]) -> Attachment:
-    """Every mail of the round, sent and received, in time order, as one mbox file."""
+def archive_budget(max_message_bytes: int) -> int:
+    """The largest .mbox that fits a mail of `max_message_bytes`: base64 turns 57 bytes into a
+    78-byte line, and a tenth of the mail stays for its own text and HTML."""
+    return max_message_bytes * 9 // 10 * 57 // 78
+
+
+@dataclass
+class _Spot:
+    """One attachment of an archived mail: its headers and payload are raw[start:end]."""
+
+    start: int
+    end: int
+    part: Message
+    note: bytes | None = None  # what stands in its place once it is left out
+
+    @property
+    def saved(self) -> int:
+        return self.end - self.start - len(self.note or b"")
+
+
+def _is_attachment(part: Message) -> bool:
+    """A file rather than the text of the mail: named, marked as one, or not text at all."""
+    return (
+        part.get_content_disposition() == "attachment"
+        or part.get_filename() is not None
+        or part.get_content_maintype() != "text"
+    )
+
+
+def _attachment_parts(msg: Message) -> Iterator[tuple[Message, str]]:
+    """Each attachment directly inside a multipart, with that multipart's boundary, in the
+    order of the bytes (forwarded mails included; the root of a mail never: its headers stay)."""
+    payload = msg.get_payload()
+    if not isinstance(payload, list):
+        return
+    boundary = msg.get_boundary() if msg.get_content_maintype() == "multipart" else None
+    for part in payload:
+        if not isinstance(part, Message):
+            continue
+        if part.is_multipart():
+            yield from _attachment_parts(part)
+        elif boundary and _is_attachment(part):
+            yield part, boundary
+
+
+def _spots(raw: bytes) -> list[_Spot]:
+    """Where each attachment sits in the raw bytes, found by structure (delimiter line, blank
+    line) and checked against the parsed payload; a part that cannot be placed is not touched."""
+    spots: list[_Spot] = []
+    cursor = 0
+    for part, boundary in _attachment_parts(BytesParser(policy=compat32).parsebytes(raw)):
+        payload = part.get_payload()
+        try:
+            if not isinstance(payload, str):
+                continue
+            data = payload.encode("ascii", "surrogateescape")
+            delimiter = b"\n--" + boundary.encode("ascii", "surrogateescape")
+        except UnicodeEncodeError:  # not as it came in bytes: leave the part alone
+            continue
+        at = raw.find(delimiter, cursor)
+        while at >= 0:
+            start = raw.find(b"\n", at + 1) + 1
+            blank = _BLANK_LINE.search(raw, start - 1) if start else None
+            whole_line = start and not raw[at + len(delimiter) : start].strip()
+            if whole_line and blank and raw.startswith(data, blank.end()):
+                cursor = blank.end() + len(data)
+                spots.append(_Spot(start, cursor, part))
+                break
+            at = raw.find(delimiter, at + 1)
+    return spots
+
+
+def _left_out_note(part: Message, linesep: bytes) -> bytes:
+    """The text/plain part that stands in for an attachment: its name, size and SHA-256."""
+    content = part.get_payload(decode=True)
+    if not isinstance(content, bytes):
+        content = b""
+    name = part.get_filename()
+    shown = f'"{header_text(name)}"' if name else "(no name)"
+    note = MIMEPart(policy=default)
+    note.set_content(
+        "Left out of this archive to keep the mail deliverable:\n"
+        f"File:    {shown}, {header_text(part.get_content_type())}\n"
+        f"Size:    {len(content):,} bytes\n"
+        f"SHA-256: {hashlib.sha256(content).hexdigest()}\n"
+        "The original mail, with the file, is kept in the bot's archive.\n",
+        cte="8bit",  # read as it stands in the .mbox; a long file name may not become q-p
+    )
+    return note.as_bytes(policy=default.clone(linesep=linesep.decode())).rstrip(b"\r\n")
+
+
+def _mbox_cost(raw: bytes) -> int:
+    """An upper bound on what one mail adds to an mbox: its bytes, the From_ line, the
+    separating newlines and a '>' for each body line that starts with 'From '."""
+    return len(raw) + raw.count(b"\nFrom ") + 64
+
+
+def _leave_out(raw: bytes, spots: list[_Spot]) -> bytes:
+    """The mail with each chosen attachment replaced by its note; headers byte for byte."""
+    for spot in sorted(spots, key=lambda s: s.start, reverse=True):
+        if spot.note is not None:
+            raw = raw[: spot.start] + spot.note + raw[spot.end :]
+    return raw
+
+
+def thread_mbox(
+    item_id: int, entries: list[tuple[datetime, bytes]], *, max_bytes: int, part_bytes: int
+) -> Attachment:
+    """Every mail of the round, sent and received, in time order, as one mbox file.
+
+    Every mail stays, with its headers; an attachment over `part_bytes` is replaced by a note
+    naming it (the original stays in the bot's archive), then the largest others, until the
+    file is at most `max_bytes`. A thread that is too large without any attachment stays so."""
+    raws = [raw for _, raw in entries]
+    found = [_spots(raw) for raw in raws]
+    total = sum(map(_mbox_cost, raws))
+    queue = sorted(
+        ((spot, raw) for raw, spots in zip(raws, found, strict=True) for spot in spots),
+        key=lambda pair: pair[0].end - pair[0].start,
+        reverse=True,
+    )
+    for spot, raw in queue:
+        if spot.end - spot.start <= part_bytes and total <= max_bytes:
+            break
+        linesep = raw[spot.start - 2 : spot.start] if raw[spot.start - 2] == 13 else b"\n"
+        spot.note = _left_out_note(spot.part, linesep)
+        if spot.saved <= 0:  # only tiny files are left: a note would not make the file smaller
+            spot.note = None
+            break
+        total -= spot.saved
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "thread.mbox"
         box = mailbox.mbox(str(path))
-        for _, raw in entries:
-            box.add(raw)
+        for raw, spots in zip(raws, found, strict=True):
+            box.add(_leave_out(raw, spots))
         box.close()
         content = path.read_bytes()
     return Attachment(f"item-{item_id}-thread.mbox", content, "application/mbox")

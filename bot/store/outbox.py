@@ -1,6 +1,7 @@
 """Every state change of an outgoing mail, in one place: queue, claim, finish, defer, recover,
-resend. A row is marked `sending` and committed before any byte goes out, so a crash mid-send
-leaves it `sending`: delivery uncertain, never sent twice without a person deciding."""
+resend, queue again without the thread archive. A row is marked `sending` and committed before
+any byte goes out, so a crash mid-send leaves it `sending`: delivery uncertain, never sent twice
+without a person deciding."""
 
 from __future__ import annotations
 
@@ -102,6 +103,28 @@ def failed(engine: Engine, row_id: int, now: datetime, error: str) -> None:
                 person_id=row.person_id,
                 reason="delivery-failed",
                 detail=f"{row.message_id} to {', '.join(row.recipients)}: {error}",
+                created_at=now,
+            )
+        )
+        s.commit()
+
+
+def without_archive(engine: Engine, row_id: int, raw: bytes, now: datetime, error: str) -> None:
+    """Refused for good with the thread archive: `raw` is the same mail (same Message-ID)
+    without it, queued again at once, and the Secretariat's review queue says so."""
+    s, row = _change(engine, row_id)
+    with s:
+        row.raw, row.state, row.next_attempt_at = raw, OutboxState.PENDING, None
+        row.last_error = f"refused with the thread archive, queued again without it: {error}"[:1000]
+        s.add(row)
+        s.add(
+            Review(
+                item_id=row.item_id,
+                person_id=row.person_id,
+                reason="packet-without-archive",
+                detail=f"{row.message_id} to {', '.join(row.recipients)} was refused with the "
+                f"thread archive ({error}); it goes again without the .mbox, and the thread "
+                "stays in the bot's archive",
                 created_at=now,
             )
         )

@@ -136,6 +136,14 @@ def standing(session: Session, item_id: int) -> dict[int, ResponseView]:
     return {s.person_id: response_view(r) for r, s in rows}
 
 
+def purpose_of(session: Session, message_id: str) -> str:
+    """What the bot's mail with this Message-ID was for ("ballot", "readback", ...)."""
+    if not message_id:
+        return ""
+    found = session.exec(select(Outbox.purpose).where(Outbox.message_id == message_id)).first()
+    return found or ""
+
+
 def history(session: Session, item_id: int) -> list[ResponseView]:
     """Every reply to the item, oldest first (for timelines, at deadlines only)."""
     rows = session.exec(

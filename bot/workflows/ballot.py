@@ -19,6 +19,7 @@ from bot.domain.effects import (
     ToReview,
 )
 from bot.domain.types import ItemKind, ItemView, PersonKind, PersonView, ResponseView
+from bot.inbound.assent import Assent, not_an_answer, read_assent
 from bot.inbound.commands import parse_deadline, read_fields
 from bot.inbound.intent import read_position
 from bot.resources import data_dir
@@ -45,6 +46,7 @@ class BallotState(StrEnum):
 # Which deadline events move a ballot from which state; anything else is ignored.
 TRANSITIONS: dict[tuple[StrEnum, str], tuple[StrEnum, ...]] = {
     (BallotState.OPEN, "close"): (BallotState.CONSENSUS, BallotState.ESCALATED, BallotState.CLOSED),
+    (BallotState.ESCALATED, "propose"): (BallotState.ESCALATED,),  # a read-back pending
     (BallotState.ESCALATED, "determination"): (BallotState.DETERMINED,),
 }
 
@@ -285,7 +287,11 @@ def _close(sit: Situation, item: ItemView) -> list[Effect]:
 
 
 def _on_chair_reply(sit: Situation, reply: Reply) -> list[Effect]:
-    """The Board Chair determines an escalated matter by replying (ToR 4.3.b)."""
+    """The Board Chair determines an escalated matter by replying (ToR 4.3.b).
+
+    The reply is read back to the Chair first ("you determined: ...; reply CONFIRM"), so that
+    neither an absence notice, a question, nor a reply forged with a forwarded packet is ever
+    circulated as the Chair's determination; only a CONFIRM to the read-back records it."""
     item, chair = reply.item, reply.person
     if item.state != BallotState.ESCALATED or not reply.trusted:
         why = (
@@ -294,11 +300,51 @@ def _on_chair_reply(sit: Situation, reply: Reply) -> list[Effect]:
             else "not a reply to the escalation mail"
         )
         return [ToReview("chair-reply", f"{why}: {reply.text[:200]}", item.id, chair.id)]
-    determination = reply.text.strip()
-    if not determination:
+    text = reply.text.strip()
+    pending = str(item.data.get("proposed_determination") or "")
+    if pending and reply.answered == "readback":
+        assent = read_assent(text)
+        if assent == Assent.YES:
+            return _determine(sit, reply, pending)
+        if assent == Assent.NO:
+            return [
+                move(item, "propose", BallotState.ESCALATED, proposed_determination=""),
+                ToReview("chair-reply", "the Chair withdrew the proposed determination", item.id),
+                Mail(
+                    "ballot/determination_withdrawn",
+                    (chair,),
+                    "readback",
+                    {"item": item},
+                    item.id,
+                    reply_to=reply.message,
+                ),
+            ]
+    aside = not_an_answer(text)
+    if aside is not None:
+        why = f"not recorded, {aside}: {text[:200]}"
+        return [ToReview("chair-reply", why, item.id, chair.id)]
+    if sit.rules.consensus.chair_readback:
         return [
-            ToReview("chair-reply", "the Chair's reply has no text of its own", item.id, chair.id)
+            Record(item.id, chair.id, None, text, "review", "proposed; read back to the Chair"),
+            move(item, "propose", BallotState.ESCALATED, proposed_determination=text),
+            Mail(
+                "ballot/determination_readback",
+                (chair,),
+                "readback",
+                {"item": item, "determination": text},
+                item.id,
+                reply_to=reply.message,
+            ),
         ]
+    if reply.verified is None:
+        why = "the sender is not proven by DKIM or DMARC and the rules ask for no read-back"
+        return [ToReview("unverified-determination", why, item.id, chair.id)]
+    return _determine(sit, reply, text)
+
+
+def _determine(sit: Situation, reply: Reply, determination: str) -> list[Effect]:
+    """Record the Chair's determination, confirm it to the Chair and circulate it."""
+    item, chair = reply.item, reply.person
     ctx = {"item": item, "determination": determination, "tally": tally(sit)}
     return [
         Record(item.id, chair.id, "determination", determination, "counted", "Board Chair"),
@@ -308,6 +354,7 @@ def _on_chair_reply(sit: Situation, reply: Reply) -> list[Effect]:
             BallotState.DETERMINED,
             outcome="determined",
             determination=determination,
+            proposed_determination="",
         ),
         Mail(
             "ballot/determination_confirm",
@@ -409,7 +456,8 @@ class BallotCommand:
     description = "open a consensus ballot: Deadline:, Options: and the question in the body"
 
     def run(self, mail: CommandMail, sit: Situation) -> list[Effect]:
-        ballot = parse_ballot(mail.message.subject, mail.text, sit.rules, sit.zone, sit.now)
+        subject = f"{self.prefix}: {mail.argument}"  # the command mail, or the one confirmed
+        ballot = parse_ballot(subject, mail.text, sit.rules, sit.zone, sit.now)
         opened_by = f"{mail.sender.email} by email ({mail.message.message_id})"
         data: dict[str, Any] = {"options": list(ballot.options)} if ballot.options else {}
         return [

@@ -43,6 +43,7 @@ class Situation:
     responses: dict[int, ResponseView] = field(default_factory=dict)  # standing, per person
     history: tuple[ResponseView, ...] = ()  # every reply to this item, oldest first (deadlines)
     sent: tuple[SentView, ...] = ()  # what the bot sent about this item (deadlines)
+    registry: Registry | None = None  # the kinds and their commands (for confirmed commands)
 
     @property
     def members(self) -> tuple[PersonView, ...]:
@@ -74,6 +75,8 @@ class Reply:
     text: str
     trusted: bool  # it answers this person's own signed mail
     matched_by: str  # "token" | "subject-tag"
+    verified: str | None = None  # how DKIM/DMARC proved the sender (asked for the Chair only)
+    answered: str = ""  # the purpose of the bot's mail it answers ("readback", "confirm", ...)
 
 
 class CommandError(Exception):
@@ -110,6 +113,21 @@ def command_argument(subject: str, prefix: str) -> str | None:
     pattern = rf"^\s*(?:fwd?\s*:\s*)?{re.escape(prefix)}\s*:\s*(?P<rest>.*)$"
     match = re.match(pattern, subject, re.IGNORECASE | re.DOTALL)
     return match.group("rest").strip() if match else None
+
+
+def carry_out(command: Command, mail: CommandMail, sit: Situation) -> list[Effect]:
+    """A command's effects, with every item it opens validated by its kind (or CommandError)."""
+    effects = command.run(mail, sit)
+    assert sit.registry is not None
+    problems = [
+        problem
+        for effect in effects
+        if isinstance(effect, OpenItem)
+        for problem in sit.registry[effect.kind].validate(effect, sit)
+    ]
+    if problems:
+        raise CommandError(problems)
+    return effects
 
 
 @dataclass(frozen=True)
@@ -156,6 +174,7 @@ class Workflow:
     summary: Callable[[ItemView, Situation], dict[str, Any]] = _no_summary  # status, digest
     explain: Callable[[list[Effect]], dict[str, Any]] = explain_records
     commands: tuple[Command, ...] = ()
+    announce: bool = True  # opening an item tells the Secretariat ("opened" notice)
     schedule: Callable[[Rules, datetime], list[Tick]] | None = None  # next run of each job
     on_tick: Callable[[Situation, str], list[Effect]] | None = None
 

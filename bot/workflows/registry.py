@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from bot.workflows import ballot
+from bot.workflows import ballot, confirmation
 from bot.workflows.base import Registry
 
-STANDARD = Registry((ballot.WORKFLOW,))
+STANDARD = Registry(
+    (
+        ballot.WORKFLOW,
+        confirmation.WORKFLOW,
+    )
+)

@@ -26,8 +26,14 @@ def at(days: float) -> str:
 
 
 def open_by_email(bot: Bot, smtp: SmtpSink) -> None:
+    # Issue 8: a command takes effect at once only when its sender is proven; here the
+    # receiving server (trusted in the config) vouches with an aligned DMARC pass.
+    with bot.config.open("a") as config:
+        config.write('[security]\ntrusted_authserv_ids = ["mx.cg.example"]\n')
+    vouched = b"Authentication-Results: mx.cg.example; dmarc=pass header.from=cg.example\r\n"
     bot.append(
-        clients.command(
+        vouched
+        + clients.command(
             "Executive Secretariat",
             SECRETARIAT,
             BOT,
@@ -168,6 +174,13 @@ def test_objection_escalates_to_the_board_chair_who_determines(bot: Bot, smtp: S
         )
     )
     bot.run("run", "--once", now=at(12))
+    # Issue 8: read back to the Chair first; her CONFIRM records and circulates it.
+    readback = smtp.to(CHAIR[1])[-1]
+    assert "Please CONFIRM" in readback.message["Subject"]
+    assert "without topic 2" in text_of(readback)
+    reply = clients.outlook(clients.Original(readback.raw), CHAIR[0], CHAIR[1], BOT, T0, "CONFIRM")
+    bot.append(reply)
+    bot.run("run", "--once", now=at(12.1))
     assert "has been recorded" in text_of(smtp.to(CHAIR[1])[-1])
     for address in [*EMAIL.values(), SECRETARIAT]:
         last = smtp.to(address)[-1]

@@ -100,6 +100,10 @@ def test_chair_is_reminded_until_a_determination_arrives(tmp_path: Path) -> None
     packet = clients.Original(last_mail_to(app, CHAIR[1], "escalation").raw)
     raw = clients.outlook(packet, CHAIR[0], CHAIR[1], BOT, app.clock.now(), "Adopted as proposed.")
     assert app.handle(Fetched("test", raw)) == "processed"
+    # Issue 8: the determination is read back to the Chair and recorded on CONFIRM.
+    readback = clients.Original(last_mail_to(app, CHAIR[1], "readback").raw)
+    raw = clients.outlook(readback, CHAIR[0], CHAIR[1], BOT, app.clock.now(), "CONFIRM")
+    assert app.handle(Fetched("test", raw)) == "processed"
     assert state(app)["items"][0]["state"] == "determined"
     app.clock.jump_to(T0 + timedelta(days=10 + 14 - 2, minutes=2))
     app.run_due()

@@ -3,6 +3,7 @@ database, no mail, no clock (the tier below the app tests; each runs in millisec
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -109,8 +110,44 @@ def test_a_transition_outside_the_table_is_refused() -> None:
         ballot.move(item("open"), "determination", ballot.BallotState.DETERMINED)
 
 
-def test_the_chairs_reply_determines_an_escalated_ballot(rules: Rules) -> None:
+def test_the_chairs_reply_is_read_back_and_recorded_on_confirm(rules: Rules) -> None:
+    # Issue 8: a reply proposes; only CONFIRM to the read-back determines.
     effects = ballot.on_reply(situation(rules), reply("Adopt it.", CHAIR, state="escalated"))
+    state = next(e for e in effects if isinstance(e, SetState))
+    assert state.state == "escalated" and state.data == {"proposed_determination": "Adopt it."}
+    assert [e.template for e in effects if isinstance(e, Mail)] == ["ballot/determination_readback"]
+    pending = replace(item("escalated"), data={"proposed_determination": "Adopt it."})
+    confirm = Reply(pending, CHAIR, message(), "CONFIRM", True, "token", None, "readback")
+    effects = ballot.on_reply(situation(rules), confirm)
     assert next(e for e in effects if isinstance(e, SetState)).state == "determined"
+    record = next(e for e in effects if isinstance(e, Record))
+    assert (record.position, record.text) == ("determination", "Adopt it.")
     templates = [e.template for e in effects if isinstance(e, Mail)]
     assert templates == ["ballot/determination_confirm", "ballot/determination"]
+
+
+def test_confirm_sent_to_the_packet_rather_than_the_read_back_determines_nothing(
+    rules: Rules,
+) -> None:
+    # Whoever holds a forwarded packet cannot confirm: the reply must answer the read-back.
+    pending = replace(item("escalated"), data={"proposed_determination": "Adopt it."})
+    forged = Reply(pending, CHAIR, message(), "CONFIRM", True, "token", None, "escalation")
+    effects = ballot.on_reply(situation(rules), forged)
+    assert all(e.state == "escalated" for e in effects if isinstance(e, SetState))
+    assert not any(isinstance(e, Record) and e.position == "determination" for e in effects)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I am travelling until 12 January with limited access to email.",
+        "Could you first send me the annex?",
+        "Je suis absente du bureau jusqu'au 5 janvier.",
+        "¿Podrían enviarme el informe completo?",
+    ],
+)
+def test_an_absence_notice_or_a_question_from_the_chair_goes_to_review(
+    rules: Rules, text: str
+) -> None:
+    effects = ballot.on_reply(situation(rules), reply(text, CHAIR, state="escalated"))
+    assert [type(e) for e in effects] == [ToReview]

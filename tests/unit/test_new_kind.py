@@ -142,7 +142,11 @@ def app(tmp_path: Path) -> App:
         (folder / f"{name}.en.html").write_text(f"<p>{text}</p>")
     kind = replace(PETITION, templates=folder)
     registry = STANDARD.with_kinds(kind)
-    return make_app(tmp_path, registry=registry)
+
+    def trusting(text: str) -> str:
+        return text + '[security]\ntrusted_authserv_ids = ["mx.cg.example"]\n'
+
+    return make_app(tmp_path, registry=registry, change=trusting)
 
 
 def mails(app: App, purpose: str | None = None) -> list[Outbox]:
@@ -153,7 +157,9 @@ def mails(app: App, purpose: str | None = None) -> list[Outbox]:
 
 def test_a_kind_defined_here_goes_through_open_reply_and_deadline(app: App) -> None:
     # Opened by its own email command, through the real pipeline's command stage.
-    command = clients.command(
+    # The receiving server vouches for the Secretariat (DMARC pass): the command runs at once.
+    verdict = b"Authentication-Results: mx.cg.example; dmarc=pass header.from=cg.example\n"
+    command = verdict + clients.command(
         "Secretariat",
         SECRETARIAT,
         BOT,

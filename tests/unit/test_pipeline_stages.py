@@ -35,7 +35,7 @@ class Store:
     def __init__(self) -> None:
         self.reads: list[int] = []
 
-    def load(self, item_id: int) -> ItemRecord | None:
+    def load(self, item_id: int, token_message_id: str) -> ItemRecord | None:
         self.reads.append(item_id)
         return ItemRecord(BALLOT, {}) if item_id == BALLOT.id else None
 
@@ -48,7 +48,7 @@ def world(store: Store) -> World:
         group_name="CIWP Coordination Group",
         rules=RULES,
         now=NOW,
-        trusted_authserv_ids=frozenset(),
+        trusted_authserv_ids=frozenset({"mx.cg.example"}),
         own_addresses=frozenset({BOT}),
         people=Directory((AMINA, BRUNO, CHAIR, SECRETARIAT)),
         registry=STANDARD,
@@ -127,6 +127,9 @@ def test_a_token_for_an_item_that_is_gone_is_held_at_load() -> None:
     assert result.outcome.refusal.code == "item-gone"
 
 
+VOUCHED = b"Authentication-Results: mx.cg.example; dmarc=pass header.from=cg.example\n"
+
+
 @pytest.mark.parametrize(
     ("body", "opens"),
     [("Deadline: 2026-12-11\n\nDo you agree?", True), ("Deadline: 2020-01-01\n\nQ?", False)],
@@ -134,7 +137,9 @@ def test_a_token_for_an_item_that_is_gone_is_held_at_load() -> None:
 def test_the_secretariats_command_is_dispatched_through_the_registry(
     body: str, opens: bool
 ) -> None:
-    raw = clients.command("Secretariat", SECRETARIAT.email, BOT, NOW, "BALLOT: Shortlist", body)
+    # The trusted receiving server vouches for the sender: the command runs at once.
+    command = clients.command("Secretariat", SECRETARIAT.email, BOT, NOW, "BALLOT: Shortlist", body)
+    raw = VOUCHED + command
     store = Store()
     result = inspect(raw, world(store))
     assert result.stages_run[-1] == "command" and store.reads == []
@@ -146,6 +151,17 @@ def test_the_secretariats_command_is_dispatched_through_the_registry(
     else:
         assert isinstance(effect, Mail) and effect.template == "common/command_refused"
         assert "not in the future" in " ".join(effect.context["problems"])
+
+
+def test_an_unproven_command_only_asks_the_secretariat_to_confirm() -> None:
+    # No verdict from the trusted server: the command becomes a confirmation request.
+    body = "Deadline: 2026-12-11\n\nDo you agree?"
+    raw = clients.command("Secretariat", SECRETARIAT.email, BOT, NOW, "BALLOT: Shortlist", body)
+    result = inspect(raw, world(Store()))
+    assert isinstance(result.outcome, Handled)
+    (effect,) = result.outcome.effects
+    assert isinstance(effect, OpenItem) and effect.kind == "confirmation"
+    assert effect.data["sender_id"] == SECRETARIAT.id
 
 
 def test_a_member_cannot_give_commands() -> None:
