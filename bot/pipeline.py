@@ -26,6 +26,7 @@ from bot.domain.refusals import (
 )
 from bot.domain.types import Attachment, Directory, ItemView, PersonKind, PersonView, ResponseView
 from bot.inbound import authres
+from bot.inbound.address import normalise
 from bot.inbound.bounce import bounced_people
 from bot.inbound.classify import Automatic, Verdict, classify
 from bot.inbound.match import find_token, is_own_message_id, subject_tag
@@ -45,6 +46,7 @@ class ItemRecord:
     item: ItemView
     responses: dict[int, ResponseView]
     answered: str = ""  # the purpose of the bot's mail this one answers ("readback", ...)
+    unclear_in_a_row: dict[int, int] = field(default_factory=dict)  # per person
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,12 @@ class World:
     registry: Registry
     load_item: Callable[[int, str], ItemRecord | None]  # (item, token id): once, by `load`
     command_policy: str = "unless-verified"  # or "always": see config [security]
+    plus_domains: frozenset[str] = frozenset()  # name+tag@ is name@ at these domains
     dkim_dns: DkimDns | None = None  # DKIM key lookups (None: the resolver's)
+
+    def person(self, address: str) -> PersonView | None:
+        """Who writes from `address`: case, quotes, a trailing dot and +tags set aside."""
+        return self.people.by_email(normalise(address, self.plus_domains))
 
     def situation(self, record: ItemRecord | None = None) -> Situation:
         return Situation(
@@ -74,6 +81,7 @@ class World:
             zone=self.zone,
             people=self.people,
             responses=record.responses if record else {},
+            unclear_in_a_row=record.unclear_in_a_row if record else {},
             registry=self.registry,
         )
 
@@ -90,6 +98,7 @@ class Inspection:
     matched_by: str = ""
     token_person_id: int | None = None
     token_message_id: str = ""
+    held_because: str = ""  # why it must not count though it looks like a person's reply
     text: str = ""
 
     @property
@@ -131,7 +140,9 @@ def _parse(insp: Inspection, world: World) -> StageResult:
 
 def _own_mail(insp: Inspection, world: World) -> StageResult:
     msg = _msg(insp)
-    if msg.from_addr in world.own_addresses or is_own_message_id(msg.message_id, world.secret):
+    if normalise(msg.from_addr) in world.own_addresses or is_own_message_id(
+        msg.message_id, world.secret
+    ):
         return Ignored("own-mail", "a copy of the bot's own mail (loop guard)")
     return insp
 
@@ -141,17 +152,28 @@ def _automatic(insp: Inspection, world: World) -> StageResult:
     verdict: Verdict | None = classify(msg)
     if verdict is None:
         return insp
+    if verdict.weak and _writes_to_own_token(msg, world):
+        # A member's genuine reply through a gateway that marks everything as bulk: never
+        # binned silently; it goes on, held for review, and its writer is told why.
+        return replace(insp, held_because=f"it looks automatic ({verdict.why})")
     effects: list[Effect] = []
     if verdict.kind == Automatic.BOUNCE:
         effects = _bounce_effects(msg, insp.raw, world)
     return Ignored(str(verdict.kind), verdict.why, effects)
 
 
+def _writes_to_own_token(msg: InboundMessage, world: World) -> bool:
+    """The From address is a person's, and the mail answers a mail the bot sent to them."""
+    person = world.person(msg.from_addr)
+    token = find_token(msg, world.secret)
+    return person is not None and token is not None and token.person_id == person.id
+
+
 def _bounce_effects(msg: InboundMessage, raw: bytes, world: World) -> list[Effect]:
     """Mark each bounced address as failing; tell the Secretariat the first time only."""
     effects: list[Effect] = []
     secretariat = world.people.secretariat
-    failed = bounced_people(msg, raw, world.secret, world.people.by_email, world.people.by_id)
+    failed = bounced_people(msg, raw, world.secret, world.person, world.people.by_id)
     for person_id, detail in failed.items():
         person = world.people.by_id(person_id)
         assert person is not None
@@ -184,7 +206,7 @@ def _sender(insp: Inspection, world: World) -> StageResult:
     msg = _msg(insp)
     if msg.from_count != 1:
         raise AmbiguousSender(detail=f"{msg.from_count} From headers or addresses")
-    person = world.people.by_email(msg.from_addr)
+    person = world.person(msg.from_addr)
     if person is None:
         raise UnknownSender(detail=f"{msg.from_addr} is not in the configuration")
     return replace(insp, person=person)
@@ -289,7 +311,15 @@ def _interpret(insp: Inspection, world: World) -> StageResult:
     needs_proof = person.kind == PersonKind.CHAIR and not world.rules.consensus.chair_readback
     proof = proven_sender(insp, world) if needs_proof else None
     reply = Reply(
-        item, person, _msg(insp), insp.text, trusted, insp.matched_by, proof, record.answered
+        item,
+        person,
+        _msg(insp),
+        insp.text,
+        trusted,
+        insp.matched_by,
+        proof,
+        record.answered,
+        insp.held_because,
     )
     effects = workflow.on_reply(world.situation(record), reply)
     if person.failing:  # they wrote to us, so their address works again
@@ -325,8 +355,11 @@ def quarantine_effects(
     archive_id: int | None,
     item_id: int | None = None,
     person_id: int | None = None,
+    tell: PersonView | None = None,
+    message: InboundMessage | None = None,
 ) -> list[Effect]:
-    """What holding a message means: a review line, and a notice with the original attached."""
+    """What holding a message means: a review line, a notice with the original attached to the
+    Secretariat, and (`tell`) a word to the member or Chair whose mail it was, once per item."""
     try:
         headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
         sender, subject = str(headers.get("from", "")), str(headers.get("subject", ""))
@@ -341,7 +374,7 @@ def quarantine_effects(
         "inbound_id": archive_id,
     }
     original = Attachment(f"held-{archive_id}.eml", raw, "application/octet-stream")
-    return [
+    effects: list[Effect] = [
         ToReview(refusal.code, refusal.detail[:2000], item_id, person_id),
         Mail(
             "common/quarantine",
@@ -352,6 +385,10 @@ def quarantine_effects(
             attachments=(original,),
         ),
     ]
+    if tell is not None:
+        told = {"summary": refusal.summary, "subject": subject[:300]}
+        effects.append(Mail("common/held", (tell,), "held", told, item_id, reply_to=message))
+    return effects
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ class App:
             registry=self.registry,
             load_item=load_item(s),
             command_policy=cfg.security.require_confirmation,
+            plus_domains=frozenset(d.lower() for d in cfg.security.plus_domains),
         )
 
     def situation(self, s: Session, now: datetime | None = None) -> Situation:

@@ -18,12 +18,13 @@ from sqlmodel import Session
 from bot.app.enact import Cause, Enactor
 from bot.clock import Clock
 from bot.domain.refusals import Crashed
-from bot.domain.types import Fetched
+from bot.domain.types import Fetched, PersonKind, PersonView
 from bot.faults import crash_point
 from bot.inbound.parse import header_message_id
 from bot.pipeline import (
     Handled,
     Ignored,
+    Inspection,
     ItemRecord,
     Outcome,
     Quarantined,
@@ -47,7 +48,8 @@ def load_item(s: Session) -> Callable[[int, str], ItemRecord | None]:
         item = repo.item(s, item_id)
         if item is None:
             return None
-        return ItemRecord(item, repo.standing(s, item_id), repo.purpose_of(s, token_message_id))
+        responses, streaks = repo.standing_and_streaks(s, item_id)
+        return ItemRecord(item, responses, repo.purpose_of(s, token_message_id), streaks)
 
     return load
 
@@ -139,6 +141,10 @@ class Intake:
         else:
             state, reason = InboundState.QUARANTINED, outcome.refusal.code
             detail = outcome.refusal.detail
+            writer = _writer(insp, world)
+            if writer is not None and person_id is None:
+                person_id = writer.id
+            told = writer is not None and repo.told_held(s, writer.id, item_id, now)
             effects = quarantine_effects(
                 outcome.refusal,
                 result.inspection.raw if result else _raw(s, inbound_id),
@@ -146,12 +152,24 @@ class Intake:
                 inbound_id,
                 item_id,
                 person_id,
+                tell=None if told else writer,
+                message=insp.message if insp else None,
             )
         repo.settle_inbound(s, inbound_id, state, now, reason, detail, item_id, person_id)
         record = insp.record if insp else None
         cause = Cause(item.kind if item else "", inbound_id, message_id)
         self.enactor.enact(s, effects, world.situation(record), cause)
         return state
+
+
+def _writer(insp: Inspection | None, world: World) -> PersonView | None:
+    """The member or Chair whose mail is held (they are told); not a stranger, not a robot."""
+    if insp is None or insp.message is None:
+        return None
+    person = insp.person or world.person(insp.message.from_addr)
+    if person is None or person.kind not in (PersonKind.MEMBER, PersonKind.CHAIR):
+        return None
+    return person
 
 
 def _raw(s: Session, inbound_id: int) -> bytes:

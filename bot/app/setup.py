@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.inbound.address import normalise
 from bot.rules import Rules, composition_warnings, load_rules, resolve_rules_path
 from bot.store import repo
 
@@ -51,7 +52,7 @@ def aliases(settings: Settings) -> dict[str, str]:
     """Other addresses a member or the Chair writes from -> their configured address."""
     cfg = settings.model
     return {
-        alias.lower(): person.email.lower()
+        normalise(alias): normalise(person.email)
         for person in [*cfg.members, cfg.chair]
         for alias in person.aliases
     }

@@ -20,6 +20,7 @@ class Automatic(StrEnum):
 class Verdict:
     kind: Automatic
     why: str
+    weak: bool = False  # a sign that gateways also add to people's mail (Precedence, List-Id)
 
 
 # Auto-replies and bounces put their marker at the start of the subject; a person's reply keeps
@@ -74,9 +75,9 @@ def _header_verdict(msg: InboundMessage) -> Verdict | None:
         return Verdict(Automatic.AUTO_REPLY, f"X-Auto-Response-Suppress: {suppress}")
     precedence = msg.header("precedence").strip().lower()
     if precedence in ("bulk", "junk", "list", "auto_reply"):
-        return Verdict(Automatic.AUTO_GENERATED, f"Precedence: {precedence}")
+        return Verdict(Automatic.AUTO_GENERATED, f"Precedence: {precedence}", weak=True)
     if msg.header("list-id") or msg.header("list-unsubscribe"):
-        return Verdict(Automatic.LIST, "mailing-list headers")
+        return Verdict(Automatic.LIST, "mailing-list headers", weak=True)
     return None
 
 

@@ -82,6 +82,8 @@ class Standing(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id", primary_key=True)
     latest_id: int = Field(foreign_key="response.id")
     counted_id: int | None = Field(default=None, foreign_key="response.id")
+    # Unclear replies since the last clear one: a robot answering every mail is stopped by it.
+    unclear_in_a_row: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Deadline(SQLModel, table=True):

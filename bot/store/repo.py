@@ -6,7 +6,7 @@ responses (one row per person) and a thread root; none grows with history or the
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
@@ -22,6 +22,7 @@ from bot.domain.types import (
     ResponseView,
     SentView,
 )
+from bot.inbound.address import normalise
 from bot.store.models import (
     Checkpoint,
     Deadline,
@@ -65,6 +66,7 @@ def sync_people(session: Session, settings: Settings) -> None:
         )
     for f in cfg.facilitators:
         wanted.setdefault(f.email.lower(), {"name": f.name, "kind": PersonKind.FACILITATOR})
+    wanted = {normalise(email): fields for email, fields in wanted.items()}
     existing = {p.email: p for p in session.exec(select(Person))}
     for email, fields in wanted.items():
         person = existing.get(email) or Person(
@@ -125,6 +127,13 @@ def items(session: Session, kind: str | None = None) -> list[ItemView]:
 
 def standing(session: Session, item_id: int) -> dict[int, ResponseView]:
     """Each person's standing response: latest counted, else latest (one row per person)."""
+    return standing_and_streaks(session, item_id)[0]
+
+
+def standing_and_streaks(
+    session: Session, item_id: int
+) -> tuple[dict[int, ResponseView], dict[int, int]]:
+    """Standing responses, and each person's unclear replies in a row, in one query."""
     rows = session.exec(
         select(Response, Standing)
         .join(
@@ -133,7 +142,11 @@ def standing(session: Session, item_id: int) -> dict[int, ResponseView]:
         )
         .where(Standing.item_id == item_id)
     )
-    return {s.person_id: response_view(r) for r, s in rows}
+    responses, streaks = {}, {}
+    for r, s in rows:
+        responses[s.person_id] = response_view(r)
+        streaks[s.person_id] = s.unclear_in_a_row
+    return responses, streaks
 
 
 def purpose_of(session: Session, message_id: str) -> str:
@@ -142,6 +155,19 @@ def purpose_of(session: Session, message_id: str) -> str:
         return ""
     found = session.exec(select(Outbox.purpose).where(Outbox.message_id == message_id)).first()
     return found or ""
+
+
+def told_held(session: Session, person_id: int, item_id: int | None, now: datetime) -> bool:
+    """Whether this person was already told a mail of theirs was held: about this item, or
+    (for mail about no item) in the last day."""
+    query = select(Outbox.id).where(Outbox.person_id == person_id, Outbox.purpose == "held")
+    if item_id is None:
+        query = query.where(
+            col(Outbox.item_id).is_(None), Outbox.created_at >= now - timedelta(days=1)
+        )
+    else:
+        query = query.where(Outbox.item_id == item_id)
+    return session.exec(query.limit(1)).first() is not None
 
 
 def history(session: Session, item_id: int) -> list[ResponseView]:
@@ -201,6 +227,8 @@ def record_response(session: Session, response: Response) -> None:
     row.latest_id = response.id
     if response.status == ResponseStatus.COUNTED:
         row.counted_id = response.id
+    unclear = response.status == ResponseStatus.REVIEW and response.position is None
+    row.unclear_in_a_row = (row.unclear_in_a_row or 0) + 1 if unclear else 0
     session.add(row)
 
 

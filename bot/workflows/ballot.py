@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -18,7 +18,14 @@ from bot.domain.effects import (
     SetState,
     ToReview,
 )
-from bot.domain.types import ItemKind, ItemView, PersonKind, PersonView, ResponseView
+from bot.domain.types import (
+    ItemKind,
+    ItemView,
+    PersonKind,
+    PersonView,
+    ResponseStatus,
+    ResponseView,
+)
 from bot.inbound.assent import Assent, not_an_answer, read_assent
 from bot.inbound.commands import parse_deadline, read_fields
 from bot.inbound.intent import read_position
@@ -86,8 +93,16 @@ def on_open(sit: Situation, item: ItemView) -> list[Effect]:
     return effects
 
 
+# After this many unclear replies in a row from one person, the bot stops answering them for a
+# day (they go to review): a robot that answers every mail gets no endless conversation.
+UNCLEAR_LIMIT = 3
+# The bot's own answers: a reply to one of them never gets another unclear-answer mail.
+_BOTS_ANSWERS = ("confirm", "clarify", "late")
+
+
 def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
-    """Read one reply to a ballot: record it, and always tell its writer what was recorded."""
+    """Read one reply to a ballot: record it, and tell its writer what was recorded, unless
+    answering would feed a loop (see `_quiet`)."""
     item, person = reply.item, reply.person
     if person.kind == PersonKind.CHAIR:
         return _on_chair_reply(sit, reply)
@@ -104,52 +119,74 @@ def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
         "label": _label(sit, reading.position),
         **_offered(sit, item),
     }
+
+    def answer(template: str, purpose: str, **more: Any) -> list[Effect]:
+        mail = Mail(template, (person,), purpose, {**ctx, **more}, item.id, reply_to=reply.message)
+        return [mail]
+
     if item.state != BallotState.OPEN:
-        return [
-            Record(
-                item.id, person.id, reading.position, reply.text, "late", f"ballot {item.state}"
-            ),
-            Mail("ballot/late", (person,), "late", ctx, item.id, reply_to=reply.message),
-        ]
-    if not reply.trusted:
-        why = "the reply did not answer the member's own ballot mail"
+        record = Record(
+            item.id, person.id, reading.position, reply.text, "late", f"ballot {item.state}"
+        )
+        quiet = _repeated(sit, reply) or reply.answered in _BOTS_ANSWERS
+        return [record, *([] if quiet else answer("ballot/late", "late"))]
+    if not reply.trusted or reply.held_because:
+        why = reply.held_because or "the reply did not answer the member's own ballot mail"
         return [
             Record(item.id, person.id, reading.position, reply.text, "review", why),
             ToReview("untrusted-reply", why, item.id, person.id),
-            Mail(
-                "ballot/clarify",
-                (person,),
-                "clarify",
-                {**ctx, "why": why},
-                item.id,
-                reply_to=reply.message,
-            ),
+            *_unless_quiet(sit, reply, answer("ballot/clarify", "clarify", why=why)),
         ]
     if reading.position is None:
         return [
             Record(item.id, person.id, None, reply.text, "review", reading.why),
             ToReview("ambiguous", f"{reading.why}: {reply.text[:200]}", item.id, person.id),
-            Mail(
-                "ballot/clarify",
-                (person,),
-                "clarify",
-                {**ctx, "why": reading.why},
-                item.id,
-                reply_to=reply.message,
-            ),
+            *_unless_quiet(sit, reply, answer("ballot/clarify", "clarify", why=reading.why)),
         ]
+    standing = sit.responses.get(person.id)
+    if (
+        reply.answered in _BOTS_ANSWERS
+        and standing is not None
+        and standing.status == ResponseStatus.COUNTED
+        and standing.position == reading.position
+    ):
+        return []  # the same position again, answering our own mail: nothing new to record
     asks_reason = sit.rules.positions[reading.position].asks_reason and not reading.reason
     return [
         Record(item.id, person.id, reading.position, reading.reason, "counted", reading.why),
-        Mail(
-            "ballot/confirm",
-            (person,),
-            "confirm",
-            {**ctx, "asks_reason": asks_reason},
-            item.id,
-            reply_to=reply.message,
-        ),
+        *answer("ballot/confirm", "confirm", asks_reason=asks_reason),
     ]
+
+
+def _repeated(sit: Situation, reply: Reply) -> bool:
+    """The same words as this person's standing reply (a robot, or a mail sent twice)."""
+    standing = sit.responses.get(reply.person.id)
+    return standing is not None and standing.text.strip() == reply.text.strip()
+
+
+def _unless_quiet(sit: Situation, reply: Reply, mails: list[Effect]) -> list[Effect]:
+    """An unclear reply gets one clarification per person and item until they write something
+    new; never one in answer to the bot's own answer; none for a day after UNCLEAR_LIMIT."""
+    if _quiet(sit, reply):
+        return [ToReview("no-answer-sent", _quiet_why(sit, reply), reply.item.id, reply.person.id)]
+    return mails
+
+
+def _quiet(sit: Situation, reply: Reply) -> bool:
+    return bool(_quiet_why(sit, reply))
+
+
+def _quiet_why(sit: Situation, reply: Reply) -> str:
+    person = reply.person
+    if reply.answered in _BOTS_ANSWERS:
+        return f"{person.name} answered the bot's own {reply.answered} mail: not answered again"
+    if _repeated(sit, reply):
+        return f"{person.name} sent the same words again: not answered again"
+    standing = sit.responses.get(person.id)
+    recent = standing is not None and sit.now - standing.received_at < timedelta(days=1)
+    if sit.unclear_in_a_row.get(person.id, 0) + 1 >= UNCLEAR_LIMIT and recent:
+        return f"{person.name}: {UNCLEAR_LIMIT} unclear replies in a row; no more answers today"
+    return ""
 
 
 def _label(sit: Situation, position: str | None) -> str:
@@ -319,6 +356,10 @@ def _on_chair_reply(sit: Situation, reply: Reply) -> list[Effect]:
                     reply_to=reply.message,
                 ),
             ]
+    if reply.answered == "readback" or (pending and text == pending):
+        # Neither CONFIRM nor NO to the read-back, or the same words again: a person decides.
+        why = f"the Chair's reply is neither CONFIRM nor NO to the read-back: {text[:200]}"
+        return [ToReview("chair-reply", why, item.id, chair.id)]
     aside = not_an_answer(text)
     if aside is not None:
         why = f"not recorded, {aside}: {text[:200]}"

@@ -44,6 +44,7 @@ class Situation:
     history: tuple[ResponseView, ...] = ()  # every reply to this item, oldest first (deadlines)
     sent: tuple[SentView, ...] = ()  # what the bot sent about this item (deadlines)
     registry: Registry | None = None  # the kinds and their commands (for confirmed commands)
+    unclear_in_a_row: dict[int, int] = field(default_factory=dict)  # per person, this item
 
     @property
     def members(self) -> tuple[PersonView, ...]:
@@ -77,6 +78,7 @@ class Reply:
     matched_by: str  # "token" | "subject-tag"
     verified: str | None = None  # how DKIM/DMARC proved the sender (asked for the Chair only)
     answered: str = ""  # the purpose of the bot's mail it answers ("readback", "confirm", ...)
+    held_because: str = ""  # why it must not count although it answers their own mail
 
 
 class CommandError(Exception):

@@ -89,6 +89,9 @@ def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
                 "confirmation/cancelled", (person,), "command", ctx, item.id, reply_to=reply.message
             ),
         ]
+    if assent == Assent.UNCLEAR and reply.answered == "clarify":
+        why = f"neither OK nor NO, in answer to the bot's own question: {reply.text[:200]}"
+        return [ToReview("confirmation", why, item.id, person.id)]
     if assent == Assent.UNCLEAR:
         return [
             Mail(

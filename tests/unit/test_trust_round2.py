@@ -54,9 +54,10 @@ def ballots(app: App) -> list[dict[str, object]]:
 
 
 def mailed_members(app: App) -> set[str]:
+    """Members who got mail about an item (not counting a word that their own mail was held)."""
     with session(app.engine) as s:
-        rows = s.exec(select(Outbox).order_by(col(Outbox.id))).all()
-    return {r for row in rows for r in row.recipients if r in MEMBER_ADDRESSES}
+        rows = s.exec(select(Outbox).where(Outbox.purpose != "held").order_by(col(Outbox.id)))
+        return {r for row in rows for r in row.recipients if r in MEMBER_ADDRESSES}
 
 
 FORGED_COMMANDS = [
