@@ -41,6 +41,10 @@ class Clock:
         """Move the clock (the demo and tests walk through weeks this way)."""
         self.offset = instant - datetime.now(UTC)
 
+    def from_real(self, instant: datetime) -> datetime:
+        """What this clock read at a wall-clock moment (a server's INTERNALDATE, say)."""
+        return (instant + self.offset).astimezone(UTC)
+
     def to_real(self, instant: datetime) -> datetime:
         """The wall-clock moment at which this clock will read `instant`."""
         return instant - self.offset

@@ -11,6 +11,7 @@ import logging
 import signal
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -50,6 +51,8 @@ class Daemon:
         self._stop = asyncio.Event()
         self._outbox_wake = asyncio.Event()
         self._scheduler: AsyncIOScheduler | None = None
+        self._mail_read_until: datetime | None = None  # closes wait until mail is read to here
+        self._deadlines_lock = asyncio.Lock()
 
     # -- one pass ----------------------------------------------------------------------------
 
@@ -70,19 +73,23 @@ class Daemon:
         return cp.last_uid
 
     async def sync(self) -> int:
-        """Handle every message above the checkpoint; returns how many were new."""
+        """Handle every message above the checkpoint; returns how many were new. Then run what
+        fell due: after downtime the mailbox is caught up first, then the closes run."""
+        started = self.app.clock.now()
         handled = 0
         async for fetched in self.source.fetch_new(self._last_uid()):
             state = await asyncio.to_thread(self.app.handle, fetched)
             self.counters[f"inbound {state}"] += 1
             handled += 1
+        self._mail_read_until = started  # everything the server had by then has been read
         if handled:
             self._outbox_wake.set()
-            self._rearm()
+        await self.run_due()
         return handled
 
     async def run_due(self) -> int:
-        ran = await asyncio.to_thread(self.app.run_due)
+        async with self._deadlines_lock:  # the scheduler, the safety net and a sync may meet
+            ran = await asyncio.to_thread(self.app.run_due, self._mail_read_until, True)
         self.counters["deadlines run"] += ran
         if ran:
             self._outbox_wake.set()
@@ -132,10 +139,9 @@ class Daemon:
         self.counters["uncertain after crash"] += self.app.recover_uncertain()
         await self.source.connect()
         try:
-            await self.sync()
+            await self.sync()  # reads the mailbox, then runs what fell due
         finally:
             await self.source.close()
-        await self.run_due()
         await self.flush()
         return self.counters
 
@@ -147,8 +153,8 @@ class Daemon:
             return
         with session(self.app.engine) as s:
             due = repo.next_deadline(s)
-        if due is None:
-            return
+        if due is None or due <= self.app.clock.now():
+            return  # already due: the next sync (or the minute's safety net) runs it
         self._scheduler.add_job(
             self.run_due,
             DateTrigger(run_date=self.app.clock.to_real(due)),
@@ -222,7 +228,7 @@ class Daemon:
         )
         self._scheduler.start()
         self._scheduler.add_job(self.run_due, "interval", seconds=60, id="safety-net")
-        await self.run_due()  # work that fell due while we were down runs once, now
+        await self.run_due()  # what needs no mail runs now; closes wait for the first sync
         tasks = [
             asyncio.create_task(self._inbound_loop()),
             asyncio.create_task(self._sender_loop()),

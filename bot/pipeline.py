@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
+from email.utils import parsedate_to_datetime
 
 from bot.domain.effects import AddressHealth, Effect, Mail, ToReview
 from bot.domain.message import InboundMessage
@@ -99,6 +100,7 @@ class Inspection:
     token_person_id: int | None = None
     token_message_id: str = ""
     held_because: str = ""  # why it must not count though it looks like a person's reply
+    arrived_at: datetime | None = None  # when the server received it (else its Date, bounded)
     text: str = ""
 
     @property
@@ -135,7 +137,19 @@ class Stage:
 
 
 def _parse(insp: Inspection, world: World) -> StageResult:
-    return replace(insp, message=parse_message(insp.raw))
+    message = parse_message(insp.raw)
+    return replace(insp, message=message, arrived_at=insp.arrived_at or _sent(message, world))
+
+
+def _sent(message: InboundMessage, world: World) -> datetime:
+    """When no server says when the mail arrived: its Date header, never later than now."""
+    try:
+        written = parsedate_to_datetime(message.header("date"))
+    except (TypeError, ValueError, IndexError):
+        return world.now
+    if written.tzinfo is None:
+        return world.now
+    return min(written, world.now)
 
 
 def _own_mail(insp: Inspection, world: World) -> StageResult:
@@ -320,6 +334,7 @@ def _interpret(insp: Inspection, world: World) -> StageResult:
         proof,
         record.answered,
         insp.held_because,
+        insp.arrived_at,
     )
     effects = workflow.on_reply(world.situation(record), reply)
     if person.failing:  # they wrote to us, so their address works again
@@ -398,9 +413,12 @@ class Result:
     stages_run: tuple[str, ...] = field(default=())
 
 
-def inspect(raw: bytes, world: World) -> Result:
-    """Run the stages in order; the first refusal, ignore or handling ends the run."""
-    insp = Inspection(raw=raw)
+def inspect(raw: bytes, world: World, arrived_at: datetime | None = None) -> Result:
+    """Run the stages in order; the first refusal, ignore or handling ends the run.
+
+    `arrived_at` is when the mail server received it (on the bot's clock); it decides whether a
+    reply was in time, whenever the bot gets to read it."""
+    insp = Inspection(raw=raw, arrived_at=arrived_at)
     ran: list[str] = []
     for stage in STAGES:
         ran.append(stage.name)

@@ -211,9 +211,9 @@ class Bot:
         smtp.wait_for(5)
         return item
 
-    def append(self, raw: bytes) -> None:
+    def append(self, raw: bytes, received: float | None = None) -> None:
         assert self.dovecot is not None
-        self.dovecot.append(self.user, self.password, raw)
+        self.dovecot.append(self.user, self.password, raw, received=received)
 
 
 MATRIX: dict[str, list[str]] = {}

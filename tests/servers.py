@@ -164,11 +164,20 @@ class Dovecot:
         client.login(user, password)
         return client
 
-    def append(self, user: str, password: str, raw: bytes, folder: str = "INBOX") -> None:
-        """Deliver a message the way a mail client or server would: IMAP APPEND."""
+    def append(
+        self,
+        user: str,
+        password: str,
+        raw: bytes,
+        folder: str = "INBOX",
+        received: float | None = None,
+    ) -> None:
+        """Deliver a message the way a mail client or server would: IMAP APPEND, with the
+        server's arrival time (INTERNALDATE) `received` seconds since the epoch, else now."""
         client = self.imap(user, password)
+        when = imaplib.Time2Internaldate(time.time() if received is None else received)
         try:
-            typ, data = client.append(folder, "", imaplib.Time2Internaldate(time.time()), raw)
+            typ, data = client.append(folder, "", when, raw)
             assert typ == "OK", data
         finally:
             client.logout()

@@ -103,9 +103,9 @@ class App:
         """Archive, interpret and apply one message; returns the archive state it ends in."""
         return self.intake.handle(fetched)
 
-    def run_due(self) -> int:
-        """Run every deadline that has come, once."""
-        return self.deadlines.run_due()
+    def run_due(self, mail_read_until: datetime | None = None, gated: bool = False) -> int:
+        """Run every deadline that has come, once (see Deadlines.run_due for `gated`)."""
+        return self.deadlines.run_due(mail_read_until, gated)
 
     def open_item(
         self,

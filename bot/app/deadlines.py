@@ -40,14 +40,22 @@ class Deadlines:
                 if repo.pending_job(s, workflow.kind, tick.job) is None:
                     repo.schedule(s, None, workflow.kind, tick.job, tick.due_at)
 
-    def run_due(self) -> int:
-        """Run every deadline that has come, once: missed ticks of one kind are coalesced."""
+    def run_due(self, mail_read_until: datetime | None = None, gated: bool = False) -> int:
+        """Run every deadline that has come, once: missed ticks of one kind are coalesced.
+
+        `gated` (the daemon): a deadline that depends on replies (a ballot's close) runs only
+        once the mailbox has been read up to it (`mail_read_until`), so that a reply that
+        reached the server in time is counted however late the bot reads it."""
         now = self.clock.now()
         ran = 0
         with session(self.engine) as s:
             self.arm_recurring(s, now)
             s.commit()
-            due = repo.due_deadlines(s, now)
+            due = [
+                d
+                for d in repo.due_deadlines(s, now)
+                if not (gated and self._waits(d) and not _covered(d, mail_read_until))
+            ]
             latest = {(d.item_id, d.workflow, d.kind): d for d in due}  # by due_at: last wins
             for deadline in due:
                 deadline.done_at = now
@@ -60,6 +68,10 @@ class Deadlines:
             self.arm_recurring(s, now)
             s.commit()
         return ran
+
+    def _waits(self, deadline: Deadline) -> bool:
+        workflow = self.registry.get(deadline.workflow)
+        return workflow is not None and deadline.kind in workflow.waits_for_mail
 
     def _run(self, s: Session, deadline: Deadline, now: datetime) -> None:
         base = self.situation(s, now)
@@ -75,6 +87,10 @@ class Deadlines:
         sit = _with_record(base, s, item.id)
         effects = self.registry[item.kind].on_deadline(sit, item, deadline.kind)
         self.enactor.enact(s, effects, sit, Cause(kind=item.kind))
+
+
+def _covered(deadline: Deadline, mail_read_until: datetime | None) -> bool:
+    return mail_read_until is not None and deadline.due_at <= mail_read_until
 
 
 def _with_record(base: Situation, s: Session, item_id: int) -> Situation:

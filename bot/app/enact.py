@@ -6,6 +6,7 @@ Mails are composed here (rendered, signed, threaded by mail/compose.py) and stor
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -35,6 +36,7 @@ class Cause:
     kind: str = ""
     inbound_id: int | None = None
     message_id: str = ""
+    arrived_at: datetime | None = None  # a reply is recorded as of its arrival, not its reading
 
 
 def base_context(sit: Situation) -> dict[str, Any]:
@@ -73,7 +75,7 @@ class Enactor:
                     position=effect.position,
                     text=effect.text,
                     message_id=cause.message_id,
-                    received_at=now,
+                    received_at=cause.arrived_at or now,
                     status=effect.status,
                     note=effect.note,
                 ),

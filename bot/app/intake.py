@@ -81,6 +81,8 @@ class Intake:
 
     def _handle(self, fetched: Fetched) -> str:
         now = self.clock.now()
+        # The server's clock says when it arrived; read on the bot's (possibly moved) clock.
+        arrived = self.clock.from_real(fetched.arrived_at) if fetched.arrived_at else None
         with session(self.engine) as s:
             row = repo.archive(
                 s,
@@ -90,6 +92,7 @@ class Intake:
                 fetched.uidvalidity,
                 fetched.uid,
                 now,
+                arrived,
             )
             assert row.id is not None
             inbound_id, message_id = row.id, row.message_id
@@ -101,7 +104,7 @@ class Intake:
         try:
             with session(self.engine) as s:
                 world = self.world(s)
-                result = inspect(fetched.raw, world)
+                result = inspect(fetched.raw, world, arrived)
                 state = self._settle(s, world, result.outcome, inbound_id, message_id, result)
                 _advance(s, fetched)
                 s.commit()
@@ -157,7 +160,9 @@ class Intake:
             )
         repo.settle_inbound(s, inbound_id, state, now, reason, detail, item_id, person_id)
         record = insp.record if insp else None
-        cause = Cause(item.kind if item else "", inbound_id, message_id)
+        cause = Cause(
+            item.kind if item else "", inbound_id, message_id, insp.arrived_at if insp else None
+        )
         self.enactor.enact(s, effects, world.situation(record), cause)
         return state
 

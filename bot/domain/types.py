@@ -104,6 +104,7 @@ class Fetched:
     raw: bytes
     uidvalidity: int | None = None
     uid: int | None = None
+    arrived_at: datetime | None = None  # when the server received it (IMAP INTERNALDATE)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import logging
 import re
 import ssl
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import aioimaplib
@@ -169,22 +170,26 @@ class ImapSource:
         uids = [int(x) for line in resp.lines[:1] for x in bytes(line).split() if x.isdigit()]
         return sorted(u for u in uids if u > last_uid)  # "n:*" always includes the highest UID
 
-    async def fetch(self, uid: int) -> bytes | None:
+    async def fetch(self, uid: int) -> tuple[bytes, datetime | None] | None:
+        """The message and when the server received it (INTERNALDATE), never marking it read."""
         assert self.client is not None
-        resp = await self._call(self.client.uid("fetch", str(uid), "(UID BODY.PEEK[])"))
+        query = "(UID INTERNALDATE BODY.PEEK[])"
+        resp = await self._call(self.client.uid("fetch", str(uid), query))
         if resp.result != "OK":
             raise ImapDown(f"UID FETCH {uid} failed: {_text(resp.lines)}")
+        arrived = next((d for line in resp.lines if (d := internaldate(line))), None)
         for line in resp.lines:
             if isinstance(line, bytearray):
-                return bytes(line)
+                return bytes(line), arrived
         return None  # expunged meanwhile
 
     async def fetch_new(self, last_uid: int) -> AsyncIterator[Fetched]:
         assert self.uidvalidity is not None
         for uid in await self.uids_after(last_uid):
-            raw = await self.fetch(uid)
-            if raw is not None:
-                yield Fetched(self.name, raw, self.uidvalidity, uid)
+            found = await self.fetch(uid)
+            if found is not None:
+                raw, arrived = found
+                yield Fetched(self.name, raw, self.uidvalidity, uid, arrived)
 
     async def wait_for_change(self, timeout: float) -> None:
         """Return when the folder may have new mail, or after `timeout` seconds."""
@@ -231,6 +236,19 @@ class ImapSource:
             return push.result()
         except TimeoutError:
             return None
+
+
+_INTERNALDATE = re.compile(rb'INTERNALDATE "\s?(\d{1,2}-\w{3}-\d{4} \d{2}:\d{2}:\d{2} [+-]\d{4})"')
+
+
+def internaldate(line: Any) -> datetime | None:
+    """INTERNALDATE from a FETCH response line, as an aware datetime (RFC 3501 date-time)."""
+    if isinstance(line, bytearray):
+        return None
+    found = _INTERNALDATE.search(bytes(line) if not isinstance(line, str) else line.encode())
+    if found is None:
+        return None
+    return datetime.strptime(found.group(1).decode(), "%d-%b-%Y %H:%M:%S %z")
 
 
 def _text(lines: list[Any]) -> str:

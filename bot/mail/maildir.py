@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import mailbox
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.domain.types import Fetched
@@ -37,5 +38,6 @@ class MaildirSource:
     async def fetch_new(self, last_uid: int = 0) -> AsyncIterator[Fetched]:
         new = sorted((self.path / "new").iterdir(), key=lambda p: (p.stat().st_mtime_ns, p.name))
         for file in new:
-            yield Fetched(self.name, file.read_bytes())
+            arrived = datetime.fromtimestamp(file.stat().st_mtime, UTC)  # its delivery
+            yield Fetched(self.name, file.read_bytes(), arrived_at=arrived)
             file.rename(self.path / "cur" / f"{file.name}:2,S")

@@ -48,6 +48,7 @@ def _v2_kinds_own_their_data(conn: Any) -> None:
         )
     )
     conn.execute(text("ALTER TABLE item DROP COLUMN options"))
+    conn.execute(text("ALTER TABLE inbound ADD COLUMN arrived_at DATETIME"))
 
 
 MIGRATIONS: list[Migration] = [_v2_kinds_own_their_data]

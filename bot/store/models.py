@@ -130,6 +130,7 @@ class Inbound(SQLModel, table=True):
     uidvalidity: int | None = None
     uid: int | None = None
     fetched_at: datetime
+    arrived_at: datetime | None = None  # when the mail server received it (INTERNALDATE)
     size: int
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     state: str = Field(default=InboundState.NEW, index=True)

@@ -291,6 +291,7 @@ def archive(
     uidvalidity: int | None,
     uid: int | None,
     now: datetime,
+    arrived_at: datetime | None = None,
 ) -> Inbound:
     """Store the raw message once. The same bytes again return the existing row; another copy
     of a Message-ID already handled is kept but marked as a duplicate."""
@@ -305,6 +306,7 @@ def archive(
         uidvalidity=uidvalidity,
         uid=uid,
         fetched_at=now,
+        arrived_at=arrived_at,
         size=len(raw),
         raw=raw,
     )

@@ -124,10 +124,11 @@ def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
         mail = Mail(template, (person,), purpose, {**ctx, **more}, item.id, reply_to=reply.message)
         return [mail]
 
-    if item.state != BallotState.OPEN:
-        record = Record(
-            item.id, person.id, reading.position, reply.text, "late", f"ballot {item.state}"
-        )
+    # Judged by when the mail server received it, not by when the bot got to read it.
+    after_deadline = item.deadline is not None and reply.arrived(sit) > item.deadline
+    if item.state != BallotState.OPEN or after_deadline:
+        note = "arrived after the deadline" if after_deadline else f"ballot {item.state}"
+        record = Record(item.id, person.id, reading.position, reply.text, "late", note)
         quiet = _repeated(sit, reply) or reply.answered in _BOTS_ANSWERS
         return [record, *([] if quiet else answer("ballot/late", "late"))]
     if not reply.trusted or reply.held_because:
@@ -556,4 +557,5 @@ WORKFLOW = Workflow(
     summary=summary,
     explain=explain_records,
     commands=(BallotCommand(),),
+    waits_for_mail=frozenset({"close"}),  # replies that reached the server in time count
 )

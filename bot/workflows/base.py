@@ -79,6 +79,10 @@ class Reply:
     verified: str | None = None  # how DKIM/DMARC proved the sender (asked for the Chair only)
     answered: str = ""  # the purpose of the bot's mail it answers ("readback", "confirm", ...)
     held_because: str = ""  # why it must not count although it answers their own mail
+    arrived_at: datetime | None = None  # when the mail server received it
+
+    def arrived(self, sit: Situation) -> datetime:
+        return self.arrived_at or sit.now
 
 
 class CommandError(Exception):
@@ -177,6 +181,7 @@ class Workflow:
     explain: Callable[[list[Effect]], dict[str, Any]] = explain_records
     commands: tuple[Command, ...] = ()
     announce: bool = True  # opening an item tells the Secretariat ("opened" notice)
+    waits_for_mail: frozenset[str] = frozenset()  # deadline kinds run only once mail is read
     schedule: Callable[[Rules, datetime], list[Tick]] | None = None  # next run of each job
     on_tick: Callable[[Situation, str], list[Effect]] | None = None
 

@@ -141,4 +141,5 @@ WORKFLOW = Workflow(
     on_deadline=on_deadline,
     templates=data_dir("templates") / "confirmation",
     announce=False,
+    waits_for_mail=frozenset({"expire"}),  # an OK that arrived in time is read first
 )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.demo import clients
-from tests.conftest import BOT, MEMBERS, Bot
+from tests.conftest import BOT, MATRIX, MEMBERS, Bot
 from tests.servers import SmtpSink
 
 pytestmark = pytest.mark.integration
@@ -43,6 +43,10 @@ def test_database_is_private_and_a_readable_config_with_a_password_is_refused(bo
         assert f"chmod 600 {bot.config}" in out.stderr
     out = bot.run("--insecure-permissions", "check-config")
     assert "readable by others" in out.stderr
+    MATRIX.setdefault("secrets on disk (issue 8)", []).append(
+        "config with an inline password at 0644: check-config and status refuse, naming the "
+        "chmod; --insecure-permissions runs with a warning"
+    )
     bot.run("--insecure-permissions", "status")  # creates the database
     for path in bot.folder.glob("cg.db*"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
