@@ -25,7 +25,7 @@ from bot.domain.refusals import (
     UnknownSender,
     Unmatched,
 )
-from bot.domain.types import Attachment, Directory, ItemView, PersonKind, PersonView, ResponseView
+from bot.domain.types import Directory, ItemView, PersonKind, PersonView, ResponseView
 from bot.inbound import authres
 from bot.inbound.address import normalise
 from bot.inbound.bounce import bounced_people
@@ -366,44 +366,29 @@ STAGES: tuple[Stage, ...] = (
 def quarantine_effects(
     refusal: Refusal,
     raw: bytes,
-    secretariat: tuple[PersonView, ...],
-    archive_id: int | None,
     item_id: int | None = None,
     person_id: int | None = None,
     tell: PersonView | None = None,
     message: InboundMessage | None = None,
 ) -> list[Effect]:
-    """What holding a message means: a review line, a notice with the original attached to the
-    Secretariat, and (`tell`) a word to the member or Chair whose mail it was, once per item."""
-    try:
-        headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
-        sender, subject = str(headers.get("from", "")), str(headers.get("subject", ""))
-    except Exception:  # headers too broken even to read: the notice says so by omission
-        sender, subject = "", ""
-    ctx = {
-        "reason": refusal.code,
-        "summary": refusal.summary,
-        "detail": refusal.detail[:2000],
-        "sender": sender[:300],
-        "subject": subject[:300],
-        "inbound_id": archive_id,
-    }
-    original = Attachment(f"held-{archive_id}.eml", raw, "application/octet-stream")
+    """What holding a message means: a review line that the Secretariat hears of in the next
+    hourly notice (the original attached; app/notices.py), and (`tell`) a word to the member or
+    Chair whose mail it was, once per item."""
     effects: list[Effect] = [
-        ToReview(refusal.code, refusal.detail[:2000], item_id, person_id),
-        Mail(
-            "common/quarantine",
-            secretariat,
-            "quarantine",
-            ctx,
-            personal=False,
-            attachments=(original,),
-        ),
+        ToReview(refusal.code, refusal.detail[:2000], item_id, person_id, notify=True)
     ]
     if tell is not None:
+        subject = message.subject if message else _subject(raw)
         told = {"summary": refusal.summary, "subject": subject[:300]}
         effects.append(Mail("common/held", (tell,), "held", told, item_id, reply_to=message))
     return effects
+
+
+def _subject(raw: bytes) -> str:
+    try:
+        return str(BytesHeaderParser(policy=compat32).parsebytes(raw).get("subject", ""))
+    except Exception:  # headers too broken even to read
+        return ""
 
 
 @dataclass(frozen=True)

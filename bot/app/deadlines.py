@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.app.enact import Cause, Enactor
+from bot.app.notices import send_held_notice
 from bot.clock import Clock
 from bot.domain.effects import Effect
 from bot.store import repo
@@ -67,6 +68,9 @@ class Deadlines:
                 ran += 1
             self.arm_recurring(s, now)
             s.commit()
+            if send_held_notice(s, self.enactor, self.situation(s, now)):
+                s.commit()
+                ran += 1
         return ran
 
     def _waits(self, deadline: Deadline) -> bool:

@@ -94,6 +94,7 @@ class Enactor:
                     reason=effect.reason,
                     detail=effect.detail,
                     created_at=now,
+                    notify=effect.notify,
                 )
             )
         elif isinstance(effect, Mail):

@@ -151,8 +151,6 @@ class Intake:
             effects = quarantine_effects(
                 outcome.refusal,
                 result.inspection.raw if result else _raw(s, inbound_id),
-                world.people.secretariat,
-                inbound_id,
                 item_id,
                 person_id,
                 tell=None if told else writer,

@@ -30,8 +30,9 @@ _HEADERS_END = re.compile(rb"\r?\n\r?\n")
 
 
 def _held_by_rate_limit(engine: Engine, row: Outbox, limit: int, clock: Clock) -> bool:
-    now = clock.now()
-    return any(outbox.sent_last_hour(engine, addr, now) >= limit for addr in row.recipients)
+    """The row's budget (the sender whose mail caused it, else its recipient) is spent."""
+    key = row.cap_key or (row.recipients[0] if row.recipients else "")
+    return outbox.sent_last_hour(engine, key, clock.now()) >= limit
 
 
 def _is_archive(part: Message | str) -> bool:

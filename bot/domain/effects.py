@@ -23,6 +23,7 @@ class Mail:
     reply_to: InboundMessage | None = None  # thread under this received message
     attachments: tuple[Attachment, ...] = ()
     attach_thread: bool = False  # add the item's whole thread as an .mbox file
+    batched: bool = False  # a notice gathered over an hour: sent after everything else
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class ToReview:
     detail: str
     item_id: int | None = None
     person_id: int | None = None
+    notify: bool = False  # a held message: the Secretariat hears of it in the hourly notice
 
 
 @dataclass(frozen=True)

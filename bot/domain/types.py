@@ -94,6 +94,8 @@ class Composed:
     recipients: tuple[str, ...]
     subject: str
     raw: bytes
+    priority: int = 0  # 1: a batched notice, sent after answers and outcomes
+    cap_key: str = ""  # whose hourly budget it uses (see Outbox.cap_key)
 
 
 @dataclass(frozen=True)

@@ -264,6 +264,9 @@ class Composer:
                     recipients=tuple(p.email for p in people),
                     subject=body.subject,
                     raw=build_message(env, body, attachments),
+                    priority=1 if mail.batched else 0,
+                    # The sender of the trouble pays for answers to it; else the recipient.
+                    cap_key=mail.reply_to.from_addr if mail.reply_to else people[0].email,
                 )
             )
         return out

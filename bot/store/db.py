@@ -49,6 +49,11 @@ def _v2_kinds_own_their_data(conn: Any) -> None:
     )
     conn.execute(text("ALTER TABLE item DROP COLUMN options"))
     conn.execute(text("ALTER TABLE inbound ADD COLUMN arrived_at DATETIME"))
+    conn.execute(text("ALTER TABLE review ADD COLUMN notify BOOLEAN NOT NULL DEFAULT 0"))
+    conn.execute(text("ALTER TABLE review ADD COLUMN notified_at DATETIME"))
+    conn.execute(text("ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 0"))
+    conn.execute(text("ALTER TABLE outbox ADD COLUMN cap_key VARCHAR NOT NULL DEFAULT ''"))
+    conn.execute(text("UPDATE outbox SET cap_key = json_extract(recipients, '$[0]')"))
 
 
 MIGRATIONS: list[Migration] = [_v2_kinds_own_their_data]

@@ -114,6 +114,10 @@ class Outbox(SQLModel, table=True):
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime
     state: str = Field(default=OutboxState.PENDING, index=True)
+    # 0: answers, item mail and outcomes; 1: batched notices of held mail, sent after them.
+    priority: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Whose hourly budget it uses: the sender whose mail caused it, else its recipient.
+    cap_key: str = Field(default="", sa_column_kwargs={"server_default": "''"})
     attempts: int = 0
     next_attempt_at: datetime | None = None
     last_error: str = ""
@@ -160,3 +164,6 @@ class Review(SQLModel, table=True):
     detail: str = ""
     created_at: datetime
     resolved_at: datetime | None = None
+    # A held message the Secretariat is told about in the next hourly notice (then notified_at).
+    notify: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    notified_at: datetime | None = None

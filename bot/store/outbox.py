@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func
 from sqlmodel import Session, col, or_, select
 
 from bot.domain.types import Composed
@@ -41,6 +41,8 @@ def queue(s: Session, mail: Composed, now: datetime) -> None:
             subject=mail.subject,
             raw=mail.raw,
             created_at=now,
+            priority=mail.priority,
+            cap_key=mail.cap_key,
         )
     )
 
@@ -64,7 +66,7 @@ def claim(engine: Engine, now: datetime) -> Outbox | None:
                 Outbox.state == OutboxState.PENDING,
                 or_(col(Outbox.next_attempt_at).is_(None), col(Outbox.next_attempt_at) <= now),
             )
-            .order_by(col(Outbox.id))
+            .order_by(col(Outbox.priority), col(Outbox.id))
         ).first()
         if row is None:
             return None
@@ -150,14 +152,15 @@ def defer(engine: Engine, row_id: int, until: datetime) -> None:
         s.commit()
 
 
-def sent_last_hour(engine: Engine, address: str, now: datetime) -> int:
+def sent_last_hour(engine: Engine, cap_key: str, now: datetime) -> int:
+    """Mail sent in the last hour on one budget (see Outbox.cap_key)."""
     with session(engine) as s:
-        rows = s.exec(
-            select(Outbox.recipients).where(
-                Outbox.state == OutboxState.SENT, col(Outbox.sent_at) >= now - timedelta(hours=1)
-            )
+        query = select(func.count()).select_from(Outbox).where(
+            Outbox.state == OutboxState.SENT,
+            Outbox.cap_key == cap_key,
+            col(Outbox.sent_at) >= now - timedelta(hours=1),
         )
-        return sum(1 for recipients in rows if address in recipients)
+        return int(s.exec(query).one())
 
 
 def recover_uncertain(engine: Engine, now: datetime) -> int:

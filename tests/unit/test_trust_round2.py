@@ -5,17 +5,22 @@ matrix printed at the end of the run."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from datetime import timedelta
 from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import default
 from email.utils import format_datetime, make_msgid
 
 import pytest
 from sqlmodel import col, select
 
 from bot.app import App
+from bot.app.sender import flush
 from bot.demo import clients
 from bot.domain.types import Fetched
+from bot.mail.transport import FolderTransport
 from bot.store.db import session
 from bot.store.models import Outbox
 from tests.conftest import BOT, CHAIR, MEMBERS, SECRETARIAT, T0, mail_to, make_app, open_ballot
@@ -257,6 +262,7 @@ def test_no_header_is_injected_by_a_command_or_a_held_mail(
     assert app.handle(Fetched("test", raw)) == "processed"
     stranger = command(f"BALLOT: {title}", sender="Mallory <mallory@evil.example>")
     assert app.handle(Fetched("test", stranger)) == "quarantined"
+    app.run_due()  # the hourly notice of held mail, with the stranger's subject in it
     (ballot,) = ballots(app)
     assert not any(c in str(ballot["title"]) for c in "\r\n\u202e")
     with session(app.engine) as s:
@@ -266,4 +272,40 @@ def test_no_header_is_injected_by_a_command_or_a_held_mail(
     )
     matrix.setdefault("no injected header", []).append(
         f"{name}: {len(rows)} mails to members and the Secretariat, headers intact"
+    )
+
+
+def test_held_junk_never_delays_the_opened_notice(
+    app: App, matrix: dict[str, list[str]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # Thirty strangers' mails are held; then the Secretariat opens a ballot. With an hourly
+    # budget of five mails an address, the "opened" notice and the ballots go first, and the
+    # thirty are one notice, listing them all.
+    for n in range(30):
+        junk = command(f"Offer {n}", sender=f"Spammer {n} <spam{n}@evil.example>")
+        assert app.handle(Fetched("test", junk)) == "quarantined"
+    auth = f"Authentication-Results: {TRUSTED}; dmarc=pass header.from=cg.example"
+    assert app.handle(Fetched("test", command("BALLOT: Adopt the shortlist", auth))) == "processed"
+    app.run_due()
+    sent = FolderTransport(tmp_path_factory.mktemp("sent"))
+    asyncio.run(flush(app.engine, sent, app.clock, BOT, per_hour=5))
+    subjects = [
+        BytesParser(policy=default).parsebytes(raw)["Subject"] for _, raw, _ in sent.written
+    ]
+    opened = next(i for i, s in enumerate(subjects) if "Opened:" in s)
+    held = [i for i, s in enumerate(subjects) if "Held for review" in s]
+    assert len(held) == 1 and opened < held[0] and "30 messages" in subjects[held[0]]
+    # Within the hour more junk waits for the next notice; an hour later it goes, once.
+    for n in range(5):
+        app.handle(Fetched("test", command(f"More {n}", sender=f"x{n} <x{n}@evil.example>")))
+    app.run_due()
+    app.clock.jump_to(T0 + timedelta(hours=1, minutes=1))
+    app.run_due()
+    app.run_due()
+    with session(app.engine) as s:
+        notices = s.exec(select(Outbox).where(Outbox.purpose == "quarantine")).all()
+    assert len(notices) == 2 and "5 messages" in notices[1].subject
+    matrix.setdefault("notices in order of importance (issue 8)", []).append(
+        "30 held strangers' mails, then a ballot opened: the opened notice first, the 30 in "
+        "one notice after it; 5 more within the hour wait for the next hourly notice"
     )
