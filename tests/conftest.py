@@ -233,7 +233,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         )
     if not MATRIX:
         return
-    terminalreporter.section("trust matrix (issue 4): tried, and all held")
+    terminalreporter.section("trust matrix (issues 4 and 8): tried, and all held")
     for topic, rows in MATRIX.items():
         terminalreporter.write_line(f"{topic}: {len(rows)} tried")
         for row in rows:
