@@ -6,8 +6,10 @@ mailboxes never leak between tests while one server serves the whole session."""
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import os
+import signal
 import shutil
 import socket
 import subprocess
@@ -130,9 +132,22 @@ class Dovecot:
                     return
             time.sleep(0.05)
 
-    def drop_connections(self, user: str) -> None:
-        """Kill the IMAP processes serving `user` (their titles name the user): a hard cut."""
-        subprocess.run(["pkill", "-KILL", "-f", f"imap \\[{user} "], check=False)
+    def connection_pids(self, user: str) -> list[int]:
+        """The IMAP processes serving `user`, as this server's own `doveadm who` lists them."""
+        out = subprocess.run(
+            ["doveadm", "-c", str(self.conf), "who", "-1", user],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        return [int(row.split()[2]) for row in out.splitlines()[1:] if len(row.split()) >= 3]
+
+    @staticmethod
+    def drop_connections(pids: list[int]) -> None:
+        """Kill those processes (by id, never by name): a hard cut of the connections."""
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
     def new_user(self) -> tuple[str, str]:
         """A fresh account with an empty INBOX."""

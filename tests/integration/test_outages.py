@@ -56,8 +56,10 @@ def test_daemon_reconnects_after_the_imap_server_restarts(
     daemon = bot.popen("run", now=NOW)
     try:
         wait_for_log(bot, "(IDLE)")
+        serving = dovecot.connection_pids(bot.user)
+        assert serving, "the daemon is connected"
         dovecot.stop()
-        dovecot.drop_connections(bot.user)  # IMAP processes outlive the master: cut them too
+        dovecot.drop_connections(serving)  # IMAP processes outlive the master: cut them too
         time.sleep(2)
         dovecot.start()
         bot.append(reply(original))
