@@ -229,9 +229,7 @@ def explain(obj: Context, file: Path, as_json: bool) -> None:
     _say(f"item:      {what}")
     _say(f"kind:      {record['kind'] or '-'}  (matched by {record['matched_by'] or '-'})")
     _say(f"position:  {record['position'] or '-'}")
-    _say(
-        f"outcome:   {record['outcome']} {record.get('reason') or record.get('status') or ''}"
-    )
+    _say(f"outcome:   {record['outcome']} {record.get('reason') or record.get('status') or ''}")
     _say(f"why:       {record['why']}")
     _say("text:      " + (record["extracted_text"] or "-").replace("\n", "\n           "))
 

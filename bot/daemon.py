@@ -78,7 +78,8 @@ class Daemon:
         started = self.app.clock.now()
         handled = 0
         async for fetched in self.source.fetch_new(self._last_uid()):
-            state = await asyncio.to_thread(self.app.handle, fetched)
+            async with self._deadlines_lock:  # a reply and a deadline never decide at once
+                state = await asyncio.to_thread(self.app.handle, fetched)
             self.counters[f"inbound {state}"] += 1
             handled += 1
         self._mail_read_until = started  # everything the server had by then has been read

@@ -36,7 +36,6 @@ from bot.inbound.reply import extract_reply
 from bot.inbound.sender_check import AmbiguousSender as FromNotSingle
 from bot.inbound.sender_check import DkimDns, single_from, verify_sender
 from bot.rules import Rules
-from bot.workflows import confirmation
 from bot.workflows.base import CommandError, CommandMail, Registry, Reply, Situation, carry_out
 
 
@@ -48,6 +47,7 @@ class ItemRecord:
     responses: dict[int, ResponseView]
     answered: str = ""  # the purpose of the bot's mail this one answers ("readback", ...)
     unclear_in_a_row: dict[int, int] = field(default_factory=dict)  # per person
+    latest: dict[int, ResponseView] = field(default_factory=dict)  # per person, any status
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,8 @@ class World:
     load_item: Callable[[int, str], ItemRecord | None]  # (item, token id): once, by `load`
     command_policy: str = "unless-verified"  # or "always": see config [security]
     plus_domains: frozenset[str] = frozenset()  # name+tag@ is name@ at these domains
-    dkim_dns: DkimDns | None = None  # DKIM key lookups (None: the resolver's)
+    awaiting_confirmation: frozenset[int] = frozenset()  # senders with a command awaiting OK
+    dkim_dns: DkimDns | None = None  # DKIM keys the shell fetched for this message (name -> key)
 
     def person(self, address: str) -> PersonView | None:
         """Who writes from `address`: case, quotes, a trailing dot and +tags set aside."""
@@ -83,6 +84,7 @@ class World:
             people=self.people,
             responses=record.responses if record else {},
             unclear_in_a_row=record.unclear_in_a_row if record else {},
+            latest=record.latest if record else {},
             registry=self.registry,
         )
 
@@ -226,6 +228,10 @@ def _sender(insp: Inspection, world: World) -> StageResult:
     return replace(insp, person=person)
 
 
+def _no_keys(name: bytes) -> bytes | None:
+    return None
+
+
 def proven_sender(insp: Inspection, world: World) -> str | None:
     """How DKIM or an aligned DMARC pass proves the From address, or None (fail closed).
 
@@ -237,7 +243,8 @@ def proven_sender(insp: Inspection, world: World) -> str | None:
         raise AmbiguousSender(detail=str(exc)) from exc
     if address != msg.from_addr:
         raise AmbiguousSender(detail=f"From reads as {address} and as {msg.from_addr}")
-    proof = verify_sender(insp.raw, address, world.trusted_authserv_ids, world.dkim_dns)
+    keys = world.dkim_dns or _no_keys  # fetched by the shell beforehand: no DNS from here
+    proof = verify_sender(insp.raw, address, world.trusted_authserv_ids, keys)
     return proof.how if proof.verified else None
 
 
@@ -250,22 +257,30 @@ def _command(insp: Inspection, world: World) -> StageResult:
         return insp
     command, argument = found
     proof = proven_sender(insp, world)
+    # What an unproven command causes is paid from its own budget, never the Secretariat's.
+    budget = "" if proof is not None else f"unproven:{person.email}"
     mail = CommandMail(argument, extract_reply(msg.text), person, msg)
     sit = world.situation()
     try:
         effects = carry_out(command, mail, sit)
     except CommandError as exc:
-        return Handled([refused(msg, person, exc.problems, world.zone)])
+        return Handled([refused(msg, person, exc.problems, world.zone, budget)])
     if proof is not None and world.command_policy == "unless-verified":
         return Handled(effects)
     # Not proven (or always asked): nothing happens until the configured address answers OK.
+    holder = world.registry.holder
+    if holder is None or holder.hold is None or person.id in world.awaiting_confirmation:
+        why = f"an unproven command while another from {person.email} awaits its OK"
+        return Handled([ToReview("unproven-command", why, None, person.id, notify=True)])
     why = "the sender is not proven by DKIM or DMARC" if proof is None else "always asked"
-    return Handled([confirmation.request(mail, sit, why)])
+    return Handled([holder.hold(mail, sit, why)])
 
 
-def refused(msg: InboundMessage, person: PersonView, problems: list[str], zone: str) -> Mail:
+def refused(
+    msg: InboundMessage, person: PersonView, problems: list[str], zone: str, budget: str = ""
+) -> Mail:
     ctx = {"subject": msg.subject, "problems": problems, "zone": zone}
-    return Mail("common/command_refused", (person,), "command", ctx, reply_to=msg)
+    return Mail("common/command_refused", (person,), "command", ctx, reply_to=msg, cap_key=budget)
 
 
 def _match(insp: Inspection, world: World) -> StageResult:

@@ -117,8 +117,12 @@ def open_ballot(app: App, title: str = "Shortlist", question: str = "Agree?") ->
 def mail_to(app: App, address: str, purpose: str = "ballot") -> clients.Original:
     """The latest mail of `purpose` the bot queued for `address`, as a client would quote it."""
     with session(app.engine) as s:
-        rows = s.exec(select(Outbox).where(Outbox.purpose == purpose).order_by(col(Outbox.id)))
-        raw = [r.raw for r in rows if address in r.recipients][-1]
+        rows = s.exec(select(Outbox).order_by(col(Outbox.id)))
+        raw = [
+            r.raw
+            for r in rows
+            if address in r.recipients and r.purpose.split(":")[0] == purpose
+        ][-1]
     return clients.Original(raw)
 
 

@@ -84,7 +84,16 @@ class App:
             load_item=load_item(s),
             command_policy=cfg.security.require_confirmation,
             plus_domains=frozenset(d.lower() for d in cfg.security.plus_domains),
+            awaiting_confirmation=self._awaiting(s),
         )
+
+    def _awaiting(self, s: Session) -> frozenset[int]:
+        """Senders with a command already held for their OK (one at a time each)."""
+        holder = self.registry.holder
+        if holder is None:
+            return frozenset()
+        found = repo.opened_by_in_state(s, holder.kind, str(holder.initial), "sender_id")
+        return frozenset(found)
 
     def situation(self, s: Session, now: datetime | None = None) -> Situation:
         """The group's facts for a decision that is about no message."""

@@ -6,11 +6,14 @@ pending row per job in the database, derived from the rules, so there is no seco
 
 from __future__ import annotations
 
+import logging
+import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from bot.app.enact import Cause, Enactor
@@ -19,8 +22,10 @@ from bot.clock import Clock
 from bot.domain.effects import Effect
 from bot.store import repo
 from bot.store.db import session
-from bot.store.models import Deadline
+from bot.store.models import Deadline, Review
 from bot.workflows.base import Registry, Situation
+
+log = logging.getLogger("cgbot.deadlines")
 
 
 @dataclass(frozen=True)
@@ -63,8 +68,17 @@ class Deadlines:
                 s.add(deadline)
                 if latest[(deadline.item_id, deadline.workflow, deadline.kind)] is not deadline:
                     continue
-                self._run(s, deadline, now)
-                s.commit()
+                try:
+                    self._run(s, deadline, now)
+                    s.commit()
+                except OperationalError:
+                    raise  # the database, not the deadline, is at fault: try again later
+                except Exception:  # one broken deadline must not block every later one
+                    log.exception("deadline #%s (%s) failed", deadline.id, deadline.kind)
+                    s.rollback()
+                    _set_aside(s, deadline, now, traceback.format_exc(limit=8))
+                    s.commit()
+                    continue
                 ran += 1
             self.arm_recurring(s, now)
             s.commit()
@@ -93,21 +107,36 @@ class Deadlines:
         self.enactor.enact(s, effects, sit, Cause(kind=item.kind))
 
 
+def _set_aside(s: Session, deadline: Deadline, now: datetime, detail: str) -> None:
+    """Mark a deadline that broke the code as done, and show it to the Secretariat."""
+    row = s.get(Deadline, deadline.id)
+    assert row is not None
+    row.done_at = now
+    s.add(row)
+    what = f"deadline {row.kind} of item {row.item_id or row.workflow} failed and was set aside"
+    s.add(
+        Review(
+            item_id=row.item_id,
+            reason="internal-error",
+            detail=f"{what}\n{detail}",
+            created_at=now,
+            notify=True,
+        )
+    )
+
+
 def _covered(deadline: Deadline, mail_read_until: datetime | None) -> bool:
     return mail_read_until is not None and deadline.due_at <= mail_read_until
 
 
 def _with_record(base: Situation, s: Session, item_id: int) -> Situation:
     """A deadline sees the whole round: standing responses, every reply, every mail sent."""
-    history = repo.history(s, item_id)
-    return Situation(
-        rules=base.rules,
-        now=base.now,
-        group_name=base.group_name,
-        tag=base.tag,
-        zone=base.zone,
-        people=base.people,
-        responses=repo.standing(s, item_id),
-        history=tuple(history),
+    responses, streaks, latest = repo.standing_and_streaks(s, item_id)
+    return replace(
+        base,
+        responses=responses,
+        unclear_in_a_row=streaks,
+        latest=latest,
+        history=tuple(repo.history(s, item_id)),
         sent=tuple(repo.sent_views(s, item_id)),
     )

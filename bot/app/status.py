@@ -50,6 +50,7 @@ def item_record(
         "created_at": _iso(item.created_at),
         "outcome": item.data.get("outcome"),
         "responses": responses,
+        "determination": None,  # every item had the key before kinds brought their own
         "history": repo.history_size(s, item.id),
     }
     workflow = registry.get(item.kind)

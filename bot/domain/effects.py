@@ -24,6 +24,7 @@ class Mail:
     attachments: tuple[Attachment, ...] = ()
     attach_thread: bool = False  # add the item's whole thread as an .mbox file
     batched: bool = False  # a notice gathered over an hour: sent after everything else
+    cap_key: str = ""  # whose hourly budget it uses, when not the usual (see Outbox.cap_key)
 
 
 @dataclass(frozen=True)

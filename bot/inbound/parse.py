@@ -25,7 +25,11 @@ SEVERE_DEFECTS = (
     "CharsetDecodeDefect",
 )
 
-_MSGID = re.compile(r"<[^<>\s]+>")
+# A Message-ID as RFC 5322 writes it: printable ASCII, one @, no quoting, and never an encoded
+# word: it is copied into the In-Reply-To of the bot's answers, where Python 3.11 before 3.11.10
+# would decode `=?...?=` into real header lines (CVE-2024-6923).
+_MSGID = re.compile(r"<[!#-'*-9;=?-Z^-~]{1,250}@[!#-'*-9;=?-Z^-~]{1,250}>")
+_ENCODED = re.compile(r"=\?")
 DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
 
 
@@ -54,7 +58,7 @@ def _delivery(msg: Message) -> tuple[DeliveryStatus, ...]:
 
 def message_ids(value: str) -> tuple[str, ...]:
     """Every <id> in a header value, in order, lower-cased on nothing (ids are case-sensitive)."""
-    return tuple(_MSGID.findall(value or ""))
+    return tuple(m for m in _MSGID.findall(value or "") if not _ENCODED.search(m))
 
 
 def header_message_id(raw: bytes) -> str:

@@ -44,6 +44,14 @@ def reply_subject(subject: str) -> str:
     return "Re: " + _REPLY_PREFIX.sub("", subject).strip()
 
 
+_SAFE_ID = re.compile(r"<[!#-'*-9;=?-Z^-~]{1,250}@[!#-'*-9;=?-Z^-~]{1,250}>")
+
+
+def safe_id(message_id: str) -> bool:
+    """A Message-ID that can go into a header as it is: no encoded word, nothing to decode."""
+    return bool(_SAFE_ID.fullmatch(message_id)) and "=?" not in message_id
+
+
 def build_message(env: Envelope, body: Rendered, attachments: tuple[Attachment, ...] = ()) -> bytes:
     """The bytes to send; generated once and stored in the outbox, so a retry is the same mail."""
     msg = EmailMessage()
@@ -52,10 +60,11 @@ def build_message(env: Envelope, body: Rendered, attachments: tuple[Attachment, 
     msg["Subject"] = header_text(body.subject, SUBJECT_LIMIT)  # titles are senders' words
     msg["Date"] = format_datetime(env.date)
     msg["Message-ID"] = env.message_id
-    if env.in_reply_to:
+    references = [r for r in env.references[-20:] if safe_id(r)]
+    if env.in_reply_to and safe_id(env.in_reply_to):
         msg["In-Reply-To"] = env.in_reply_to
-    if env.references:
-        msg["References"] = " ".join(env.references[-20:])
+    if references:
+        msg["References"] = " ".join(references)
     # RFC 3834: we are a robot; ask others' robots (Exchange OOF too) not to answer us.
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "OOF, AutoReply, DR, RN, NRN"
@@ -266,7 +275,8 @@ class Composer:
                     raw=build_message(env, body, attachments),
                     priority=1 if mail.batched else 0,
                     # The sender of the trouble pays for answers to it; else the recipient.
-                    cap_key=mail.reply_to.from_addr if mail.reply_to else people[0].email,
+                    cap_key=mail.cap_key
+                    or (mail.reply_to.from_addr if mail.reply_to else people[0].email),
                 )
             )
         return out

@@ -53,7 +53,7 @@ def _v2_kinds_own_their_data(conn: Any) -> None:
     conn.execute(text("ALTER TABLE review ADD COLUMN notified_at DATETIME"))
     conn.execute(text("ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 0"))
     conn.execute(text("ALTER TABLE outbox ADD COLUMN cap_key VARCHAR NOT NULL DEFAULT ''"))
-    conn.execute(text("UPDATE outbox SET cap_key = json_extract(recipients, '$[0]')"))
+    conn.execute(text("UPDATE outbox SET cap_key = COALESCE(json_extract(recipients, '$[0]'), '')"))
 
 
 MIGRATIONS: list[Migration] = [_v2_kinds_own_their_data]
@@ -83,12 +83,20 @@ def _create_private(path: Path) -> None:
 
 
 def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+    # The sqlite3 module only opens a transaction before DML, so a schema change (CREATE,
+    # ALTER) would commit on its own and a failed migration would leave half a schema. We open
+    # every transaction ourselves instead (SQLAlchemy's documented pysqlite recipe).
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=5000")
     cur.execute("PRAGMA synchronous=FULL")
     cur.close()
+
+
+def _begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN")
 
 
 def make_engine(url: str) -> Engine:
@@ -98,6 +106,7 @@ def make_engine(url: str) -> Engine:
         _create_private(path)
     engine = create_engine(url, connect_args={"check_same_thread": False})
     event.listen(engine, "connect", _on_connect)
+    event.listen(engine, "begin", _begin)
     migrate(engine)
     return engine
 

@@ -155,10 +155,14 @@ def defer(engine: Engine, row_id: int, until: datetime) -> None:
 def sent_last_hour(engine: Engine, cap_key: str, now: datetime) -> int:
     """Mail sent in the last hour on one budget (see Outbox.cap_key)."""
     with session(engine) as s:
-        query = select(func.count()).select_from(Outbox).where(
-            Outbox.state == OutboxState.SENT,
-            Outbox.cap_key == cap_key,
-            col(Outbox.sent_at) >= now - timedelta(hours=1),
+        query = (
+            select(func.count())
+            .select_from(Outbox)
+            .where(
+                Outbox.state == OutboxState.SENT,
+                Outbox.cap_key == cap_key,
+                col(Outbox.sent_at) >= now - timedelta(hours=1),
+            )
         )
         return int(s.exec(query).one())
 

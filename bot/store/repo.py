@@ -132,21 +132,28 @@ def standing(session: Session, item_id: int) -> dict[int, ResponseView]:
 
 def standing_and_streaks(
     session: Session, item_id: int
-) -> tuple[dict[int, ResponseView], dict[int, int]]:
-    """Standing responses, and each person's unclear replies in a row, in one query."""
-    rows = session.exec(
-        select(Response, Standing)
-        .join(
-            Standing,
-            (col(Response.id) == func.coalesce(Standing.counted_id, Standing.latest_id)),
-        )
-        .where(Standing.item_id == item_id)
+) -> tuple[dict[int, ResponseView], dict[int, int], dict[int, ResponseView]]:
+    """Per person: the standing response, unclear replies in a row, and the latest reply of
+    any status (two queries, one row per person each)."""
+    rows = list(session.exec(select(Standing).where(Standing.item_id == item_id)))
+    ids = {r.latest_id for r in rows} | {r.counted_id for r in rows if r.counted_id}
+    found = (
+        {
+            r.id: response_view(r)
+            for r in session.exec(select(Response).where(col(Response.id).in_(ids)))
+        }
+        if ids
+        else {}
     )
-    responses, streaks = {}, {}
-    for r, s in rows:
-        responses[s.person_id] = response_view(r)
-        streaks[s.person_id] = s.unclear_in_a_row
-    return responses, streaks
+    standing = {r.person_id: found[r.counted_id or r.latest_id] for r in rows}
+    latest = {r.person_id: found[r.latest_id] for r in rows}
+    return standing, {r.person_id: r.unclear_in_a_row for r in rows}, latest
+
+
+def opened_by_in_state(session: Session, kind: str, state: str, key: str) -> set[int]:
+    """The `data[key]` person ids of the items of one kind in one state (a few rows)."""
+    rows = session.exec(select(Item.data).where(Item.kind == kind, Item.state == state))
+    return {int(data[key]) for data in rows if key in data}
 
 
 def purpose_of(session: Session, message_id: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -97,7 +98,7 @@ def on_open(sit: Situation, item: ItemView) -> list[Effect]:
 # day (they go to review): a robot that answers every mail gets no endless conversation.
 UNCLEAR_LIMIT = 3
 # The bot's own answers: a reply to one of them never gets another unclear-answer mail.
-_BOTS_ANSWERS = ("confirm", "clarify", "late")
+_BOTS_ANSWERS = ("confirm", "clarify", "late", "held")
 
 
 def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
@@ -150,6 +151,7 @@ def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
         and standing is not None
         and standing.status == ResponseStatus.COUNTED
         and standing.position == reading.position
+        and (not reading.reason or reading.reason == standing.text)
     ):
         return []  # the same position again, answering our own mail: nothing new to record
     asks_reason = sit.rules.positions[reading.position].asks_reason and not reading.reason
@@ -160,9 +162,9 @@ def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
 
 
 def _repeated(sit: Situation, reply: Reply) -> bool:
-    """The same words as this person's standing reply (a robot, or a mail sent twice)."""
-    standing = sit.responses.get(reply.person.id)
-    return standing is not None and standing.text.strip() == reply.text.strip()
+    """The same words as this person's latest reply (a robot, or a mail sent twice)."""
+    latest = sit.latest.get(reply.person.id) or sit.responses.get(reply.person.id)
+    return latest is not None and latest.text.strip() == reply.text.strip()
 
 
 def _unless_quiet(sit: Situation, reply: Reply, mails: list[Effect]) -> list[Effect]:
@@ -183,8 +185,8 @@ def _quiet_why(sit: Situation, reply: Reply) -> str:
         return f"{person.name} answered the bot's own {reply.answered} mail: not answered again"
     if _repeated(sit, reply):
         return f"{person.name} sent the same words again: not answered again"
-    standing = sit.responses.get(person.id)
-    recent = standing is not None and sit.now - standing.received_at < timedelta(days=1)
+    latest = sit.latest.get(person.id) or sit.responses.get(person.id)
+    recent = latest is not None and sit.now - latest.received_at < timedelta(days=1)
     if sit.unclear_in_a_row.get(person.id, 0) + 1 >= UNCLEAR_LIMIT and recent:
         return f"{person.name}: {UNCLEAR_LIMIT} unclear replies in a row; no more answers today"
     return ""
@@ -338,9 +340,12 @@ def _on_chair_reply(sit: Situation, reply: Reply) -> list[Effect]:
             else "not a reply to the escalation mail"
         )
         return [ToReview("chair-reply", f"{why}: {reply.text[:200]}", item.id, chair.id)]
+    if reply.held_because:
+        why = f"not taken as a determination: {reply.held_because}"
+        return [ToReview("chair-reply", why, item.id, chair.id)]
     text = reply.text.strip()
     pending = str(item.data.get("proposed_determination") or "")
-    if pending and reply.answered == "readback":
+    if pending and reply.answered == readback_purpose(pending):
         assent = read_assent(text)
         if assent == Assent.YES:
             return _determine(sit, reply, pending)
@@ -357,9 +362,10 @@ def _on_chair_reply(sit: Situation, reply: Reply) -> list[Effect]:
                     reply_to=reply.message,
                 ),
             ]
-    if reply.answered == "readback" or (pending and text == pending):
-        # Neither CONFIRM nor NO to the read-back, or the same words again: a person decides.
-        why = f"the Chair's reply is neither CONFIRM nor NO to the read-back: {text[:200]}"
+    if reply.answered.startswith("readback") or (pending and text == pending):
+        # Neither CONFIRM nor NO to the pending read-back (or an answer to an older one, whose
+        # text is no longer the one pending), or the same words again: a person decides.
+        why = f"not the answer to the pending read-back: {text[:200]}"
         return [ToReview("chair-reply", why, item.id, chair.id)]
     aside = not_an_answer(text)
     if aside is not None:
@@ -372,7 +378,7 @@ def _on_chair_reply(sit: Situation, reply: Reply) -> list[Effect]:
             Mail(
                 "ballot/determination_readback",
                 (chair,),
-                "readback",
+                readback_purpose(text),
                 {"item": item, "determination": text},
                 item.id,
                 reply_to=reply.message,
@@ -382,6 +388,12 @@ def _on_chair_reply(sit: Situation, reply: Reply) -> list[Effect]:
         why = "the sender is not proven by DKIM or DMARC and the rules ask for no read-back"
         return [ToReview("unverified-determination", why, item.id, chair.id)]
     return _determine(sit, reply, text)
+
+
+def readback_purpose(text: str) -> str:
+    """The read-back mail's purpose names the text it reads back, so that a CONFIRM confirms
+    exactly that text and never one proposed (or forged) after it."""
+    return f"readback:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
 def _determine(sit: Situation, reply: Reply, determination: str) -> list[Effect]:

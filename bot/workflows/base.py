@@ -45,6 +45,7 @@ class Situation:
     sent: tuple[SentView, ...] = ()  # what the bot sent about this item (deadlines)
     registry: Registry | None = None  # the kinds and their commands (for confirmed commands)
     unclear_in_a_row: dict[int, int] = field(default_factory=dict)  # per person, this item
+    latest: dict[int, ResponseView] = field(default_factory=dict)  # latest reply, any status
 
     @property
     def members(self) -> tuple[PersonView, ...]:
@@ -182,6 +183,8 @@ class Workflow:
     commands: tuple[Command, ...] = ()
     announce: bool = True  # opening an item tells the Secretariat ("opened" notice)
     waits_for_mail: frozenset[str] = frozenset()  # deadline kinds run only once mail is read
+    # The kind that holds an unproven Secretariat command until its sender answers OK.
+    hold: Callable[[CommandMail, Situation, str], OpenItem] | None = None
     schedule: Callable[[Rules, datetime], list[Tick]] | None = None  # next run of each job
     on_tick: Callable[[Situation, str], list[Effect]] | None = None
 
@@ -221,6 +224,11 @@ class Registry:
                 if argument is not None:
                     return command, argument
         return None
+
+    @property
+    def holder(self) -> Workflow | None:
+        """The kind that holds unproven commands (None: such commands only go to review)."""
+        return next((w for w in self.workflows if w.hold is not None), None)
 
     def with_kinds(self, *more: Workflow) -> Registry:
         return Registry((*self.workflows, *more))

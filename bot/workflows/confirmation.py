@@ -66,7 +66,14 @@ def on_open(sit: Situation, item: ItemView) -> list[Effect]:
     assert item.deadline is not None
     ctx = {"item": item, "why": item.data.get("why", "")}
     return [
-        Mail("confirmation/request", _sender(sit, item), "confirmation", ctx, item.id),
+        Mail(
+            "confirmation/request",
+            _sender(sit, item),
+            "confirmation",
+            ctx,
+            item.id,
+            cap_key=f"unproven:{_sender(sit, item)[0].email}",  # never the Secretariat's budget
+        ),
         Schedule(item.id, "expire", item.deadline),
     ]
 
@@ -79,6 +86,11 @@ def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
         return [ToReview("confirmation", why, item.id, person.id)]
     if item.state != ConfirmationState.AWAITING:
         why = f"an answer to a request already {item.state}: {reply.text[:200]}"
+        return [ToReview("confirmation", why, item.id, person.id)]
+    if reply.held_because:
+        return [ToReview("confirmation", f"not taken: {reply.held_because}", item.id, person.id)]
+    if item.deadline is not None and reply.arrived(sit) > item.deadline:
+        why = f"an answer that arrived after the request expired: {reply.text[:200]}"
         return [ToReview("confirmation", why, item.id, person.id)]
     ctx: dict[str, Any] = {"item": item}
     assent = read_assent(reply.text)
@@ -141,5 +153,6 @@ WORKFLOW = Workflow(
     on_deadline=on_deadline,
     templates=data_dir("templates") / "confirmation",
     announce=False,
+    hold=request,
     waits_for_mail=frozenset({"expire"}),  # an OK that arrived in time is read first
 )

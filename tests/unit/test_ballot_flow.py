@@ -28,7 +28,7 @@ def last_mail_to(app: App, address: str, purpose: str | None = None) -> Outbox:
         rows = [
             o
             for o in s.exec(select(Outbox).order_by(col(Outbox.id)))
-            if address in o.recipients and (purpose is None or o.purpose == purpose)
+            if address in o.recipients and (purpose is None or o.purpose.split(":")[0] == purpose)
         ]
     return rows[-1]
 

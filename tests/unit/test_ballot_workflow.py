@@ -116,8 +116,12 @@ def test_the_chairs_reply_is_read_back_and_recorded_on_confirm(rules: Rules) -> 
     state = next(e for e in effects if isinstance(e, SetState))
     assert state.state == "escalated" and state.data == {"proposed_determination": "Adopt it."}
     assert [e.template for e in effects if isinstance(e, Mail)] == ["ballot/determination_readback"]
+    assert [e.purpose for e in effects if isinstance(e, Mail)] == [
+        ballot.readback_purpose("Adopt it.")
+    ]
     pending = replace(item("escalated"), data={"proposed_determination": "Adopt it."})
-    confirm = Reply(pending, CHAIR, message(), "CONFIRM", True, "token", None, "readback")
+    answered = ballot.readback_purpose("Adopt it.")
+    confirm = Reply(pending, CHAIR, message(), "CONFIRM", True, "token", None, answered)
     effects = ballot.on_reply(situation(rules), confirm)
     assert next(e for e in effects if isinstance(e, SetState)).state == "determined"
     record = next(e for e in effects if isinstance(e, Record))

@@ -8,8 +8,10 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
+from bot.store import db as store_db
 from bot.store.db import SCHEMA_VERSION, session
 from bot.store.models import Deadline
 from tests.conftest import FIXTURES, MEMBERS, make_app
@@ -41,3 +43,23 @@ def test_schema_one_database_upgrades_with_every_record_kept(tmp_path: Path) -> 
     with session(app.engine) as s:
         deadlines = s.exec(select(Deadline)).all()
     assert deadlines and all(d.workflow == "ballot" and d.item_id for d in deadlines)
+
+
+def test_a_migration_that_fails_part_way_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Schema changes run in one transaction (sqlite3 would commit each CREATE on its own):
+    # a step that fails after the schema-2 step leaves the schema-1 database as it was.
+    path = tmp_path / "cg.db"
+    schema_one_database(path)
+
+    def fails(conn: object) -> None:
+        raise RuntimeError("a later step fails")
+
+    monkeypatch.setattr(store_db, "MIGRATIONS", [*store_db.MIGRATIONS, fails])
+    with pytest.raises(RuntimeError):
+        store_db.make_engine(f"sqlite:///{path}")
+    with sqlite3.connect(path) as con:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "standing" not in tables and "deadline" in tables

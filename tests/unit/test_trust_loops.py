@@ -188,3 +188,35 @@ def test_a_reply_all_answered_by_the_wrong_member_is_held_and_that_member_told_o
     matrix.setdefault("no silent loss (issue 8)", []).append(
         "reply-all answered by the wrong member: held, that member told once per item"
     )
+
+
+def test_a_forwarding_rule_after_a_vote_still_gets_one_answer_at_most(
+    app_with_ballot: App, matrix: dict[str, list[str]]
+) -> None:
+    # The member has voted (her standing reply is the counted one, days old); then her mailbox
+    # starts forwarding every bot mail back: the loop guard reads her latest reply, not the vote.
+    app = app_with_ballot
+    raw = clients.gmail(mail_to(app, EMAIL), NAME, EMAIL, BOT, T0, "Agree")
+    app.handle(Fetched("test", raw))
+    before = len(mails_to(app, EMAIL))
+    for round_ in range(10):
+        app.clock.jump_to(T0 + timedelta(days=3, minutes=10 * (round_ + 1)))
+        app.handle(Fetched("test", forwarding_rule(latest_to(app, EMAIL))))
+    answers = len(mails_to(app, EMAIL)) - before
+    assert answers <= 1
+    assert app.status()["items"][0]["responses"][EMAIL]["position"] == "agree"
+    matrix.setdefault("loops: at most one automatic answer per person and item", []).append(
+        f"a forwarding rule switched on after the member voted, 10 rounds: {answers} answer(s)"
+    )
+
+
+def test_the_reason_asked_for_in_the_confirmation_is_recorded(app_with_ballot: App) -> None:
+    # "Object" is confirmed with a request for the reason; the reason, sent in answer to that
+    # confirmation, is recorded (not taken for a robot repeating itself).
+    app = app_with_ballot
+    app.handle(Fetched("test", clients.gmail(mail_to(app, EMAIL), NAME, EMAIL, BOT, T0, "Object")))
+    confirmation = mail_to(app, EMAIL, "confirm")
+    because = "Object: line 4 counts the same removals twice."
+    app.handle(Fetched("test", clients.gmail(confirmation, NAME, EMAIL, BOT, T0, because)))
+    record = app.status()["items"][0]["responses"][EMAIL]
+    assert record["position"] == "object" and "counts the same removals twice" in record["text"]

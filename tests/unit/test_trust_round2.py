@@ -309,3 +309,80 @@ def test_held_junk_never_delays_the_opened_notice(
         "30 held strangers' mails, then a ballot opened: the opened notice first, the 30 in "
         "one notice after it; 5 more within the hour wait for the next hourly notice"
     )
+
+
+def test_a_hostile_message_id_never_reaches_the_bots_headers(
+    app: App, matrix: dict[str, list[str]]
+) -> None:
+    # The answer to a reply threads under its Message-ID: one holding an encoded CR/LF would
+    # come out as real headers (CVE-2024-6923). It is not taken as a Message-ID at all.
+    open_ballot(app)
+    name, address = MEMBERS[0][0], MEMBERS[0][1]
+    raw = clients.gmail(mail_to(app, address), name, address, BOT, T0, "maybe")
+    hostile = "<" + encoded("x\r\nReply-To: attacker@evil.example\r\n\r\nforged") + ">"
+    start = raw.index(b"Message-ID:")
+    end = raw.index(b"\n", start)
+    raw = raw[:start] + f"Message-ID: {hostile}".encode() + raw[end:]
+    app.handle(Fetched("test", raw))
+    app.run_due()
+    with session(app.engine) as s:
+        rows = s.exec(select(Outbox)).all()
+    assert not any(b"attacker@evil.example" in r.raw for r in rows)
+    matrix.setdefault("no injected header", []).append(
+        "a Message-ID holding an encoded CR/LF: never copied into In-Reply-To or References"
+    )
+
+
+def test_confirm_confirms_only_the_text_it_read_back(
+    app: App, matrix: dict[str, list[str]]
+) -> None:
+    # The Chair proposes; someone holding a forwarded packet proposes other words after her;
+    # her CONFIRM to the read-back of her own text must not record theirs.
+    escalated(app)
+    packet = mail_to(app, CHAIR[1], "escalation")
+    own = clients.outlook(packet, CHAIR[0], CHAIR[1], BOT, app.clock.now(), "Adopt, topic 2 out.")
+    app.handle(Fetched("test", own))
+    readback_of_own = mail_to(app, CHAIR[1], "readback")
+    forged = clients.outlook(packet, CHAIR[0], CHAIR[1], BOT, app.clock.now(), "Dissolve it.")
+    app.handle(Fetched("test", forged))
+    confirm = clients.outlook(readback_of_own, CHAIR[0], CHAIR[1], BOT, app.clock.now(), "CONFIRM")
+    app.handle(Fetched("test", confirm))
+    item = app.status()["items"][0]
+    assert item["state"] == "escalated" and item["determination"] is None
+    matrix.setdefault("Chair replies that are not a determination (issue 8)", []).append(
+        "a forged proposal after the Chair's own, then her CONFIRM to hers: nothing recorded"
+    )
+
+
+def test_an_ok_that_arrived_after_the_request_expired_carries_out_nothing(app: App) -> None:
+    app.handle(Fetched("test", command("BALLOT: Adopt the shortlist")))
+    request = mail_to(app, SECRETARIAT, "confirmation")
+    late = T0 + timedelta(days=5)
+    ok = clients.outlook(request, "Secretariat", SECRETARIAT, BOT, late, "OK")
+    app.clock.jump_to(late)
+    app.handle(Fetched("test", ok))  # read before the expiry job ran
+    assert ballots(app) == [] and mailed_members(app) == set()
+
+
+def test_thirty_forged_commands_cost_the_secretariat_nothing(
+    app: App, matrix: dict[str, list[str]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # One request for the Secretariat's OK at a time, on a budget of its own; the rest go to
+    # review. A genuine (proven) command's "opened" notice then leaves at once.
+    for n in range(30):
+        app.handle(Fetched("test", command(f"BALLOT: Forged {n}")))
+    auth = f"Authentication-Results: {TRUSTED}; dmarc=pass header.from=cg.example"
+    app.handle(Fetched("test", command("BALLOT: Adopt the shortlist", auth)))
+    app.run_due()
+    sent = FolderTransport(tmp_path_factory.mktemp("sent"))
+    asyncio.run(flush(app.engine, sent, app.clock, BOT, per_hour=5))
+    subjects = [
+        BytesParser(policy=default).parsebytes(raw)["Subject"] for _, raw, _ in sent.written
+    ]
+    assert sum("reply OK" in s for s in subjects) == 1
+    assert any("Opened: Adopt the shortlist" in s for s in subjects)
+    assert [i["kind"] for i in app.status()["items"]].count("confirmation") == 1
+    matrix.setdefault("forged commands open nothing (issue 8)", []).append(
+        "30 unproven commands: one request for OK, the rest to review; a proven command's "
+        "opened notice is not delayed"
+    )

@@ -1,0 +1,42 @@
+"""DKIM public keys fetched before the pipeline runs, so that proving a sender (pure, in
+inbound/sender_check.py) reads them as data and the core never opens a socket."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+
+import dkim.dnsplug
+
+Lookup = Callable[[bytes], bytes | None]
+_TAG = re.compile(rb"(?:^|;)\s*([a-z]+)\s*=\s*([^;]*)")
+MAX_SIGNATURES = 5  # as sender_check: a sender may add any number of signatures
+
+
+def _dns(name: bytes) -> bytes | None:
+    try:
+        found: bytes | None = dkim.dnsplug.get_txt(name, timeout=5)
+    except Exception:  # no answer is no key: the proof fails closed
+        return None
+    return found
+
+
+def key_names(raw: bytes) -> list[bytes]:
+    """The DNS names of the keys the message's DKIM signatures point at (selector, domain)."""
+    try:
+        headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    except Exception:
+        return []
+    names = []
+    for value in headers.get_all("dkim-signature", [])[:MAX_SIGNATURES]:
+        tags = {k: v.strip() for k, v in _TAG.findall(re.sub(rb"\s+", b"", str(value).encode()))}
+        if tags.get(b"s") and tags.get(b"d"):
+            names.append(tags[b"s"] + b"._domainkey." + tags[b"d"] + b".")
+    return names
+
+
+def fetch(raw: bytes, lookup: Lookup = _dns) -> dict[bytes, bytes | None]:
+    """Each key named by the message's signatures, looked up once (None when not found)."""
+    return {name: lookup(name) for name in key_names(raw)}
