@@ -8,6 +8,7 @@ import shlex
 import stat
 import tomllib
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -138,6 +139,28 @@ class SecurityConfig(_Strict):
     plus_domains: list[str] = []  # domains whose mail servers deliver name+tag@ to name@
 
 
+class MeetingSeriesConfig(_Strict):
+    """When the meetings of one series of the rules' [meetings] take place (ToR 4.1)."""
+
+    rrule: str  # RFC 5545 recurrence in the group's time zone: "FREQ=MONTHLY;BYDAY=1TU"
+    time: str = Field(pattern=r"^\d{1,2}:\d{2}$")  # local start time, "14:00"
+    duration_minutes: int = Field(default=90, ge=5, le=24 * 60)
+    where: str = ""  # the joining link or the room
+    dial_in: str = ""
+    replaces: str = ""  # a series this one replaces in the months it meets ("monthly")
+
+    @field_validator("rrule")
+    @classmethod
+    def _rule(cls, value: str) -> str:
+        from dateutil.rrule import rrulestr
+
+        try:
+            rrulestr(value, dtstart=datetime(2026, 1, 1))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"not an RFC 5545 RRULE: {value!r} ({exc})") from exc
+        return value
+
+
 class ConfigModel(_Strict):
     mailbox: MailboxConfig
     smtp: SmtpConfig
@@ -147,6 +170,7 @@ class ConfigModel(_Strict):
     chair: Person
     facilitators: list[Person] = []
     security: SecurityConfig = SecurityConfig()
+    meetings: dict[str, MeetingSeriesConfig] = {}  # keyed like the rules' [meetings.*]
 
     @model_validator(mode="after")
     def _unique_addresses(self) -> ConfigModel:

@@ -25,18 +25,34 @@ from bot.domain.refusals import (
     UnknownSender,
     Unmatched,
 )
-from bot.domain.types import Directory, ItemView, PersonKind, PersonView, ResponseView
+from bot.domain.types import (
+    Directory,
+    ItemView,
+    MeetingSeries,
+    PersonKind,
+    PersonView,
+    ResponseView,
+)
 from bot.inbound import authres
 from bot.inbound.address import normalise
 from bot.inbound.bounce import bounced_people
+from bot.inbound.calendar import read_reply
 from bot.inbound.classify import Automatic, Verdict, classify
-from bot.inbound.match import find_token, is_own_message_id, subject_tag
+from bot.inbound.match import find_token, is_own_message_id, read_token, subject_tag
 from bot.inbound.parse import parse_message
 from bot.inbound.reply import extract_reply
 from bot.inbound.sender_check import AmbiguousSender as FromNotSingle
 from bot.inbound.sender_check import DkimDns, single_from, verify_sender
 from bot.rules import Rules
-from bot.workflows.base import CommandError, CommandMail, Registry, Reply, Situation, carry_out
+from bot.workflows.base import (
+    CalendarAnswer,
+    CommandError,
+    CommandMail,
+    Registry,
+    Reply,
+    Situation,
+    carry_out,
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +84,8 @@ class World:
     command_policy: str = "unless-verified"  # or "always": see config [security]
     plus_domains: frozenset[str] = frozenset()  # name+tag@ is name@ at these domains
     awaiting_confirmation: frozenset[int] = frozenset()  # senders with a command awaiting OK
+    series: tuple[MeetingSeries, ...] = ()  # the group's regular meetings
+    sender_address: str = ""
     dkim_dns: DkimDns | None = None  # DKIM keys the shell fetched for this message (name -> key)
 
     def person(self, address: str) -> PersonView | None:
@@ -85,6 +103,8 @@ class World:
             responses=record.responses if record else {},
             unclear_in_a_row=record.unclear_in_a_row if record else {},
             latest=record.latest if record else {},
+            series=self.series,
+            sender_address=self.sender_address,
             registry=self.registry,
         )
 
@@ -103,6 +123,9 @@ class Inspection:
     token_message_id: str = ""
     held_because: str = ""  # why it must not count though it looks like a person's reply
     arrived_at: datetime | None = None  # when the server received it (else its Date, bounded)
+    calendar: CalendarAnswer | None = None  # an iTIP REPLY it carries
+    calendar_uid: str = ""
+    calendar_attendee: str = ""
     text: str = ""
 
     @property
@@ -140,7 +163,16 @@ class Stage:
 
 def _parse(insp: Inspection, world: World) -> StageResult:
     message = parse_message(insp.raw)
-    return replace(insp, message=message, arrived_at=insp.arrived_at or _sent(message, world))
+    answer = read_reply(insp.raw)
+    calendar = CalendarAnswer(answer.partstat, answer.comment, answer.sequence) if answer else None
+    return replace(
+        insp,
+        message=message,
+        arrived_at=insp.arrived_at or _sent(message, world),
+        calendar=calendar,
+        calendar_uid=answer.uid if answer else "",
+        calendar_attendee=normalise(answer.attendee, world.plus_domains) if answer else "",
+    )
 
 
 def _sent(message: InboundMessage, world: World) -> datetime:
@@ -168,6 +200,8 @@ def _automatic(insp: Inspection, world: World) -> StageResult:
     verdict: Verdict | None = classify(msg)
     if verdict is None:
         return insp
+    if insp.calendar is not None and world.person(msg.from_addr) is not None:
+        return insp  # a calendar client's Accept/Decline: an answer, however it is marked
     if verdict.weak and _writes_to_own_token(msg, world):
         # A member's genuine reply through a gateway that marks everything as bulk: never
         # binned silently; it goes on, held for review, and its writer is told why.
@@ -297,6 +331,11 @@ def _match(insp: Inspection, world: World) -> StageResult:
     tagged = subject_tag(msg.subject, world.tag)
     if tagged is not None:
         return replace(insp, item_id=tagged, matched_by="subject-tag")
+    if insp.calendar_uid:
+        token = read_token(f"<{insp.calendar_uid}>", world.secret)
+        if token is not None and token.item_id:
+            # A calendar client's answer names the event, not the mail: the UID is our token.
+            return replace(insp, item_id=token.item_id, matched_by="calendar")
     raise Unmatched(detail="no token of ours in In-Reply-To/References and no subject tag")
 
 
@@ -317,6 +356,12 @@ def _load(insp: Inspection, world: World) -> StageResult:
 def _authenticate(insp: Inspection, world: World) -> StageResult:
     person = insp.person
     assert person is not None
+    if insp.matched_by == "calendar" and insp.calendar_attendee != person.email:
+        attendee = world.person(insp.calendar_attendee)
+        if attendee is None or attendee.id != person.id:
+            raise NotTheirs(
+                detail=f"{person.email} sent a calendar answer for {insp.calendar_attendee}"
+            )
     if insp.matched_by == "token" and insp.token_person_id not in (0, person.id):
         raise NotTheirs(
             detail=f"{person.email} answered a mail sent to person #{insp.token_person_id}"
@@ -335,21 +380,24 @@ def _interpret(insp: Inspection, world: World) -> StageResult:
     workflow = world.registry.get(item.kind)
     if workflow is None:
         raise Unmatched(detail=f"no workflow reads replies to {item.kind} items")
-    trusted = insp.matched_by == "token" and insp.token_person_id == person.id
+    trusted = (
+        insp.matched_by == "token" and insp.token_person_id == person.id
+    ) or insp.matched_by == "calendar"
     # Only a determination without read-back needs proof; DKIM costs a DNS lookup.
     needs_proof = person.kind == PersonKind.CHAIR and not world.rules.consensus.chair_readback
     proof = proven_sender(insp, world) if needs_proof else None
     reply = Reply(
-        item,
-        person,
-        _msg(insp),
-        insp.text,
-        trusted,
-        insp.matched_by,
-        proof,
-        record.answered,
-        insp.held_because,
-        insp.arrived_at,
+        item=item,
+        person=person,
+        message=_msg(insp),
+        text=insp.text,
+        trusted=trusted,
+        matched_by=insp.matched_by,
+        verified=proof,
+        answered=record.answered,
+        calendar=insp.calendar,
+        held_because=insp.held_because,
+        arrived_at=insp.arrived_at,
     )
     effects = workflow.on_reply(world.situation(record), reply)
     if person.failing:  # they wrote to us, so their address works again

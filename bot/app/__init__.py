@@ -15,7 +15,7 @@ from sqlmodel import Session
 from bot.app.deadlines import Deadlines
 from bot.app.enact import Enactor
 from bot.app.intake import Intake, load_item
-from bot.app.setup import aliases, database_url, rules_for, token_secret
+from bot.app.setup import aliases, database_url, meeting_series, rules_for, token_secret
 from bot.app.status import explain_record, open_reviews, snapshot
 from bot.clock import Clock
 from bot.config import Settings
@@ -52,6 +52,7 @@ class App:
             self.secret = token_secret(s, settings)
             s.commit()
         self._aliases = aliases(settings)
+        self.series = meeting_series(settings, self.rules)
         renderer = Renderer({w.kind: w.templates for w in registry.workflows})
         composer = Composer(
             renderer,
@@ -85,6 +86,8 @@ class App:
             command_policy=cfg.security.require_confirmation,
             plus_domains=frozenset(d.lower() for d in cfg.security.plus_domains),
             awaiting_confirmation=self._awaiting(s),
+            series=self.series,
+            sender_address=cfg.smtp.from_address,
         )
 
     def _awaiting(self, s: Session) -> frozenset[int]:
@@ -131,6 +134,8 @@ class App:
         spec = OpenItem(kind, title, body, deadline, opened_by, dict(data or {}))
         with session(self.engine) as s:
             item = self.enactor.open_item(s, spec, self.situation(s))
+            if item is None:
+                raise ValueError(f"an item with the key {spec.key!r} exists already")
             s.commit()
         return item.id
 

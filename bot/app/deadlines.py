@@ -42,7 +42,7 @@ class Deadlines:
             if workflow.schedule is None:
                 continue
             sit = self.situation(s, after)
-            for tick in workflow.schedule(sit.rules, after):
+            for tick in workflow.schedule(sit):
                 if repo.pending_job(s, workflow.kind, tick.job) is None:
                     repo.schedule(s, None, workflow.kind, tick.job, tick.due_at)
 

@@ -123,9 +123,11 @@ class Enactor:
         for composed in self.composer.compose(mail, base_context(sit), sit.now, root, extra):
             outbox.queue(s, composed, sit.now)
 
-    def open_item(self, s: Session, spec: OpenItem, sit: Situation) -> ItemView:
+    def open_item(self, s: Session, spec: OpenItem, sit: Situation) -> ItemView | None:
         """Create the item, apply what its workflow does on opening, and tell the Secretariat."""
         workflow = self.registry[spec.kind]
+        if spec.key and repo.item_by_key(s, spec.key) is not None:
+            return None  # opened once only: a meeting's call after downtime, say
         problems = workflow.validate(spec, sit)
         if problems:
             raise ValueError("; ".join(problems))
@@ -139,6 +141,7 @@ class Enactor:
             spec.opened_by,
             spec.data,
             sit.now,
+            spec.key or None,
         )
         template = f"{spec.kind}/opened"
         notice = Mail(

@@ -9,6 +9,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from bot.config import Settings
+from bot.domain.types import MeetingSeries
 from bot.errors import ConfigError
 from bot.inbound.address import normalise
 from bot.rules import Rules, composition_warnings, load_rules, resolve_rules_path
@@ -36,7 +37,40 @@ def rules_for(settings: Settings) -> tuple[Rules, list[str]]:
             raise ConfigError(
                 f"{settings.path}: members[{i}].role: {role!r} is not a seat in the rules ({known})"
             )
+    for name, when in cfg.meetings.items():
+        known = ", ".join(rules.meetings)
+        if name not in rules.meetings:
+            raise ConfigError(
+                f"{settings.path}: meetings.{name}: not a meeting in the rules ({known})"
+            )
+        if when.replaces and when.replaces not in cfg.meetings:
+            raise ConfigError(
+                f"{settings.path}: meetings.{name}.replaces: {when.replaces!r} is not configured"
+            )
     return rules, [*settings.warnings, *composition_warnings(rules, roles)]
+
+
+def meeting_series(settings: Settings, rules: Rules) -> tuple[MeetingSeries, ...]:
+    """The regular meetings: the rules' cadence joined with the config's dates."""
+    out = []
+    for name, when in settings.model.meetings.items():
+        rule = rules.meetings[name]
+        out.append(
+            MeetingSeries(
+                name=name,
+                label=rule.label,
+                rrule=when.rrule,
+                time=when.time,
+                duration_minutes=when.duration_minutes,
+                zone=settings.model.group.timezone,
+                call_notice=rule.call_notice,
+                with_facilitators=rule.with_facilitators,
+                where=when.where,
+                dial_in=when.dial_in,
+                replaces=when.replaces,
+            )
+        )
+    return tuple(out)
 
 
 def token_secret(s: Session, settings: Settings) -> str:

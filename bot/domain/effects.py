@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.message import InboundMessage
-from bot.domain.types import Attachment, PersonView
+from bot.domain.types import Attachment, Invitation, PersonView
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class Mail:
     attach_thread: bool = False  # add the item's whole thread as an .mbox file
     batched: bool = False  # a notice gathered over an hour: sent after everything else
     cap_key: str = ""  # whose hourly budget it uses, when not the usual (see Outbox.cap_key)
+    invitation: Invitation | None = None  # a calendar invitation, as an alternative part
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class OpenItem:
     opened_by: str
     data: dict[str, Any] = field(default_factory=dict)  # per-kind data (a ballot's options, ...)
     reply_to: InboundMessage | None = None  # the command mail the confirmation answers
+    key: str = ""  # an item with this key is opened once only (a meeting's "monthly:2027-01-05")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -74,6 +74,39 @@ class ItemView:
     deadline: datetime | None
     data: dict[str, Any] = field(default_factory=dict)  # per-kind data, owned by the workflow
     opened_by: str = ""
+
+
+@dataclass(frozen=True)
+class MeetingSeries:
+    """A regular meeting of the group: its rules (ToR 4.1) and when the config says it meets."""
+
+    name: str  # the rules' key: "monthly", "quarterly"
+    label: str
+    rrule: str  # RFC 5545, in `zone`
+    time: str  # "14:00"
+    duration_minutes: int
+    zone: str
+    call_notice: timedelta  # the call goes out this long before
+    with_facilitators: bool = False
+    where: str = ""
+    dial_in: str = ""
+    replaces: str = ""
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """An iCalendar invitation to attach to a mail (built by mail/ical.py)."""
+
+    method: str  # REQUEST or CANCEL
+    uid: str
+    sequence: int
+    summary: str
+    description: str
+    start: datetime
+    end: datetime
+    zone: str
+    location: str
+    attendees: tuple[PersonView, ...]
 
 
 @dataclass(frozen=True)

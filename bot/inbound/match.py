@@ -39,6 +39,15 @@ def mint_message_id(secret: str, domain: str, item_id: int | None, person_id: in
     return f"<cg.{body}.{_sign(secret, body)}@{domain}>"
 
 
+def stable_token(secret: str, domain: str, item_id: int) -> str:
+    """The same signed token for an item every time (a calendar event's UID, without <>):
+    an update or a cancellation must name the event the calendar already holds."""
+    seed = hmac.new(secret.encode(), f"uid.{item_id}".encode(), hashlib.sha256).digest()[:10]
+    nonce = base64.b32encode(seed).decode().lower()
+    body = f"{item_id}.0.{nonce}"
+    return f"cg.{body}.{_sign(secret, body)}@{domain}"
+
+
 def read_token(message_id: str, secret: str) -> Token | None:
     """The token in one of our Message-IDs, or None if it is not ours or its signature is wrong."""
     match = _TOKEN.match(message_id.strip().lower())

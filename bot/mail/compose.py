@@ -13,13 +13,14 @@ from datetime import datetime
 from email.message import EmailMessage, Message, MIMEPart
 from email.parser import BytesParser
 from email.policy import compat32, default
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 from typing import Any
 
 from bot.domain.effects import Mail
 from bot.domain.types import Attachment, Composed
-from bot.inbound.match import mint_message_id
+from bot.inbound.match import mint_message_id, stable_token
+from bot.mail.ical import calendar_part, invitation
 from bot.render import Rendered, Renderer
 from bot.textsafe import header_text
 
@@ -52,8 +53,16 @@ def safe_id(message_id: str) -> bool:
     return bool(_SAFE_ID.fullmatch(message_id)) and "=?" not in message_id
 
 
-def build_message(env: Envelope, body: Rendered, attachments: tuple[Attachment, ...] = ()) -> bytes:
-    """The bytes to send; generated once and stored in the outbox, so a retry is the same mail."""
+def build_message(
+    env: Envelope,
+    body: Rendered,
+    attachments: tuple[Attachment, ...] = (),
+    calendar: tuple[bytes, str] | None = None,
+) -> bytes:
+    """The bytes to send; generated once and stored in the outbox, so a retry is the same mail.
+
+    `calendar` (an iCalendar body and its METHOD) goes in as a third alternative, after the
+    text and the HTML, which is where Outlook and Gmail look for Accept/Decline."""
     msg = EmailMessage()
     msg["From"] = env.sender
     msg["To"] = ", ".join(env.to)
@@ -71,6 +80,8 @@ def build_message(env: Envelope, body: Rendered, attachments: tuple[Attachment, 
     msg["Reply-To"] = env.sender
     msg.set_content(body.text, cte="quoted-printable")
     msg.add_alternative(body.html, subtype="html", cte="quoted-printable")
+    if calendar is not None:
+        msg.attach(calendar_part(*calendar))
     for att in attachments:
         maintype, _, subtype = att.mime_type.partition("/")
         msg.add_attachment(att.content, maintype=maintype, subtype=subtype, filename=att.filename)
@@ -264,6 +275,7 @@ class Composer:
                 in_reply_to,
                 refs,
             )
+            calendar = self._calendar(mail, now)
             out.append(
                 Composed(
                     message_id=mid,
@@ -272,7 +284,7 @@ class Composer:
                     purpose=mail.purpose,
                     recipients=tuple(p.email for p in people),
                     subject=body.subject,
-                    raw=build_message(env, body, attachments),
+                    raw=build_message(env, body, attachments, calendar),
                     priority=1 if mail.batched else 0,
                     # The sender of the trouble pays for answers to it; else the recipient.
                     cap_key=mail.cap_key
@@ -280,6 +292,32 @@ class Composer:
                 )
             )
         return out
+
+    def _calendar(self, mail: Mail, now: datetime) -> tuple[bytes, str] | None:
+        """The invitation as iCalendar: our address organises, the item's signed UID names it."""
+        inv = mail.invitation
+        if inv is None or mail.item_id is None:
+            return None
+        uid = inv.uid or stable_token(self.secret, self.domain, mail.item_id)
+        ics = invitation(
+            method=inv.method,
+            uid=uid,
+            sequence=inv.sequence,
+            summary=inv.summary,
+            description=inv.description,
+            start=inv.start,
+            end=inv.end,
+            tz=inv.zone,
+            location=inv.location,
+            organizer=(self.sender_name, self.sender_addr),  # (name, address)
+            attendees=[(p.name, p.email) for p in inv.attendees],
+            stamp=now,
+        )
+        return ics, inv.method
+
+    @property
+    def sender_name(self) -> str:
+        return parseaddr(self.sender)[0] or self.sender_addr
 
     @staticmethod
     def _thread(

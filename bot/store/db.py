@@ -49,6 +49,8 @@ def _v2_kinds_own_their_data(conn: Any) -> None:
     )
     conn.execute(text("ALTER TABLE item DROP COLUMN options"))
     conn.execute(text("ALTER TABLE inbound ADD COLUMN arrived_at DATETIME"))
+    conn.execute(text("ALTER TABLE item ADD COLUMN key VARCHAR"))
+    conn.execute(text("CREATE UNIQUE INDEX ix_item_key ON item (key)"))
     conn.execute(text("ALTER TABLE review ADD COLUMN notify BOOLEAN NOT NULL DEFAULT 0"))
     conn.execute(text("ALTER TABLE review ADD COLUMN notified_at DATETIME"))
     conn.execute(text("ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 0"))

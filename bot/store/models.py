@@ -56,6 +56,7 @@ class Item(SQLModel, table=True):
     created_at: datetime
     deadline: datetime | None = None
     opened_by: str = ""
+    key: str | None = Field(default=None, unique=True)  # opened once only (a meeting's date)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 

@@ -118,6 +118,11 @@ def item(session: Session, item_id: int) -> ItemView | None:
     return item_view(row) if row else None
 
 
+def item_by_key(session: Session, key: str) -> ItemView | None:
+    row = session.exec(select(Item).where(Item.key == key)).first()
+    return item_view(row) if row else None
+
+
 def items(session: Session, kind: str | None = None) -> list[ItemView]:
     query = select(Item).order_by(col(Item.id))
     if kind is not None:
@@ -208,6 +213,7 @@ def create_item(
     opened_by: str,
     data: dict[str, Any],
     now: datetime,
+    key: str | None = None,
 ) -> ItemView:
     row = Item(
         kind=kind,
@@ -218,6 +224,7 @@ def create_item(
         deadline=deadline,
         opened_by=opened_by,
         data=data,
+        key=key,
     )
     session.add(row)
     session.flush()

@@ -20,6 +20,7 @@ from bot.domain.message import InboundMessage
 from bot.domain.types import (
     Directory,
     ItemView,
+    MeetingSeries,
     PersonView,
     ResponseView,
     SentView,
@@ -46,6 +47,8 @@ class Situation:
     registry: Registry | None = None  # the kinds and their commands (for confirmed commands)
     unclear_in_a_row: dict[int, int] = field(default_factory=dict)  # per person, this item
     latest: dict[int, ResponseView] = field(default_factory=dict)  # latest reply, any status
+    series: tuple[MeetingSeries, ...] = ()  # the group's regular meetings (rules + config)
+    sender_address: str = ""  # the bot's own address (a calendar invitation's ORGANIZER)
 
     @property
     def members(self) -> tuple[PersonView, ...]:
@@ -68,6 +71,15 @@ class Situation:
 
 
 @dataclass(frozen=True)
+class CalendarAnswer:
+    """What a calendar client answered to an invitation (ACCEPTED, DECLINED, TENTATIVE)."""
+
+    partstat: str
+    comment: str
+    sequence: int
+
+
+@dataclass(frozen=True)
 class Reply:
     """A person's reply to an item, with the new text already extracted."""
 
@@ -79,6 +91,7 @@ class Reply:
     matched_by: str  # "token" | "subject-tag"
     verified: str | None = None  # how DKIM/DMARC proved the sender (asked for the Chair only)
     answered: str = ""  # the purpose of the bot's mail it answers ("readback", "confirm", ...)
+    calendar: CalendarAnswer | None = None  # an iTIP REPLY from the person's calendar client
     held_because: str = ""  # why it must not count although it answers their own mail
     arrived_at: datetime | None = None  # when the mail server received it
 
@@ -185,7 +198,7 @@ class Workflow:
     waits_for_mail: frozenset[str] = frozenset()  # deadline kinds run only once mail is read
     # The kind that holds an unproven Secretariat command until its sender answers OK.
     hold: Callable[[CommandMail, Situation, str], OpenItem] | None = None
-    schedule: Callable[[Rules, datetime], list[Tick]] | None = None  # next run of each job
+    schedule: Callable[[Situation], list[Tick]] | None = None  # next run of each job, after now
     on_tick: Callable[[Situation, str], list[Effect]] | None = None
 
     def move(self, item: ItemView, event: str, to: StrEnum, **data: Any) -> SetState:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from bot.workflows import ballot, confirmation
+from bot.workflows import ballot, confirmation, meeting
 from bot.workflows.base import Registry
 
 STANDARD = Registry(
     (
         ballot.WORKFLOW,
         confirmation.WORKFLOW,
+        meeting.WORKFLOW,
     )
 )

@@ -19,7 +19,6 @@ from bot.app import App
 from bot.demo import clients
 from bot.domain.effects import Effect, Mail, OpenItem, Record, Schedule
 from bot.domain.types import Fetched, ItemView
-from bot.rules import Rules
 from bot.store.db import session
 from bot.store.models import Deadline, Outbox
 from bot.workflows.base import CommandMail, Reply, Situation, Tick, Workflow
@@ -76,8 +75,9 @@ def on_deadline(sit: Situation, item: ItemView, kind: str) -> list[Effect]:
     ]
 
 
-def schedule(rules: Rules, after: datetime) -> list[Tick]:
+def schedule(sit: Situation) -> list[Tick]:
     """Every day at 08:00 UTC."""
+    after = sit.now
     day = after.replace(hour=8, minute=0, second=0, microsecond=0)
     return [Tick("daily", day if day > after else day + timedelta(days=1))]
 

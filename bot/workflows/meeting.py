@@ -1,0 +1,237 @@
+"""Meetings by email (ToR 4.1, 2.2.c): calls with calendar invitations, and attendance.
+
+The regular meetings are derived from the rules' cadence and the config's dates (no second
+source of truth): a daily look-ahead opens each meeting whose call is due, once (its key is the
+series and the date), and a call that is still useful after downtime goes out late, once. A
+member answers with the Accept/Decline of their calendar client or by a plain reply; an
+apology reaches the Secretariat at once."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrulestr
+
+from bot.domain.effects import Effect, Mail, OpenItem, Record, Schedule, ToReview
+from bot.domain.types import Invitation, ItemKind, ItemView, MeetingSeries, PersonView
+from bot.resources import data_dir
+from bot.workflows.base import Reply, Situation, Tick, Workflow
+
+LOOK_AHEAD = timedelta(days=400)  # how far the cadence is searched for the next meeting
+
+
+class MeetingState(StrEnum):
+    SCHEDULED = "scheduled"
+    HELD = "held"
+    CANCELLED = "cancelled"
+
+
+TRANSITIONS: dict[tuple[StrEnum, str], tuple[StrEnum, ...]] = {
+    (MeetingState.SCHEDULED, "end"): (MeetingState.HELD,),
+    (MeetingState.SCHEDULED, "move"): (MeetingState.SCHEDULED,),
+    (MeetingState.SCHEDULED, "cancel"): (MeetingState.CANCELLED,),
+}
+
+# How a plain reply says it: apologies first, since "I can attend" hides in "I cannot attend".
+_APOLOGY = re.compile(
+    r"\b(?:apolog(?:y|ies|ise|ize)|regrets?|(?:can ?not|can't|won't|will not|unable to|not able to)"
+    r" (?:make it|attend|join|be there|come)|sorry,? i (?:can't|cannot)|"
+    r"je ne (?:pourrai|peux|serai) pas|excusez|excuses|empêché|"
+    r"no (?:podré|puedo) (?:asistir|participar|estar)|disculp|"
+    r"não (?:poderei|posso|vou poder) (?:participar|comparecer|estar)|peço desculpa)",
+    re.IGNORECASE,
+)
+_ATTENDING = re.compile(
+    r"^\W*(?:i(?:'ll| will| shall)? (?:be there|attend|join)|will attend|attending|"
+    r"count me in|je serai (?:là|présente?)|je participerai|"
+    r"asistiré|estaré|allí estaré|estarei (?:lá|presente)|vou participar|participarei)",
+    re.IGNORECASE,
+)
+_ANSWER = {"ACCEPTED": "attending", "DECLINED": "apology", "TENTATIVE": "tentative"}
+
+
+def occurrences(series: MeetingSeries, after: datetime, before: datetime) -> list[datetime]:
+    """The series' meeting starts in (after, before], in UTC."""
+    zone = ZoneInfo(series.zone)
+    hour, minute = (int(x) for x in series.time.split(":"))
+    local_after = after.astimezone(zone).replace(tzinfo=None)
+    first = datetime.combine(local_after.date() - timedelta(days=1), time(hour, minute))
+    rule = rrulestr(series.rrule, dtstart=first)
+    local_before = before.astimezone(zone).replace(tzinfo=None)
+    starts = rule.between(first, local_before, inc=True)
+    utc = [s.replace(tzinfo=zone).astimezone(ZoneInfo("UTC")) for s in starts]
+    return [t for t in utc if after < t <= before]
+
+
+def coming(sit: Situation, until: datetime) -> list[tuple[MeetingSeries, datetime]]:
+    """Every regular meeting from now until `until`, a replaced series' dates left out."""
+    found = {s.name: occurrences(s, sit.now - LOOK_AHEAD / 10, until) for s in sit.series}
+    out = []
+    for series in sit.series:
+        replacing = [s for s in sit.series if s.replaces == series.name]
+        taken = {(t.year, t.month) for r in replacing for t in found[r.name]}
+        out += [(series, t) for t in found[series.name] if (t.year, t.month) not in taken]
+    return sorted((pair for pair in out if pair[1] > sit.now), key=lambda pair: pair[1])
+
+
+def key(series: MeetingSeries, start: datetime) -> str:
+    return f"meeting:{series.name}:{start.astimezone(ZoneInfo(series.zone)):%Y-%m-%d}"
+
+
+def schedule(sit: Situation) -> list[Tick]:
+    """The look-ahead runs once in each hour, at the first chance (so at once on a first start,
+    and once after downtime): its slot is the current hour, which runs only once."""
+    hour = sit.now.replace(minute=0, second=0, microsecond=0)
+    return [Tick("calls", hour)] if sit.series else []
+
+
+def on_tick(sit: Situation, job: str) -> list[Effect]:
+    """Open each regular meeting whose call is due and which has not started yet."""
+    if job != "calls":
+        return []
+    longest = max((s.call_notice for s in sit.series), default=timedelta(0))
+    effects: list[Effect] = []
+    for series, start in coming(sit, sit.now + longest):
+        if start - series.call_notice <= sit.now:
+            effects.append(open_meeting(series.label, start, series, sit, key(series, start)))
+    return effects
+
+
+def open_meeting(
+    title: str, start: datetime, series: MeetingSeries | None, sit: Situation, item_key: str = ""
+) -> OpenItem:
+    """A meeting item: regular (a series) or ad hoc (ToR 4.1.c)."""
+    minutes = series.duration_minutes if series else 90
+    data: dict[str, Any] = {
+        "series": series.name if series else "",
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(minutes=minutes)).isoformat(),
+        "where": series.where if series else "",
+        "dial_in": series.dial_in if series else "",
+        "with_facilitators": bool(series and series.with_facilitators),
+        "sequence": 0,
+    }
+    return OpenItem(ItemKind.MEETING, title, "", start, "schedule", data, key=item_key)
+
+
+def _invitees(sit: Situation, item: ItemView) -> tuple[PersonView, ...]:
+    facilitators = sit.facilitators if item.data.get("with_facilitators") else ()
+    return (*sit.members, *facilitators)
+
+
+def _invitation(sit: Situation, item: ItemView, method: str = "REQUEST") -> Invitation:
+    where = " / ".join(x for x in (item.data.get("where"), item.data.get("dial_in")) if x)
+    return Invitation(
+        method=method,
+        uid="",  # the composer signs a stable one for the item: replies are matched by it
+        sequence=int(item.data.get("sequence", 0)),
+        summary=f"{sit.group_name}: {item.title}",
+        description=f"Reply to the call to send apologies or propose an agenda item "
+        f"[{sit.tag}-{item.id}].",
+        start=datetime.fromisoformat(str(item.data["starts_at"])),
+        end=datetime.fromisoformat(str(item.data["ends_at"])),
+        zone=sit.zone,
+        location=where,
+        attendees=_invitees(sit, item),
+    )
+
+
+def on_open(sit: Situation, item: ItemView) -> list[Effect]:
+    """The call: each invitee's own mail, with the invitation their calendar can accept."""
+    ends = datetime.fromisoformat(str(item.data["ends_at"]))
+    invitation = _invitation(sit, item)
+    ctx = {"item": item, "meeting": _facts(item), "ask_before": sit.rules.apologies.ask_before}
+    return [
+        Mail("meeting/call", _invitees(sit, item), "call", ctx, item.id, invitation=invitation),
+        Schedule(item.id, "end", ends),
+    ]
+
+
+def _facts(item: ItemView) -> dict[str, Any]:
+    return {
+        "starts_at": datetime.fromisoformat(str(item.data["starts_at"])),
+        "ends_at": datetime.fromisoformat(str(item.data["ends_at"])),
+        "where": item.data.get("where", ""),
+        "dial_in": item.data.get("dial_in", ""),
+    }
+
+
+def read_attendance(text: str) -> str | None:
+    """attending / apology from a plain reply's first lines, or None when it says neither."""
+    head = " ".join(text.strip().splitlines()[:3])
+    if _APOLOGY.search(head):
+        return "apology"
+    if _ATTENDING.search(head):
+        return "attending"
+    return None
+
+
+def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
+    """Attendance from a calendar answer or a plain reply; apologies reach the Secretariat."""
+    item, person = reply.item, reply.person
+    if item.state != MeetingState.SCHEDULED:
+        why = f"a reply to a meeting already {item.state}: {reply.text[:200]}"
+        return [ToReview("meeting-reply", why, item.id, person.id)]
+    if reply.calendar is not None:
+        answer = _ANSWER[reply.calendar.partstat]
+        note = reply.calendar.comment
+        effects: list[Effect] = [Record(item.id, person.id, answer, note, "counted", "calendar")]
+        # The calendar client's answer is itself the answer: no acknowledgement to it.
+    else:
+        answer_or_none = read_attendance(reply.text)
+        if answer_or_none is None or not reply.trusted:
+            why = f"neither apologies nor attendance: {reply.text[:200]}"
+            return [ToReview("meeting-reply", why, item.id, person.id)]
+        answer, note = answer_or_none, reply.text.strip()
+        ctx = {"item": item, "meeting": _facts(item), "answer": answer}
+        effects = [
+            Record(item.id, person.id, answer, note, "counted", "reply"),
+            Mail("meeting/noted", (person,), "confirm", ctx, item.id, reply_to=reply.message),
+        ]
+    if answer == "apology" and sit.rules.apologies.notify_secretariat:
+        ctx = {"item": item, "meeting": _facts(item), "person": person, "note": note}
+        effects.append(
+            Mail("meeting/apology", sit.secretariat, "notice", ctx, item.id, personal=False)
+        )
+    return effects
+
+
+def on_deadline(sit: Situation, item: ItemView, kind: str) -> list[Effect]:
+    if kind == "end" and item.state == MeetingState.SCHEDULED:
+        return [WORKFLOW.move(item, "end", MeetingState.HELD)]
+    return []
+
+
+def summary(item: ItemView, sit: Situation) -> dict[str, Any]:
+    """The start, and each invitee's attendance (attending / apology / tentative / no answer)."""
+    people = {p.id: p for p in sit.people.people}
+    attendance = {p.email: "no answer" for p in _invitees(sit, item)}
+    for person_id, response in sit.responses.items():
+        if person_id in people and response.position:
+            attendance[people[person_id].email] = response.position
+    return {
+        "starts_at": item.data.get("starts_at"),
+        "ends_at": item.data.get("ends_at"),
+        "series": item.data.get("series") or None,
+        "attendance": attendance,
+    }
+
+
+WORKFLOW = Workflow(
+    kind=ItemKind.MEETING,
+    description="meetings: calls with calendar invitations, attendance, apologies (ToR 4.1)",
+    states=MeetingState,
+    initial=MeetingState.SCHEDULED,
+    transitions=TRANSITIONS,
+    on_open=on_open,
+    on_reply=on_reply,
+    on_deadline=on_deadline,
+    templates=data_dir("templates") / "meeting",
+    summary=summary,
+    schedule=schedule,
+    on_tick=on_tick,
+)

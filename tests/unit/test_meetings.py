@@ -1,0 +1,188 @@
+"""Meetings by email (issue 9): calls derived from the rules' cadence and the config's dates,
+sent once (late after downtime while still useful), with calendar invitations; attendance from
+calendar answers and plain replies; apologies to the Secretariat at once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from email.utils import format_datetime, make_msgid
+
+import pytest
+from icalendar import Calendar
+from sqlmodel import col, select
+
+from bot.app import App
+from bot.demo import clients
+from bot.domain.types import Fetched
+from bot.store.db import session
+from bot.store.models import Outbox
+from tests.conftest import BOT, MEMBERS, SECRETARIAT, T0, make_app
+
+MEETINGS = """
+[[facilitators]]
+name = "Farah Idris"
+email = "farah@ciwp.example"
+
+[meetings.monthly]
+rrule = "FREQ=MONTHLY;BYDAY=1TU"
+time = "14:00"
+duration_minutes = 90
+where = "https://meet.example.org/cg"
+
+[meetings.quarterly]
+rrule = "FREQ=MONTHLY;BYMONTH=3,6,9,12;BYDAY=1TU"
+time = "15:00"
+duration_minutes = 120
+replaces = "monthly"
+"""
+
+
+@pytest.fixture
+def app(tmp_path_factory: pytest.TempPathFactory) -> App:
+    return make_app(tmp_path_factory.mktemp("meet"), change=lambda text: text + MEETINGS)
+
+
+def meetings(app: App) -> list[dict[str, object]]:
+    return [i for i in app.status()["items"] if i["kind"] == "meeting"]
+
+
+def calls(app: App) -> list[Outbox]:
+    with session(app.engine) as s:
+        return list(s.exec(select(Outbox).where(Outbox.purpose == "call").order_by(col(Outbox.id))))
+
+
+def test_the_cadence_opens_each_call_once_and_late_calls_only_while_useful(app: App) -> None:
+    app.run_due()
+    app.run_due()
+    # 1 December, 09:00: December is a quarterly month, so the quarterly meeting (15:00 today,
+    # its call due 21 days ago) replaces the monthly one; its call is late but still useful.
+    (first,) = meetings(app)
+    assert first["starts_at"] == "2026-12-01T15:00:00+00:00" and first["series"] == "quarterly"
+    invited = sorted(c.recipients[0] for c in calls(app))
+    assert invited == sorted([*(m[1] for m in MEMBERS), "farah@ciwp.example"])
+    # Down until 10 February: January's and February's meetings are past, their calls useless;
+    # nothing is sent twice; the call for 2 March is not due yet (21 days: 9 February... due).
+    app.clock.jump_to(datetime(2027, 2, 10, 9, tzinfo=UTC))
+    app.run_due()
+    found = {(m["series"], m["starts_at"], m["state"]) for m in meetings(app)}
+    assert found == {
+        ("quarterly", "2026-12-01T15:00:00+00:00", "held"),
+        ("quarterly", "2027-03-02T15:00:00+00:00", "scheduled"),
+    }
+    assert len(calls(app)) == 2 * (len(MEMBERS) + 1)
+
+
+def test_the_call_carries_an_invitation_calendar_clients_accept(app: App) -> None:
+    app.run_due()
+    call = message_from_bytes(calls(app)[0].raw, policy=default)
+    parts = {p.get_content_type(): p for p in call.walk()}
+    assert "text/calendar" in parts and parts["text/calendar"].get_param("method") == "REQUEST"
+    cal = Calendar.from_ical(parts["text/calendar"].get_payload(decode=True))
+    (event,) = cal.walk("VEVENT")
+    assert str(cal["METHOD"]) == "REQUEST" and int(event["SEQUENCE"]) == 0
+    attendees = {str(a).lower().removeprefix("mailto:") for a in event["ATTENDEE"]}
+    assert attendees == {m[1] for m in MEMBERS} | {"farah@ciwp.example"}  # quarterly: facilitators
+    assert str(event["ORGANIZER"]).lower() == f"mailto:{BOT}"
+
+
+def calendar_reply(uid: str, address: str, partstat: str, comment: str = "") -> bytes:
+    """An Outlook-style answer: a new message, no In-Reply-To, the REPLY as text/calendar."""
+    ics = (
+        "BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nPRODID:Microsoft Exchange Server 2010\r\n"
+        "VERSION:2.0\r\nBEGIN:VEVENT\r\n"
+        f"ATTENDEE;PARTSTAT={partstat};CN=Someone:MAILTO:{address.upper()}\r\n"
+        + (f"COMMENT;LANGUAGE=en-GB:{comment}\r\n" if comment else "")
+        + f"UID:{uid}\r\nSEQUENCE:0\r\nDTSTAMP:20261201T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    msg = EmailMessage()
+    msg["From"] = address
+    msg["To"] = BOT
+    msg["Subject"] = f"{partstat.title()}: Monthly meeting"
+    msg["Date"] = format_datetime(T0)
+    msg["Message-ID"] = make_msgid(domain="members.example")
+    msg.set_content(comment or partstat)
+    msg.add_alternative(
+        ics.encode(), maintype="text", subtype="calendar", params={"method": "REPLY"}
+    )
+    return msg.as_bytes()
+
+
+def uid_of(app: App) -> str:
+    call = message_from_bytes(calls(app)[0].raw, policy=default)
+    part = next(p for p in call.walk() if p.get_content_type() == "text/calendar")
+    (event,) = Calendar.from_ical(part.get_payload(decode=True)).walk("VEVENT")
+    return str(event["UID"])
+
+
+def test_a_declined_invitation_is_an_apology_the_secretariat_hears_of_at_once(app: App) -> None:
+    app.run_due()
+    address = MEMBERS[2][1]
+    reply = calendar_reply(uid_of(app), address, "DECLINED", "Travelling that day.")
+    assert app.handle(Fetched("test", reply)) == "processed"
+    assert meetings(app)[0]["attendance"][address] == "apology"  # type: ignore[index]
+    with session(app.engine) as s:
+        rows = s.exec(select(Outbox).order_by(col(Outbox.id))).all()
+    told = [r for r in rows if SECRETARIAT in r.recipients and "Apologies" in r.subject]
+    assert len(told) == 1 and b"Travelling that day." in told[0].raw
+    assert not [r for r in rows if address in r.recipients and r.purpose == "confirm"]
+
+
+def test_accepted_and_tentative_are_recorded_without_a_word_back(app: App) -> None:
+    app.run_due()
+    uid = uid_of(app)
+    app.handle(Fetched("test", calendar_reply(uid, MEMBERS[0][1], "ACCEPTED")))
+    app.handle(Fetched("test", calendar_reply(uid, MEMBERS[1][1], "TENTATIVE")))
+    attendance = meetings(app)[0]["attendance"]
+    assert attendance == {  # type: ignore[comparison-overlap]
+        MEMBERS[0][1]: "attending",
+        MEMBERS[1][1]: "tentative",
+        MEMBERS[2][1]: "no answer",
+        MEMBERS[3][1]: "no answer",
+        "farah@ciwp.example": "no answer",
+    }
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "Apologies, I can't make it this time.",
+        "Je ne pourrai pas être présente, désolée.",
+        "No podré asistir, lo siento.",
+        "Não poderei participar, peço desculpa.",
+    ],
+)
+def test_a_plain_apology_in_any_language_is_noted_and_passed_on(app: App, words: str) -> None:
+    app.run_due()
+    name, address = MEMBERS[0][0], MEMBERS[0][1]
+    call = next(c for c in calls(app) if c.recipients == [address])
+    raw = clients.gmail(clients.Original(call.raw), name, address, BOT, T0, words)
+    assert app.handle(Fetched("test", raw)) == "processed"
+    assert meetings(app)[0]["attendance"][address] == "apology"  # type: ignore[index]
+    with session(app.engine) as s:
+        rows = s.exec(select(Outbox).order_by(col(Outbox.id))).all()
+    assert rows[-2].purpose == "confirm" and rows[-2].recipients == [address]
+    assert "Apologies" in rows[-1].subject and rows[-1].recipients == [SECRETARIAT]
+
+
+def test_a_calendar_answer_from_someone_not_invited_is_held(app: App) -> None:
+    app.run_due()
+    stranger = calendar_reply(uid_of(app), "mallory@evil.example", "ACCEPTED")
+    assert app.handle(Fetched("test", stranger)) == "quarantined"
+    forged = calendar_reply(uid_of(app), MEMBERS[0][1], "DECLINED").replace(
+        f"From: {MEMBERS[0][1]}".encode(), f"From: {MEMBERS[1][1]}".encode()
+    )
+    assert app.handle(Fetched("test", forged)) == "quarantined"
+    assert set(meetings(app)[0]["attendance"].values()) == {"no answer"}  # type: ignore[union-attr]
+
+
+def test_no_call_before_the_notice_period(app: App) -> None:
+    # 2 December: the next meeting (monthly, 5 January 14:00) has its call on 26 December.
+    app.clock.jump_to(datetime(2026, 12, 2, 9, tzinfo=UTC))
+    app.run_due()
+    assert [m["starts_at"] for m in meetings(app)] == []
+    app.clock.jump_to(datetime(2026, 12, 26, 14, tzinfo=UTC) + timedelta(minutes=1))
+    app.run_due()
+    assert [m["starts_at"] for m in meetings(app)] == ["2027-01-05T14:00:00+00:00"]
