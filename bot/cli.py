@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -19,6 +20,7 @@ from bot.clock import Clock, parse_instant
 from bot.config import Settings, load_config, secret_file_problems
 from bot.domain.types import ItemKind
 from bot.errors import ConfigError
+from bot.inbound.commands import parse_deadline
 from bot.store.db import StoreUnavailable
 from bot.store.outbox import NotResendable
 from bot.textsafe import terminal_text
@@ -285,6 +287,89 @@ def ballot_open(
     except ValueError as exc:
         _fail(str(exc))
     _say(item_id)
+
+
+@cli.command()
+@click.option("--days", default=120, show_default=True, help="How far ahead to look.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def meetings(obj: Context, days: int, as_json: bool) -> None:
+    """Meetings called and to be called (ToR 4.1), with attendance."""
+    found = obj.app().meetings(days)
+    if as_json:
+        _say_json(found)
+        return
+    if not found:
+        _say("no meetings: configure [meetings.*] or schedule one")
+    for m in found:
+        ident = f"#{m['id']}" if m["id"] else "  -"
+        answers = m.get("attendance") or {}
+        apologies = sum(1 for a in answers.values() if a == "apology")
+        attending = sum(1 for a in answers.values() if a == "attending")
+        extra = (
+            f"call {m['call_at'][:16]}"
+            if m["state"] == "to be called"
+            else f"{attending} attending, {apologies} apologies"
+        )
+        _say(f"{ident:5} {m['starts_at'][:16]}  {m['state']:13} {m['title']}  ({extra})")
+
+
+@cli.group()
+def meeting() -> None:
+    """Meetings (ToR 4.1): schedule an ad hoc one, move or cancel one."""
+
+
+def _instant(value: str, zone: str, option: str) -> datetime:
+    try:
+        return parse_deadline(value, zone)
+    except ValueError as exc:
+        _fail(f"{option}: {value!r} is not a date and time ({exc})")
+
+
+@meeting.command("schedule")
+@click.option("--title", required=True)
+@click.option("--start", required=True, metavar="DATE TIME", help="In the group's zone.")
+@click.option("--duration", default=90, show_default=True, help="Minutes.")
+@click.option("--where", default="", help="Joining link or room.")
+@click.pass_obj
+def meeting_schedule(obj: Context, title: str, start: str, duration: int, where: str) -> None:
+    """An ad hoc meeting (ToR 4.1.c): the call goes to every member now; prints its id."""
+    app = obj.app()
+    when = _instant(start, app.settings.model.group.timezone, "--start")
+    try:
+        item_id = app.schedule_meeting(title, when, duration, where)
+    except ValueError as exc:
+        _fail(str(exc))
+    _say(f"scheduled meeting {item_id}")
+
+
+@meeting.command("move")
+@click.argument("item_id", type=int)
+@click.option("--start", required=True, metavar="DATE TIME", help="In the group's zone.")
+@click.pass_obj
+def meeting_move(obj: Context, item_id: int, start: str) -> None:
+    """Move a meeting: its invitees get an update of the same calendar event."""
+    app = obj.app()
+    when = _instant(start, app.settings.model.group.timezone, "--start")
+    try:
+        app.act(item_id, "move", {"start": when})
+    except ValueError as exc:
+        _fail(str(exc))
+    _say(f"moved meeting {item_id} to {when.isoformat()}")
+
+
+@meeting.command("cancel")
+@click.argument("item_id", type=int)
+@click.option("--reason", default="", help="Told to the invitees.")
+@click.pass_obj
+def meeting_cancel(obj: Context, item_id: int, reason: str) -> None:
+    """Cancel a meeting: calendars remove it (iTIP CANCEL) and invitees are told why."""
+    app = obj.app()
+    try:
+        app.act(item_id, "cancel", {"reason": reason})
+    except ValueError as exc:
+        _fail(str(exc))
+    _say(f"cancelled meeting {item_id}")
 
 
 @cli.group("outbox")

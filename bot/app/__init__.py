@@ -6,27 +6,28 @@ intake.py (one message), deadlines.py (time), enact.py (effects -> rows), sender
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.app.deadlines import Deadlines
-from bot.app.enact import Enactor
+from bot.app.enact import Cause, Enactor
 from bot.app.intake import Intake, load_item
 from bot.app.setup import aliases, database_url, meeting_series, rules_for, token_secret
 from bot.app.status import explain_record, open_reviews, snapshot
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.effects import OpenItem
-from bot.domain.types import Fetched
+from bot.domain.types import Fetched, ItemKind
 from bot.mail.compose import Composer, from_header
 from bot.pipeline import Result, World
 from bot.render import Renderer
 from bot.store import outbox, repo
 from bot.store.db import make_engine, session
 from bot.store.models import Review
+from bot.workflows import meeting as meeting_workflow
 from bot.workflows.base import Registry, Situation
 from bot.workflows.registry import STANDARD
 
@@ -138,6 +139,55 @@ class App:
                 raise ValueError(f"an item with the key {spec.key!r} exists already")
             s.commit()
         return item.id
+
+    def meetings(self, days: int = 120) -> list[dict[str, Any]]:
+        """Meetings called (with their state and attendance) and those still to be called."""
+        snap = self.status()
+        called = [i for i in snap["items"] if i["kind"] == ItemKind.MEETING]
+        keys = {(i.get("series"), str(i.get("starts_at"))) for i in called}
+        with session(self.engine) as s:
+            sit = self.situation(s)
+        upcoming = [
+            {
+                "id": None,
+                "kind": "meeting",
+                "title": series.label,
+                "state": "to be called",
+                "series": series.name,
+                "starts_at": start.isoformat(),
+                "call_at": (start - series.call_notice).isoformat(),
+            }
+            for series, start in meeting_workflow.coming(sit, sit.now + timedelta(days=days))
+            if (series.name, start.isoformat()) not in keys
+        ]
+        return sorted([*called, *upcoming], key=lambda m: str(m["starts_at"]))
+
+    def schedule_meeting(self, title: str, start: datetime, minutes: int, where: str) -> int:
+        """An ad hoc meeting (ToR 4.1.c): its call goes out now. Raises ValueError."""
+        with session(self.engine) as s:
+            spec = meeting_workflow.ad_hoc(title, start, minutes, where, self.situation(s))
+        return self.open_item(ItemKind.MEETING, spec.title, "", start, "cli", spec.data)
+
+    def act(self, item_id: int, action: str, args: dict[str, Any]) -> None:
+        """Carry out one of an item kind's actions (a meeting's move or cancel), at once.
+
+        Raises ValueError naming what is wrong: no such item, no such action, or the item's
+        own objection."""
+        with session(self.engine) as s:
+            item = repo.item(s, item_id)
+            if item is None:
+                raise ValueError(f"no item {item_id}")
+            workflow = self.registry[item.kind]
+            do = workflow.actions.get(action)
+            if do is None:
+                known = ", ".join(workflow.actions) or "none"
+                raise ValueError(f"a {item.kind} has no action {action!r} (known: {known})")
+            responses, streaks, latest = repo.standing_and_streaks(s, item_id)
+            sit = replace(
+                self.situation(s), responses=responses, unclear_in_a_row=streaks, latest=latest
+            )
+            self.enactor.enact(s, do(sit, item, args), sit, Cause(kind=item.kind))
+            s.commit()
 
     def status(self) -> dict[str, Any]:
         """The record as `cgbot status --json` shows it."""

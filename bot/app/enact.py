@@ -81,7 +81,7 @@ class Enactor:
                 ),
             )
         elif isinstance(effect, SetState):
-            repo.set_item_state(s, effect.item_id, effect.state, effect.data or {})
+            repo.set_item_state(s, effect.item_id, effect.state, effect.data or {}, effect.deadline)
         elif isinstance(effect, Schedule):
             workflow = effect.workflow or cause.kind
             repo.schedule(s, effect.item_id, workflow, effect.kind, effect.due_at)

@@ -45,6 +45,7 @@ class SetState:
     item_id: int
     state: str
     data: dict[str, Any] | None = None  # merged into the item's data
+    deadline: datetime | None = None  # a new deadline (a meeting moved to another time)
 
 
 @dataclass(frozen=True)

@@ -246,10 +246,18 @@ def record_response(session: Session, response: Response) -> None:
     session.add(row)
 
 
-def set_item_state(session: Session, item_id: int, state: str, data: dict[str, Any]) -> None:
+def set_item_state(
+    session: Session,
+    item_id: int,
+    state: str,
+    data: dict[str, Any],
+    deadline: datetime | None = None,
+) -> None:
     row = session.get(Item, item_id)
     assert row is not None, f"item {item_id} vanished"
     row.state = state
+    if deadline is not None:
+        row.deadline = deadline
     if data:
         row.data = {**row.data, **data}
     session.add(row)

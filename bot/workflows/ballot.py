@@ -59,9 +59,9 @@ TRANSITIONS: dict[tuple[StrEnum, str], tuple[StrEnum, ...]] = {
 }
 
 
-def move(item: ItemView, event: str, to: BallotState, **data: str) -> SetState:
+def move(item: ItemView, event: str, to: BallotState, **data: Any) -> SetState:
     """The state change for `event`, checked against the transition table."""
-    return WORKFLOW.move(item, event, to, **data)
+    return WORKFLOW.move(item, event, to, None, **data)
 
 
 def _everyone(sit: Situation) -> tuple[PersonView, ...]:

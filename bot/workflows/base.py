@@ -196,17 +196,29 @@ class Workflow:
     commands: tuple[Command, ...] = ()
     announce: bool = True  # opening an item tells the Secretariat ("opened" notice)
     waits_for_mail: frozenset[str] = frozenset()  # deadline kinds run only once mail is read
+    # What the Secretariat may do to an item of this kind from the CLI ("move", "cancel"):
+    # each takes the item and its arguments and returns effects, or raises ValueError.
+    actions: Mapping[str, Callable[[Situation, ItemView, dict[str, Any]], list[Effect]]] = field(
+        default_factory=dict
+    )
     # The kind that holds an unproven Secretariat command until its sender answers OK.
     hold: Callable[[CommandMail, Situation, str], OpenItem] | None = None
     schedule: Callable[[Situation], list[Tick]] | None = None  # next run of each job, after now
     on_tick: Callable[[Situation, str], list[Effect]] | None = None
 
-    def move(self, item: ItemView, event: str, to: StrEnum, **data: Any) -> SetState:
+    def move(
+        self,
+        item: ItemView,
+        event: str,
+        to: StrEnum,
+        deadline: datetime | None = None,
+        **data: Any,
+    ) -> SetState:
         """The state change for `event`, checked against the transition table."""
         allowed = self.transitions.get((self.states(item.state), event), ())
         if to not in allowed:
             raise ValueError(f"{self.kind} {item.id}: {item.state} -> {to} on {event!r}")
-        return SetState(item.id, str(to), data)
+        return SetState(item.id, str(to), data, deadline)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ apology reaches the Secretariat at once."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
@@ -18,8 +19,9 @@ from dateutil.rrule import rrulestr
 
 from bot.domain.effects import Effect, Mail, OpenItem, Record, Schedule, ToReview
 from bot.domain.types import Invitation, ItemKind, ItemView, MeetingSeries, PersonView
+from bot.inbound.commands import parse_deadline, read_fields
 from bot.resources import data_dir
-from bot.workflows.base import Reply, Situation, Tick, Workflow
+from bot.workflows.base import CommandError, CommandMail, Reply, Situation, Tick, Workflow
 
 LOOK_AHEAD = timedelta(days=400)  # how far the cadence is searched for the next meeting
 
@@ -201,8 +203,69 @@ def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
 
 
 def on_deadline(sit: Situation, item: ItemView, kind: str) -> list[Effect]:
-    if kind == "end" and item.state == MeetingState.SCHEDULED:
+    ends = datetime.fromisoformat(str(item.data["ends_at"]))
+    if kind == "end" and item.state == MeetingState.SCHEDULED and sit.now >= ends:
         return [WORKFLOW.move(item, "end", MeetingState.HELD)]
+    return []  # an "end" left over from before a move is not the meeting's end
+
+
+def move(sit: Situation, item: ItemView, args: dict[str, Any]) -> list[Effect]:
+    """A new time: the same event updated in every calendar (SEQUENCE + 1), members told."""
+    start: datetime = args["start"]
+    if item.state != MeetingState.SCHEDULED:
+        raise ValueError(f"meeting {item.id} is {item.state}: it cannot be moved")
+    if start <= sit.now:
+        raise ValueError(f"the new start {start.isoformat()} is not in the future")
+    length = datetime.fromisoformat(str(item.data["ends_at"])) - datetime.fromisoformat(
+        str(item.data["starts_at"])
+    )
+    data = {
+        "starts_at": start.isoformat(),
+        "ends_at": (start + length).isoformat(),
+        "sequence": int(item.data.get("sequence", 0)) + 1,
+    }
+    moved = replace(item, deadline=start, data={**item.data, **data})
+    ctx = {"item": moved, "meeting": _facts(moved), "was": _facts(item)}
+    return [
+        WORKFLOW.move(item, "move", MeetingState.SCHEDULED, deadline=start, **data),
+        Mail(
+            "meeting/moved",
+            _invitees(sit, item),
+            "call",
+            ctx,
+            item.id,
+            invitation=_invitation(sit, moved),
+        ),
+        Schedule(item.id, "end", start + length),
+    ]
+
+
+def cancel(sit: Situation, item: ItemView, args: dict[str, Any]) -> list[Effect]:
+    """Called off: a CANCEL of the same event, which calendars apply, and the reason."""
+    if item.state != MeetingState.SCHEDULED:
+        raise ValueError(f"meeting {item.id} is {item.state}: it cannot be cancelled")
+    sequence = int(item.data.get("sequence", 0)) + 1
+    cancelled = replace(item, data={**item.data, "sequence": sequence})
+    ctx = {"item": item, "meeting": _facts(item), "reason": str(args.get("reason", ""))}
+    return [
+        WORKFLOW.move(item, "cancel", MeetingState.CANCELLED, sequence=sequence),
+        Mail(
+            "meeting/cancelled",
+            (*_invitees(sit, item), *sit.secretariat),
+            "outcome",
+            ctx,
+            item.id,
+            invitation=_invitation(sit, cancelled, "CANCEL"),
+        ),
+    ]
+
+
+def validate(spec: OpenItem, sit: Situation) -> list[str]:
+    starts = spec.data.get("starts_at")
+    if not starts:
+        return ["a meeting needs a start"]
+    if datetime.fromisoformat(str(starts)) <= sit.now:
+        return [f"the start {starts} is not in the future"]
     return []
 
 
@@ -221,6 +284,37 @@ def summary(item: ItemView, sit: Situation) -> dict[str, Any]:
     }
 
 
+class MeetingCommand:
+    """`MEETING: <title>` from the Secretariat schedules an ad hoc meeting (ToR 4.1.c)."""
+
+    prefix = "MEETING"
+    description = "schedule an ad hoc meeting: Start:, Duration: (minutes), Where: in the body"
+
+    def run(self, mail: CommandMail, sit: Situation) -> list[Effect]:
+        fields, _ = read_fields(mail.text, ("start", "duration", "where", "dial-in"))
+        problems = [] if mail.argument else ["the subject has no title after 'MEETING:'"]
+        start: datetime | None = None
+        try:
+            start = parse_deadline(fields.get("start", ""), sit.zone)
+        except ValueError as exc:
+            problems.append(f"Start: {fields.get('start', '')!r} is not a date and time ({exc})")
+        minutes = fields.get("duration", "90").strip()
+        if not minutes.isdigit() or not 5 <= int(minutes) <= 24 * 60:
+            problems.append(f"Duration: {minutes!r} is not a number of minutes")
+        if problems:
+            raise CommandError(problems)
+        assert start is not None
+        spec = ad_hoc(mail.argument, start, int(minutes), fields.get("where", ""), sit)
+        return [replace(spec, opened_by=f"{mail.sender.email} by email", reply_to=mail.message)]
+
+
+def ad_hoc(title: str, start: datetime, minutes: int, where: str, sit: Situation) -> OpenItem:
+    """An ad hoc meeting (CLI or MEETING: command)."""
+    spec = open_meeting(title, start, None, sit)
+    data = {**spec.data, "ends_at": (start + timedelta(minutes=minutes)).isoformat()}
+    return replace(spec, data={**data, "where": where}, opened_by="cli")
+
+
 WORKFLOW = Workflow(
     kind=ItemKind.MEETING,
     description="meetings: calls with calendar invitations, attendance, apologies (ToR 4.1)",
@@ -234,4 +328,7 @@ WORKFLOW = Workflow(
     summary=summary,
     schedule=schedule,
     on_tick=on_tick,
+    validate=validate,
+    actions={"move": move, "cancel": cancel},
+    commands=(MeetingCommand(),),
 )

@@ -132,3 +132,20 @@ def test_kinds_lists_each_registered_kind_with_its_states_and_commands() -> None
     assert "ballot: consensus ballot" in out.stdout
     assert "open, consensus, escalated, determined, closed" in out.stdout
     assert "Subject: BALLOT: ..." in out.stdout
+
+
+def test_meetings_lists_what_is_called_and_what_is_to_be_called(tmp_path: Path) -> None:
+    # The example config's cadence: the Secretariat sees the coming meetings and their calls.
+    example = (Path(__file__).parents[2] / "config.example.toml").read_text()
+    config = tmp_path / "config.toml"
+    config.write_text(
+        example.replace('url = "sqlite:///cgbot.db"', f'url = "sqlite:///{tmp_path}/cg.db"')
+    )
+    config.chmod(0o600)
+    env = {"CGBOT_IMAP_PASSWORD": "x", "CGBOT_SMTP_PASSWORD": "y"}
+    out = cgbot("--config", str(config), "--now", "2026-12-02T09:00:00Z", "meetings", env=env)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert any("2027-01-05T14:00" in line and "to be called" in line for line in lines)
+    assert any("2027-03-02T14:00" in line and "Quarterly" in line for line in lines)
+    assert not any("2027-03-02T14:00" in line and "Monthly" in line for line in lines)

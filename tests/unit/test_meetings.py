@@ -186,3 +186,62 @@ def test_no_call_before_the_notice_period(app: App) -> None:
     app.clock.jump_to(datetime(2026, 12, 26, 14, tzinfo=UTC) + timedelta(minutes=1))
     app.run_due()
     assert [m["starts_at"] for m in meetings(app)] == ["2027-01-05T14:00:00+00:00"]
+
+
+def event_of(raw: bytes) -> tuple[str, object]:
+    part = next(
+        p
+        for p in message_from_bytes(raw, policy=default).walk()
+        if p.get_content_type() == "text/calendar"
+    )
+    cal = Calendar.from_ical(part.get_payload(decode=True))
+    (event,) = cal.walk("VEVENT")
+    return str(cal["METHOD"]), event
+
+
+def test_an_ad_hoc_meeting_moved_then_cancelled_updates_the_same_calendar_event(
+    app: App,
+) -> None:
+    start = datetime(2026, 12, 15, 10, tzinfo=UTC)
+    item_id = app.schedule_meeting("Budget follow-up", start, 60, "Room 2")
+    invited = len(MEMBERS)
+    first = calls(app)[-invited:]
+    method, event = event_of(first[0].raw)
+    uid = str(event["UID"])  # type: ignore[index]
+    assert method == "REQUEST" and int(event["SEQUENCE"]) == 0  # type: ignore[index]
+
+    app.act(item_id, "move", {"start": start + timedelta(days=1)})
+    method, moved = event_of(calls(app)[-1].raw)
+    assert method == "REQUEST" and str(moved["UID"]) == uid  # type: ignore[index]
+    assert int(moved["SEQUENCE"]) == 1  # type: ignore[index]
+    assert moved["DTSTART"].dt.astimezone(UTC) == start + timedelta(days=1)  # type: ignore[index]
+    # The end planned before the move does not close the meeting.
+    app.clock.jump_to(start + timedelta(hours=2))
+    app.run_due()
+    (item,) = [m for m in meetings(app) if m["id"] == item_id]
+    assert item["state"] == "scheduled"
+
+    app.act(item_id, "cancel", {"reason": "The budget was settled by email."})
+    with session(app.engine) as s:
+        last = s.exec(select(Outbox).where(Outbox.purpose == "outcome")).all()
+    method, cancelled = event_of(last[0].raw)
+    assert method == "CANCEL" and str(cancelled["UID"]) == uid  # type: ignore[index]
+    assert str(cancelled["STATUS"]) == "CANCELLED" and int(cancelled["SEQUENCE"]) == 2  # type: ignore[index]
+    assert {r.recipients[0] for r in last} >= {m[1] for m in MEMBERS}
+    with pytest.raises(ValueError, match="cancelled"):
+        app.act(item_id, "move", {"start": start + timedelta(days=3)})
+
+
+def test_the_secretariat_schedules_a_meeting_by_email(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # A proven MEETING: command (the receiving server vouches for the Secretariat).
+    trusted = '[security]\ntrusted_authserv_ids = ["mx.cg.example"]\n'
+    app = make_app(tmp_path_factory.mktemp("m"), change=lambda t: t + MEETINGS + trusted)
+    body = "Start: 2026-12-15 10:00\nDuration: 45\nWhere: https://meet.example.org/x\n"
+    raw = clients.command("Secretariat", SECRETARIAT, BOT, T0, "MEETING: Budget call", body)
+    raw = b"Authentication-Results: mx.cg.example; dmarc=pass header.from=cg.example\r\n" + raw
+    assert app.handle(Fetched("test", raw)) == "processed"
+    (meeting,) = [m for m in meetings(app) if m["series"] is None]
+    assert meeting["title"] == "Budget call" and meeting["starts_at"] == "2026-12-15T10:00:00+00:00"
+    assert meeting["ends_at"] == "2026-12-15T10:45:00+00:00"
