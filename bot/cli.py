@@ -372,6 +372,31 @@ def meeting_cancel(obj: Context, item_id: int, reason: str) -> None:
     _say(f"cancelled meeting {item_id}")
 
 
+@meeting.command("agenda")
+@click.argument("item_id", type=int)
+@click.option("--add", multiple=True, help="A new item, accepted (repeat for more).")
+@click.option("--accept", multiple=True, type=int, help="Accept proposed item N.")
+@click.option("--drop", multiple=True, type=int, help="Drop item N.")
+@click.pass_obj
+def meeting_agenda(
+    obj: Context, item_id: int, add: tuple[str, ...], accept: tuple[int, ...], drop: tuple[int, ...]
+) -> None:
+    """Show a meeting's agenda; --add, --accept and --drop change it first."""
+    app = obj.app()
+    if add or accept or drop:
+        try:
+            app.act(item_id, "agenda", {"add": add, "accept": accept, "drop": drop})
+        except ValueError as exc:
+            _fail(str(exc))
+    found = next((m for m in app.meetings() if m["id"] == item_id), None)
+    if found is None:
+        _fail(f"no meeting {item_id}")
+    for entry in found.get("agenda") or []:
+        _say(f"{entry['n']:3}. [{entry['status']:8}] {entry['title']}  ({entry['by']})")
+    if not found.get("agenda"):
+        _say("no agenda items yet")
+
+
 @cli.group("outbox")
 def outbox_group() -> None:
     """Outgoing mail."""

@@ -35,6 +35,7 @@ class MeetingRule(_Strict):
     every: Literal["month", "quarter"]
     with_facilitators: bool = False
     call_notice: timedelta
+    agenda_notice: timedelta = timedelta(days=5)  # the final agenda and papers go out then
 
 
 class Apologies(_Strict):

@@ -22,7 +22,7 @@ from bot.domain.effects import (
     ToReview,
 )
 from bot.domain.types import Attachment, ItemView
-from bot.mail.compose import Composer, archive_budget, thread_mbox
+from bot.mail.compose import Composer, archive_budget, attachments_of, thread_mbox
 from bot.store import outbox, repo
 from bot.store.models import Response, Review
 from bot.textsafe import header_text
@@ -115,6 +115,9 @@ class Enactor:
                     part_bytes=self.archive_attachment_bytes,
                 ),
             )
+        if mail.attach_papers and mail.item_id:
+            raws = repo.secretariat_mail(s, mail.item_id)
+            extra = (*extra, *(paper for raw in raws for paper in attachments_of(raw)))
         item_id = mail.item_id
 
         def root(person_id: int | None) -> str | None:

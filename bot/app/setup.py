@@ -64,6 +64,7 @@ def meeting_series(settings: Settings, rules: Rules) -> tuple[MeetingSeries, ...
                 duration_minutes=when.duration_minutes,
                 zone=settings.model.group.timezone,
                 call_notice=rule.call_notice,
+                agenda_notice=rule.agenda_notice,
                 with_facilitators=rule.with_facilitators,
                 where=when.where,
                 dial_in=when.dial_in,

@@ -26,6 +26,7 @@ class Mail:
     batched: bool = False  # a notice gathered over an hour: sent after everything else
     cap_key: str = ""  # whose hourly budget it uses, when not the usual (see Outbox.cap_key)
     invitation: Invitation | None = None  # a calendar invitation, as an alternative part
+    attach_papers: bool = False  # add the files the Secretariat sent for the item (its papers)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ class ResponseStatus(StrEnum):
     COUNTED = "counted"
     LATE = "late"
     REVIEW = "review"
+    NOTED = "noted"  # kept with the item (an agenda proposal, papers), not a position
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class MeetingSeries:
     duration_minutes: int
     zone: str
     call_notice: timedelta  # the call goes out this long before
+    agenda_notice: timedelta = timedelta(days=5)  # the final agenda and papers, this long before
     with_facilitators: bool = False
     where: str = ""
     dial_in: str = ""

@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from email import policy
 from email.message import EmailMessage, Message, MIMEPart
 from email.parser import BytesParser
 from email.policy import compat32, default
@@ -196,6 +197,21 @@ def _leave_out(raw: bytes, spots: list[_Spot]) -> bytes:
         if spot.note is not None:
             raw = raw[: spot.start] + spot.note + raw[spot.end :]
     return raw
+
+
+def attachments_of(raw: bytes) -> list[Attachment]:
+    """The files attached to a received mail, as they were sent (a paper for a meeting)."""
+    try:
+        msg = BytesParser(policy=policy.default).parsebytes(raw)
+    except Exception:  # a mail too broken to read has no papers to give
+        return []
+    out = []
+    for part in msg.iter_attachments():
+        name = part.get_filename()
+        content: object = part.get_payload(decode=True)
+        if name and isinstance(content, bytes):
+            out.append(Attachment(header_text(name, 120), content, part.get_content_type()))
+    return out
 
 
 def thread_mbox(

@@ -367,6 +367,21 @@ def settle_inbound(
     return row
 
 
+def secretariat_mail(session: Session, item_id: int) -> list[bytes]:
+    """The Secretariat's mails about an item, oldest first (their attachments are papers)."""
+    rows = session.exec(
+        select(Inbound.raw)
+        .join(Person, col(Person.id) == Inbound.person_id)
+        .where(
+            Inbound.item_id == item_id,
+            Inbound.state == InboundState.PROCESSED,
+            Person.kind == PersonKind.SECRETARIAT,
+        )
+        .order_by(col(Inbound.id))
+    )
+    return list(rows)
+
+
 def thread_entries(session: Session, item_id: int) -> list[tuple[datetime, bytes]]:
     """Every mail of an item, sent and received, in time order (for the thread .mbox)."""
     sent = session.exec(select(Outbox.created_at, Outbox.raw).where(Outbox.item_id == item_id))

@@ -18,12 +18,28 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import rrulestr
 
 from bot.domain.effects import Effect, Mail, OpenItem, Record, Schedule, ToReview
-from bot.domain.types import Invitation, ItemKind, ItemView, MeetingSeries, PersonView
+from bot.domain.types import (
+    Invitation,
+    ItemKind,
+    ItemView,
+    MeetingSeries,
+    PersonKind,
+    PersonView,
+)
 from bot.inbound.commands import parse_deadline, read_fields
 from bot.resources import data_dir
 from bot.workflows.base import CommandError, CommandMail, Reply, Situation, Tick, Workflow
 
 LOOK_AHEAD = timedelta(days=400)  # how far the cadence is searched for the next meeting
+AGENDA_DELAY = timedelta(hours=1)  # a late call's agenda waits at least this for proposals
+_PROPOSAL = re.compile(
+    r"^\s*(?:agenda(?: item)?|proposed (?:agenda )?item|item for the agenda|"
+    r"point (?:pour|à) l'ordre du jour|ordre du jour|"
+    r"punto (?:para el|del) orden del día|orden del día|"
+    r"(?:ponto|item) (?:de|para a) pauta|pauta)\s*:\s*(?P<title>.+)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_AGENDA_EDIT = re.compile(r"^\s*(?P<verb>accept|drop|add)\b\s*:?\s*(?P<rest>.*)$", re.I | re.M)
 
 
 class MeetingState(StrEnum):
@@ -33,6 +49,7 @@ class MeetingState(StrEnum):
 
 
 TRANSITIONS: dict[tuple[StrEnum, str], tuple[StrEnum, ...]] = {
+    (MeetingState.SCHEDULED, "agenda"): (MeetingState.SCHEDULED,),
     (MeetingState.SCHEDULED, "end"): (MeetingState.HELD,),
     (MeetingState.SCHEDULED, "move"): (MeetingState.SCHEDULED,),
     (MeetingState.SCHEDULED, "cancel"): (MeetingState.CANCELLED,),
@@ -116,6 +133,8 @@ def open_meeting(
         "dial_in": series.dial_in if series else "",
         "with_facilitators": bool(series and series.with_facilitators),
         "sequence": 0,
+        "agenda": [],
+        "agenda_at": (start - (series.agenda_notice if series else timedelta(days=2))).isoformat(),
     }
     return OpenItem(ItemKind.MEETING, title, "", start, "schedule", data, key=item_key)
 
@@ -147,10 +166,15 @@ def on_open(sit: Situation, item: ItemView) -> list[Effect]:
     ends = datetime.fromisoformat(str(item.data["ends_at"]))
     invitation = _invitation(sit, item)
     ctx = {"item": item, "meeting": _facts(item), "ask_before": sit.rules.apologies.ask_before}
-    return [
+    effects: list[Effect] = [
         Mail("meeting/call", _invitees(sit, item), "call", ctx, item.id, invitation=invitation),
         Schedule(item.id, "end", ends),
     ]
+    starts = datetime.fromisoformat(str(item.data["starts_at"]))
+    agenda_at = max(datetime.fromisoformat(str(item.data["agenda_at"])), sit.now + AGENDA_DELAY)
+    if agenda_at < starts:  # a call too late for a separate agenda mail carries none
+        effects.append(Schedule(item.id, "agenda", agenda_at))
+    return effects
 
 
 def _facts(item: ItemView) -> dict[str, Any]:
@@ -172,12 +196,88 @@ def read_attendance(text: str) -> str | None:
     return None
 
 
+def agenda_of(item: ItemView) -> list[dict[str, Any]]:
+    return [dict(entry) for entry in item.data.get("agenda", [])]
+
+
+def _proposals(text: str) -> list[str]:
+    return [m.group("title").strip()[:200] for m in _PROPOSAL.finditer(text)]
+
+
+def _with_agenda(item: ItemView, agenda: list[dict[str, Any]]) -> Effect:
+    return WORKFLOW.move(item, "agenda", MeetingState.SCHEDULED, agenda=agenda)
+
+
+def _propose(sit: Situation, reply: Reply, titles: list[str]) -> list[Effect]:
+    """A member's (or the Secretariat's) proposed agenda items, numbered, for the Secretariat."""
+    item, person = reply.item, reply.person
+    agenda = agenda_of(item)
+    status = "accepted" if person.kind == PersonKind.SECRETARIAT else "proposed"
+    added = [
+        {"n": len(agenda) + i + 1, "title": t, "by": person.name, "status": status}
+        for i, t in enumerate(titles)
+    ]
+    ctx = {"item": item, "meeting": _facts(item), "added": added, "person": person}
+    effects: list[Effect] = [
+        _with_agenda(item, [*agenda, *added]),
+        Record(item.id, person.id, "agenda", "\n".join(titles), "noted", "agenda proposal"),
+        Mail("meeting/proposal_noted", (person,), "confirm", ctx, item.id, reply_to=reply.message),
+    ]
+    if status == "proposed":
+        effects.append(
+            Mail("meeting/proposal", sit.secretariat, "notice", ctx, item.id, personal=False)
+        )
+    return effects
+
+
+def _secretariat_reply(sit: Situation, reply: Reply) -> list[Effect]:
+    """The Secretariat's reply to a meeting: its attachments are the papers; ACCEPT n, DROP n
+    and ADD: title lines set the agenda (ToR 6.2.b)."""
+    item, person = reply.item, reply.person
+    agenda = agenda_of(item)
+    changed = False
+    for match in _AGENDA_EDIT.finditer(reply.text):
+        verb, rest = match.group("verb").lower(), match.group("rest").strip()
+        if verb == "add" and rest:
+            agenda.append(
+                {"n": len(agenda) + 1, "title": rest[:200], "by": person.name, "status": "accepted"}
+            )
+            changed = True
+        elif rest.isdigit() and 1 <= int(rest) <= len(agenda):
+            agenda[int(rest) - 1]["status"] = "accepted" if verb == "accept" else "dropped"
+            changed = True
+    papers = list(reply.message.attachments)
+    if not changed and not papers:
+        why = f"the Secretariat's reply sets no agenda and carries no paper: {reply.text[:200]}"
+        return [ToReview("meeting-reply", why, item.id, person.id)]
+    ctx = {"item": item, "meeting": _facts(item), "agenda": agenda, "papers": papers}
+    effects: list[Effect] = [
+        Mail("meeting/agenda_noted", (person,), "confirm", ctx, item.id, reply_to=reply.message)
+    ]
+    if changed:
+        effects.insert(0, _with_agenda(item, agenda))
+    if papers:
+        effects.insert(
+            0,
+            Record(
+                item.id, person.id, "papers", ", ".join(papers), "noted", "papers for the meeting"
+            ),
+        )
+    return effects
+
+
 def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
-    """Attendance from a calendar answer or a plain reply; apologies reach the Secretariat."""
+    """Attendance from a calendar answer or a plain reply; apologies reach the Secretariat;
+    proposed agenda items go to the Secretariat; the Secretariat's replies set the agenda."""
     item, person = reply.item, reply.person
     if item.state != MeetingState.SCHEDULED:
         why = f"a reply to a meeting already {item.state}: {reply.text[:200]}"
         return [ToReview("meeting-reply", why, item.id, person.id)]
+    if person.kind == PersonKind.SECRETARIAT:
+        return _secretariat_reply(sit, reply)
+    titles = _proposals(reply.text) if reply.calendar is None and reply.trusted else []
+    if titles:
+        return _propose(sit, reply, titles)
     if reply.calendar is not None:
         answer = _ANSWER[reply.calendar.partstat]
         note = reply.calendar.comment
@@ -203,6 +303,11 @@ def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
 
 
 def on_deadline(sit: Situation, item: ItemView, kind: str) -> list[Effect]:
+    if kind == "agenda" and item.state == MeetingState.SCHEDULED:
+        agenda = [e for e in agenda_of(item) if e["status"] == "accepted"]
+        ctx = {"item": item, "meeting": _facts(item), "agenda": agenda}
+        people = (*_invitees(sit, item), *sit.secretariat)
+        return [Mail("meeting/agenda", people, "agenda", ctx, item.id, attach_papers=True)]
     ends = datetime.fromisoformat(str(item.data["ends_at"]))
     if kind == "end" and item.state == MeetingState.SCHEDULED and sit.now >= ends:
         return [WORKFLOW.move(item, "end", MeetingState.HELD)]
@@ -260,6 +365,24 @@ def cancel(sit: Situation, item: ItemView, args: dict[str, Any]) -> list[Effect]
     ]
 
 
+def set_agenda(sit: Situation, item: ItemView, args: dict[str, Any]) -> list[Effect]:
+    """The Secretariat adds, accepts or drops agenda items from the CLI (ToR 6.2.b)."""
+    if item.state != MeetingState.SCHEDULED:
+        raise ValueError(f"meeting {item.id} is {item.state}: its agenda is closed")
+    agenda = agenda_of(item)
+    for n in (*args.get("accept", ()), *args.get("drop", ())):
+        if not 1 <= int(n) <= len(agenda):
+            raise ValueError(f"there is no agenda item {n} (1 to {len(agenda)})")
+    for n in args.get("accept", ()):
+        agenda[int(n) - 1]["status"] = "accepted"
+    for n in args.get("drop", ()):
+        agenda[int(n) - 1]["status"] = "dropped"
+    for title in args.get("add", ()):
+        entry = {"n": len(agenda) + 1, "title": title[:200], "by": "Secretariat"}
+        agenda.append({**entry, "status": "accepted"})
+    return [_with_agenda(item, agenda)]
+
+
 def validate(spec: OpenItem, sit: Situation) -> list[str]:
     starts = spec.data.get("starts_at")
     if not starts:
@@ -274,13 +397,15 @@ def summary(item: ItemView, sit: Situation) -> dict[str, Any]:
     people = {p.id: p for p in sit.people.people}
     attendance = {p.email: "no answer" for p in _invitees(sit, item)}
     for person_id, response in sit.responses.items():
-        if person_id in people and response.position:
-            attendance[people[person_id].email] = response.position
+        position = response.position or ""
+        if person_id in people and position in _ANSWER.values():
+            attendance[people[person_id].email] = position
     return {
         "starts_at": item.data.get("starts_at"),
         "ends_at": item.data.get("ends_at"),
         "series": item.data.get("series") or None,
         "attendance": attendance,
+        "agenda": agenda_of(item),
     }
 
 
@@ -329,6 +454,6 @@ WORKFLOW = Workflow(
     schedule=schedule,
     on_tick=on_tick,
     validate=validate,
-    actions={"move": move, "cancel": cancel},
+    actions={"move": move, "cancel": cancel, "agenda": set_agenda},
     commands=(MeetingCommand(),),
 )

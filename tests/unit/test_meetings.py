@@ -245,3 +245,62 @@ def test_the_secretariat_schedules_a_meeting_by_email(
     (meeting,) = [m for m in meetings(app) if m["series"] is None]
     assert meeting["title"] == "Budget call" and meeting["starts_at"] == "2026-12-15T10:00:00+00:00"
     assert meeting["ends_at"] == "2026-12-15T10:45:00+00:00"
+
+
+def test_agenda_proposed_by_reply_accepted_by_the_secretariat_goes_out_with_the_paper(
+    app: App,
+) -> None:
+    # A member proposes by replying to the call; the Secretariat accepts it by replying to the
+    # notice, with the paper attached; at the agenda date everyone gets both, the paper intact.
+    app.clock.jump_to(datetime(2026, 12, 26, 14, 1, tzinfo=UTC))
+    app.run_due()  # the call for 5 January (agenda five days before: 31 December)
+    name, address = MEMBERS[1][0], MEMBERS[1][1]
+    call = next(c for c in calls(app) if c.recipients == [address])
+    words = "Agenda: Review of the 2027 work programme budget\n\nThanks, Bruno"
+    app.handle(
+        Fetched("test", clients.gmail(clients.Original(call.raw), name, address, BOT, T0, words))
+    )
+    with session(app.engine) as s:
+        rows = s.exec(select(Outbox).order_by(col(Outbox.id))).all()
+    notice = next(
+        r for r in rows if r.recipients == [SECRETARIAT] and "Agenda proposal" in r.subject
+    )
+    answer = clients.gmail(
+        clients.Original(notice.raw), "Secretariat", SECRETARIAT, BOT, T0, "ACCEPT 1"
+    )
+    paper = b"%PDF-1.4 the budget paper\n" + bytes(range(256))
+    msg = message_from_bytes(answer, policy=default)
+    msg.add_attachment(paper, maintype="application", subtype="pdf", filename="budget-2027.pdf")
+    assert app.handle(Fetched("test", msg.as_bytes())) == "processed"
+    (meeting,) = meetings(app)
+    assert meeting["agenda"] == [  # type: ignore[comparison-overlap]
+        {
+            "n": 1,
+            "title": "Review of the 2027 work programme budget",
+            "by": name,
+            "status": "accepted",
+        }
+    ]
+    app.clock.jump_to(datetime(2026, 12, 31, 14, 1, tzinfo=UTC))
+    app.run_due()
+    with session(app.engine) as s:
+        agendas = s.exec(select(Outbox).where(Outbox.purpose == "agenda")).all()
+    assert {a.recipients[0] for a in agendas} == {*(m[1] for m in MEMBERS), SECRETARIAT}
+    sent = message_from_bytes(agendas[0].raw, policy=default)
+    assert "Review of the 2027 work programme budget" in sent.get_body(("plain",)).get_content()
+    (attached,) = list(sent.iter_attachments())
+    assert attached.get_filename() == "budget-2027.pdf"
+    assert attached.get_payload(decode=True) == paper
+
+
+def test_the_secretariat_sets_the_agenda_from_the_command_line(app: App) -> None:
+    item_id = app.schedule_meeting("Budget", datetime(2026, 12, 15, 10, tzinfo=UTC), 60, "")
+    app.act(item_id, "agenda", {"add": ["Minutes", "Budget 2027"], "accept": (), "drop": ()})
+    app.act(item_id, "agenda", {"add": (), "accept": (), "drop": [1]})
+    (meeting,) = [m for m in meetings(app) if m["id"] == item_id]
+    assert [(a["title"], a["status"]) for a in meeting["agenda"]] == [  # type: ignore[attr-defined]
+        ("Minutes", "dropped"),
+        ("Budget 2027", "accepted"),
+    ]
+    with pytest.raises(ValueError, match="no agenda item 7"):
+        app.act(item_id, "agenda", {"accept": [7]})
