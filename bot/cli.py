@@ -397,6 +397,61 @@ def meeting_agenda(
         _say("no agenda items yet")
 
 
+@meeting.command("record")
+@click.argument("item_id", type=int)
+@click.option("--attended", multiple=True, help="Who attended (default: those who accepted).")
+@click.option("--decision", "decisions", multiple=True, help="A decision taken (repeat).")
+@click.option(
+    "--action",
+    "actions",
+    multiple=True,
+    metavar="TITLE|OWNER-EMAIL|DUE",
+    help="An agreed action, its owner and due date (repeat).",
+)
+@click.option("--unsettled", multiple=True, help="A question the meeting could not settle.")
+@click.pass_obj
+def meeting_record(
+    obj: Context,
+    item_id: int,
+    attended: tuple[str, ...],
+    decisions: tuple[str, ...],
+    actions: tuple[str, ...],
+    unsettled: tuple[str, ...],
+) -> None:
+    """Send the record of a meeting to members and Secretariat (ToR 6.2.b)."""
+    app = obj.app()
+    zone = app.settings.model.group.timezone
+    agreed = []
+    for value in actions:
+        parts = [p.strip() for p in value.split("|")]
+        if len(parts) != 3:
+            _fail(f"--action: {value!r} is not TITLE|OWNER-EMAIL|DUE")
+        agreed.append((parts[0], parts[1], _instant(parts[2], zone, "--action")))
+    args = {"attended": attended, "decisions": decisions, "actions": agreed, "unsettled": unsettled}
+    try:
+        app.act(item_id, "record", args)
+    except ValueError as exc:
+        _fail(str(exc))
+    _say(f"recorded meeting {item_id}: {len(decisions)} decision(s), {len(agreed)} action(s)")
+
+
+@meeting.command("unsettled")
+@click.argument("item_id", type=int)
+@click.argument("number", type=int)
+@click.option("--deadline", default=None, metavar="DATE", help="Default: the rules' email round.")
+@click.pass_obj
+def meeting_unsettled(obj: Context, item_id: int, number: int, deadline: str | None) -> None:
+    """Take question NUMBER the meeting could not settle to an email ballot (ToR 4.3.a)."""
+    app = obj.app()
+    zone = app.settings.model.group.timezone
+    when = _instant(deadline, zone, "--deadline") if deadline else None
+    try:
+        ballot_id = app.unsettled_to_ballot(item_id, number, when)
+    except ValueError as exc:
+        _fail(str(exc))
+    _say(f"opened ballot {ballot_id}")
+
+
 @cli.group("outbox")
 def outbox_group() -> None:
     """Outgoing mail."""

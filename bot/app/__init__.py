@@ -168,6 +168,20 @@ class App:
             spec = meeting_workflow.ad_hoc(title, start, minutes, where, self.situation(s))
         return self.open_item(ItemKind.MEETING, spec.title, "", start, "cli", spec.data)
 
+    def unsettled_to_ballot(self, item_id: int, number: int, deadline: datetime | None) -> int:
+        """Open an email ballot on a question a meeting could not settle (ToR 4.3.a)."""
+        with session(self.engine) as s:
+            item = repo.item(s, item_id)
+        record = (item.data.get("record") or {}) if item else {}
+        questions = list(record.get("unsettled", []))
+        if item is None or not 1 <= number <= len(questions):
+            raise ValueError(f"meeting {item_id} records no unsettled question {number}")
+        question = str(questions[number - 1])
+        when = deadline or self.clock.now() + self.rules.consensus.email_round
+        title = question if len(question) <= 80 else question[:77] + "..."
+        body = f"{question}\n\n(Not settled at the meeting '{item.title}', ToR 4.3.a.)"
+        return self.open_item(ItemKind.BALLOT, title, body, when, f"meeting {item_id}")
+
     def act(self, item_id: int, action: str, args: dict[str, Any]) -> None:
         """Carry out one of an item kind's actions (a meeting's move or cancel), at once.
 

@@ -50,6 +50,7 @@ class MeetingState(StrEnum):
 
 TRANSITIONS: dict[tuple[StrEnum, str], tuple[StrEnum, ...]] = {
     (MeetingState.SCHEDULED, "agenda"): (MeetingState.SCHEDULED,),
+    (MeetingState.HELD, "record"): (MeetingState.HELD,),
     (MeetingState.SCHEDULED, "end"): (MeetingState.HELD,),
     (MeetingState.SCHEDULED, "move"): (MeetingState.SCHEDULED,),
     (MeetingState.SCHEDULED, "cancel"): (MeetingState.CANCELLED,),
@@ -383,6 +384,39 @@ def set_agenda(sit: Situation, item: ItemView, args: dict[str, Any]) -> list[Eff
     return [_with_agenda(item, agenda)]
 
 
+def record(sit: Situation, item: ItemView, args: dict[str, Any]) -> list[Effect]:
+    """The record of a meeting held (ToR 6.2.b): who attended (from attendance unless given),
+    decisions, agreed actions (owner, due) and what the meeting could not settle (which
+    `cgbot meeting unsettled` turns into an email ballot, ToR 4.3.a). Sent to all."""
+    if item.state == MeetingState.CANCELLED:
+        raise ValueError(f"meeting {item.id} was cancelled: it has no record")
+    people = {p.email: p for p in sit.people.people}
+    attended = list(args.get("attended") or [])
+    if not attended:
+        attended = [
+            people[email].name
+            for email, answer in summary(item, sit)["attendance"].items()
+            if answer == "attending" and email in people
+        ]
+    actions = []
+    for title, owner, due in args.get("actions", ()):
+        if owner.lower() not in people:
+            raise ValueError(f"action {title!r}: {owner} is not a member, the Chair or Secretariat")
+        actions.append({"title": title, "owner": owner.lower(), "due": due.isoformat()})
+    minutes = {
+        "attended": attended,
+        "decisions": list(args.get("decisions", ())),
+        "actions": actions,
+        "unsettled": list(args.get("unsettled", ())),
+    }
+    event = "end" if item.state == MeetingState.SCHEDULED else "record"
+    ctx = {"item": item, "meeting": _facts(item), "record": minutes}
+    return [
+        WORKFLOW.move(item, event, MeetingState.HELD, record=minutes),
+        Mail("meeting/record", (*sit.members, *sit.secretariat), "outcome", ctx, item.id),
+    ]
+
+
 def validate(spec: OpenItem, sit: Situation) -> list[str]:
     starts = spec.data.get("starts_at")
     if not starts:
@@ -406,6 +440,7 @@ def summary(item: ItemView, sit: Situation) -> dict[str, Any]:
         "series": item.data.get("series") or None,
         "attendance": attendance,
         "agenda": agenda_of(item),
+        "record": item.data.get("record"),
     }
 
 
@@ -454,6 +489,6 @@ WORKFLOW = Workflow(
     schedule=schedule,
     on_tick=on_tick,
     validate=validate,
-    actions={"move": move, "cancel": cancel, "agenda": set_agenda},
+    actions={"move": move, "cancel": cancel, "agenda": set_agenda, "record": record},
     commands=(MeetingCommand(),),
 )

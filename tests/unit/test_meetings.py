@@ -304,3 +304,33 @@ def test_the_secretariat_sets_the_agenda_from_the_command_line(app: App) -> None
     ]
     with pytest.raises(ValueError, match="no agenda item 7"):
         app.act(item_id, "agenda", {"accept": [7]})
+
+
+def test_the_record_goes_to_all_and_an_unsettled_question_becomes_a_ballot(app: App) -> None:
+    app.run_due()  # 1 December's meeting
+    (meeting,) = meetings(app)
+    item_id = int(meeting["id"])  # type: ignore[call-overload]
+    uid = uid_of(app)
+    app.handle(Fetched("test", calendar_reply(uid, MEMBERS[0][1], "ACCEPTED")))
+    owner, due = MEMBERS[1][1], datetime(2027, 1, 15, 17, tzinfo=UTC)
+    args = {
+        "attended": (),
+        "decisions": ["The 2027 shortlist goes to the Board."],
+        "actions": [("Draft the Board note", owner, due)],
+        "unsettled": ["Should topic 2 be limited to new jurisdictions?"],
+    }
+    app.act(item_id, "record", args)
+    (held,) = meetings(app)
+    assert held["state"] == "held"
+    assert held["record"]["attended"] == [MEMBERS[0][0]]  # type: ignore[index]
+    assert held["record"]["actions"] == [  # type: ignore[index]
+        {"title": "Draft the Board note", "owner": owner, "due": due.isoformat()}
+    ]
+    with session(app.engine) as s:
+        records = s.exec(select(Outbox).where(Outbox.purpose == "outcome")).all()
+    assert {r.recipients[0] for r in records} == {*(m[1] for m in MEMBERS), SECRETARIAT}
+    ballot_id = app.unsettled_to_ballot(item_id, 1, None)
+    ballot = next(i for i in app.status()["items"] if i["id"] == ballot_id)
+    assert ballot["kind"] == "ballot" and ballot["title"].startswith("Should topic 2")
+    with pytest.raises(ValueError, match="no unsettled question 2"):
+        app.unsettled_to_ballot(item_id, 2, None)
