@@ -7,6 +7,7 @@ an iPhone, an out-of-office responder)."""
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
@@ -22,6 +23,7 @@ class Original:
     """The bot mail being answered: its headers and plain text, for quoting."""
 
     def __init__(self, raw: bytes) -> None:
+        self.raw = raw
         msg = BytesParser(policy=default).parsebytes(raw)
         self.message_id = str(msg["Message-ID"])
         self.references = str(msg.get("References", "")).split()
@@ -136,6 +138,50 @@ def command(name: str, address: str, to: str, when: datetime, subject: str, body
     msg["Date"] = format_datetime(when)
     msg["Message-ID"] = make_msgid(domain=address.split("@")[1])
     msg.set_content(body)
+    return msg.as_bytes()
+
+
+def calendar_answer(
+    original: Original, name: str, address: str, to: str, when: datetime, partstat: str, note: str
+) -> bytes:
+    """Outlook's Accept/Decline: a new message (no In-Reply-To), a text/calendar REPLY naming
+    the invitation's UID, no ORGANIZER, the attendee in upper-case MAILTO:."""
+    uid = re.search(rb"^UID:(.+?)\r?$", _calendar_of(original.raw), re.M)
+    assert uid is not None, "the original carries no invitation"
+    ics = (
+        "BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nPRODID:Microsoft Exchange Server 2010\r\n"
+        "VERSION:2.0\r\nBEGIN:VEVENT\r\n"
+        f"ATTENDEE;PARTSTAT={partstat};CN={name}:MAILTO:{address.upper()}\r\n"
+        f"COMMENT;LANGUAGE=en-GB:{note}\r\nUID:{uid.group(1).decode()}\r\n"
+        "SEQUENCE:0\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    msg = EmailMessage()
+    msg["From"] = formataddr((name, address))
+    msg["To"] = to
+    msg["Subject"] = f"{partstat.title()}: {original.subject}"
+    msg["Date"] = format_datetime(when)
+    msg["Message-ID"] = make_msgid(domain=address.split("@")[1])
+    msg.set_content(note)
+    msg.add_alternative(
+        ics.encode(), maintype="text", subtype="calendar", params={"method": "REPLY"}
+    )
+    return msg.as_bytes()
+
+
+def _calendar_of(raw: bytes) -> bytes:
+    msg = BytesParser(policy=default).parsebytes(raw)
+    for part in msg.walk():
+        if part.get_content_type() == "text/calendar":
+            payload = part.get_payload(decode=True)
+            return payload if isinstance(payload, bytes) else b""
+    return b""
+
+
+def with_attachment(raw: bytes, name: str, content: bytes, mime_type: str) -> bytes:
+    """The same mail with a file attached (a paper the Secretariat sends)."""
+    msg = BytesParser(policy=default).parsebytes(raw)
+    maintype, _, subtype = mime_type.partition("/")
+    msg.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)  # type: ignore[attr-defined]
     return msg.as_bytes()
 
 

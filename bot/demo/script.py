@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import col, select
 
@@ -74,6 +75,12 @@ name = "Daniel Tupa"
 email = "daniel.tupa@example.org"
 role = "ipslc-engagement-forum"
 timezone = "America/La_Paz"
+
+[meetings.monthly]             # ToR 4.1.a: the third Tuesday, 14:00 London, 90 minutes
+rrule = "FREQ=MONTHLY;BYDAY=3TU"
+time = "14:00"
+duration_minutes = 90
+where = "https://meet.example.org/cg"
 
 [security]                     # the receiving server whose DMARC verdicts count
 trusted_authserv_ids = ["mx.example.org"]
@@ -153,6 +160,10 @@ class Demo:
                 )
                 if r.status == "counted":
                     self.say(f"  recorded: {people.get(r.person_id)} {label.upper()}")
+                elif r.status == "noted":
+                    self.say(f"  noted: {people.get(r.person_id)}: {r.note}")
+                elif r.note.startswith("proposed; read back"):
+                    self.say(f"  read back to {people.get(r.person_id)} to confirm, not recorded")
                 else:
                     self.say(
                         f"  not counted, asked to confirm: {people.get(r.person_id)} ({r.note})"
@@ -177,9 +188,13 @@ class Demo:
             self.echo(
                 f"\nRecord of item #{item['id']} ({item['kind']}): state {item['state'].upper()}"
             )
-            for email, r in item["responses"].items():
+            for email, r in item["responses"].items() if item["kind"] != "meeting" else ():
                 text = (r["text"] or "").replace("\n", " ")[:60]
                 self.echo(f"  {email:30} {(r['position'] or '-').upper():8} {r['status']:8} {text}")
+            for email, answer in (item.get("attendance") or {}).items():
+                self.echo(f"  {email:30} {answer}")
+            for entry in item.get("agenda") or []:
+                self.echo(f"  agenda {entry['n']}. {entry['title']} ({entry['status']})")
             if item.get("determination"):
                 words = item["determination"]["text"].replace("\n", " ")[:90]
                 self.echo(f"  determined by {item['determination']['by']}: {words}")
@@ -187,6 +202,76 @@ class Demo:
             f"Review queue: {len(snap['review_queue'])} entr(y/ies); "
             f"inbound {snap['inbound']}; outbox {snap['outbox']}"
         )
+
+    def meeting_steps(
+        self, members: dict[str, Any], bot: str
+    ) -> list[tuple[timedelta, str, Callable[[], bytes | None]]]:
+        """The monthly meeting of 15 December: its call, answers, an agenda item, a paper."""
+        amina, bruno, daniel = members["Amina"], members["Bruno"], members["Daniel"]
+        paper = b"%PDF-1.4\n% The 2027 work programme budget (demo paper)\n%%EOF\n"
+
+        def secretariat_accepts() -> bytes:
+            notice = self.mail_to("secretariat@example.org", "Agenda proposal")
+            answer = clients.outlook(
+                notice,
+                "Executive Secretariat",
+                "secretariat@example.org",
+                bot,
+                self.clock.now(),
+                "ACCEPT 1",
+            )
+            return clients.with_attachment(answer, "budget-2027.pdf", paper, "application/pdf")
+
+        return [
+            (
+                timedelta(days=3, hours=6),
+                "ten days before the monthly meeting: its call",
+                lambda: None,
+            ),
+            (
+                timedelta(days=4, hours=1),
+                "Bruno answers the call in Portuguese: he cannot attend",
+                lambda: clients.gmail(
+                    self.mail_to(bruno.email, "Meeting call"),
+                    bruno.name,
+                    bruno.email,
+                    bot,
+                    self.clock.now(),
+                    "Não poderei participar, peço desculpa.\n\nBruno",
+                    header="Em {date}, {sender} escreveu:",
+                ),
+            ),
+            (
+                timedelta(days=4, hours=2),
+                "Daniel's Outlook calendar declines the invitation",
+                lambda: clients.calendar_answer(
+                    self.mail_to(daniel.email, "Meeting call"),
+                    daniel.name,
+                    daniel.email,
+                    bot,
+                    self.clock.now(),
+                    "DECLINED",
+                    "In the field that week.",
+                ),
+            ),
+            (
+                timedelta(days=5),
+                "Amina proposes an agenda item by replying to the call",
+                lambda: clients.outlook(
+                    self.mail_to(amina.email, "Meeting call"),
+                    amina.name,
+                    amina.email,
+                    bot,
+                    self.clock.now(),
+                    "Agenda: Review of the 2027 work programme budget\n\nAmina",
+                ),
+            ),
+            (
+                timedelta(days=6),
+                "the Secretariat accepts it by reply, with the paper attached",
+                secretariat_accepts,
+            ),
+        ]
 
     async def run(self) -> None:
         members = {m.name.split()[0]: m for m in self.app.settings.model.members}
@@ -219,7 +304,7 @@ class Demo:
         self.deliver("secretariat-command", verdict + command)
         await self.cycle()
 
-        steps: list[tuple[timedelta, str, Callable[[], bytes]]] = [
+        steps: list[tuple[timedelta, str, Callable[[], bytes | None]]] = [
             (
                 timedelta(days=1, hours=2),
                 "Amina replies from Outlook: 'Agree.'",
@@ -271,10 +356,13 @@ class Demo:
                 ),
             ),
         ]
-        for delta, what, make in steps:
+        steps += self.meeting_steps(members, bot)
+        for delta, what, make in sorted(steps, key=lambda step: step[0]):
             self.at(T0 + delta)
             self.say(what)
-            self.deliver(what.split()[0].lower(), make())
+            raw = make()
+            if raw is not None:
+                self.deliver(what.split()[0].lower(), raw)
             await self.cycle()
 
         self.at(T0 + timedelta(days=7, minutes=1))
@@ -309,6 +397,10 @@ class Demo:
                 "Abstain",
             ),
         )
+        await self.cycle()
+
+        self.at(T0 + timedelta(days=8, hours=5, minutes=1))
+        self.say("five days before the meeting: the final agenda goes out, with the paper")
         await self.cycle()
 
         self.at(T0 + timedelta(days=10, minutes=1))

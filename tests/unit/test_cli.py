@@ -121,8 +121,10 @@ def test_demo_prints_its_timeline_and_leaves_the_mail(tmp_path: Path) -> None:
         assert line in out.stdout, line
     sent = sorted((tmp_path / "demo" / "sent").glob("*.eml"))
     received = sorted((tmp_path / "demo" / "received").glob("*.eml"))
-    # Nine received since issue 8: the Chair's CONFIRM to the read-back of her determination.
-    assert len(sent) >= 20 and len(received) == 9
+    # Nine received since issue 8 (the Chair's CONFIRM to the read-back), thirteen since
+    # issue 9 (an apology, a declined invitation, an agenda item, the Secretariat's paper).
+    assert len(sent) >= 20 and len(received) == 13
+    assert "the final agenda goes out, with the paper" in out.stdout
 
 
 def test_kinds_lists_each_registered_kind_with_its_states_and_commands() -> None:
