@@ -452,6 +452,43 @@ def meeting_unsettled(obj: Context, item_id: int, number: int, deadline: str | N
     _say(f"opened ballot {ballot_id}")
 
 
+@meeting.command("poll")
+@click.option("--title", required=True)
+@click.option("--slot", "slots", multiple=True, required=True, metavar="DATE TIME")
+@click.option("--answer-by", required=True, metavar="DATE", help="When the poll closes.")
+@click.option("--duration", default=60, show_default=True, help="Minutes.")
+@click.option("--where", default="")
+@click.pass_obj
+def meeting_poll(
+    obj: Context, title: str, slots: tuple[str, ...], answer_by: str, duration: int, where: str
+) -> None:
+    """Ask the members which slots suit them (each sees them in their own time zone)."""
+    app = obj.app()
+    zone = app.settings.model.group.timezone
+    times = [_instant(s, zone, "--slot") for s in slots]
+    data = {"slots": [t.isoformat() for t in times], "minutes": duration, "where": where}
+    try:
+        item_id = app.open_item(
+            ItemKind.POLL, title, "", _instant(answer_by, zone, "--answer-by"), "cli", data
+        )
+    except ValueError as exc:
+        _fail(str(exc))
+    _say(f"opened poll {item_id}")
+
+
+@meeting.command("from-poll")
+@click.argument("poll_id", type=int)
+@click.option("--slot", type=int, default=None, help="Default: the slot most members can attend.")
+@click.pass_obj
+def meeting_from_poll(obj: Context, poll_id: int, slot: int | None) -> None:
+    """Turn a poll's chosen slot into a meeting, and send its call."""
+    try:
+        obj.app().act(poll_id, "schedule", {"slot": slot})
+    except ValueError as exc:
+        _fail(str(exc))
+    _say(f"scheduled the meeting of poll {poll_id}")
+
+
 @cli.group("outbox")
 def outbox_group() -> None:
     """Outgoing mail."""

@@ -23,6 +23,7 @@ class ItemKind(StrEnum):
     FEEDBACK = "feedback"
     ACTION = "action"
     DIGEST = "digest"
+    POLL = "poll"  # finding a time for an ad hoc meeting
     CONFIRMATION = "confirmation"  # a Secretariat command waiting for its sender's OK
 
 

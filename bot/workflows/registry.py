@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.workflows import ballot, confirmation, meeting
+from bot.workflows import ballot, confirmation, meeting, poll
 from bot.workflows.base import Registry
 
 STANDARD = Registry(
@@ -10,5 +10,6 @@ STANDARD = Registry(
         ballot.WORKFLOW,
         confirmation.WORKFLOW,
         meeting.WORKFLOW,
+        poll.WORKFLOW,
     )
 )

@@ -1,0 +1,73 @@
+"""Finding a time for an ad hoc meeting (issue 9, item 2): slots in each member's own time zone,
+answers by reply, the tally and the best slot, and the chosen slot turned into a meeting."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import col, select
+
+from bot.app import App
+from bot.demo import clients
+from bot.domain.types import Fetched, ItemKind
+from bot.store.db import session
+from bot.store.models import Outbox
+from bot.workflows.poll import read_slots
+from tests.conftest import BOT, MEMBERS, SECRETARIAT, T0, mail_to
+
+SLOTS = [
+    datetime(2026, 12, 14, 14, tzinfo=UTC),
+    datetime(2026, 12, 15, 9, tzinfo=UTC),
+    datetime(2026, 12, 16, 16, tzinfo=UTC),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "picked"),
+    [
+        ("1 and 3", (1, 3)),
+        ("1, 3.\nThe second clashes with a board call.", (1, 3)),
+        ("2", (2,)),
+        ("1 et 2", (1, 2)),
+        ("Any", (1, 2, 3)),
+        ("Toutes me conviennent", (1, 2, 3)),
+        ("None of these, sorry", ()),
+        ("Ninguna", ()),
+        ("Maybe the first one?", None),
+        ("4", None),
+        ("I can do Tuesday", None),
+    ],
+)
+def test_reading_which_slots_suit(text: str, picked: tuple[int, ...] | None) -> None:
+    assert read_slots(text, 3) == picked
+
+
+def test_a_poll_from_question_to_the_meeting_it_calls(app: App) -> None:
+    data = {"slots": [s.isoformat() for s in SLOTS], "minutes": 60, "where": "Room 2"}
+    poll_id = app.open_item(
+        ItemKind.POLL, "Budget follow-up", "", T0 + timedelta(days=5), "test", data
+    )
+    answers = ["1 and 3", "Any", "Aucune, désolée", "Hmm, not sure"]
+    for (name, address, _, _), words in zip(MEMBERS, answers, strict=True):
+        raw = clients.gmail(mail_to(app, address, "poll"), name, address, BOT, T0, words)
+        assert app.handle(Fetched("test", raw)) == "processed"
+    with session(app.engine) as s:
+        rows = s.exec(select(Outbox).order_by(col(Outbox.id))).all()
+    assert [r.purpose for r in rows if r.recipients == [MEMBERS[3][1]]][-1] == "clarify"
+    app.clock.jump_to(T0 + timedelta(days=5, minutes=1))
+    app.run_due()
+    poll = next(i for i in app.status()["items"] if i["id"] == poll_id)
+    assert poll["state"] == "closed"
+    assert [len(slot["can"]) for slot in poll["slots"]] == [2, 1, 2]
+    with session(app.engine) as s:
+        result = s.exec(select(Outbox).where(Outbox.purpose == "outcome")).one()
+    assert result.recipients == [SECRETARIAT] and b"from-poll" in result.raw
+    app.act(poll_id, "schedule", {"slot": None})  # the best: slot 1 (two can come, earliest)
+    meeting = next(i for i in app.status()["items"] if i["kind"] == "meeting")
+    assert meeting["starts_at"] == SLOTS[0].isoformat()
+    with session(app.engine) as s:
+        calls = s.exec(select(Outbox).where(Outbox.purpose == "call")).all()
+    assert {c.recipients[0] for c in calls} == {m[1] for m in MEMBERS}
+    with pytest.raises(ValueError, match="already scheduled"):
+        app.act(poll_id, "schedule", {"slot": 2})
