@@ -267,10 +267,76 @@ def _secretariat_reply(sit: Situation, reply: Reply) -> list[Effect]:
     return effects
 
 
+_ITEM_COMMENT = re.compile(
+    r"^\s*(?:item|point|punto|ponto|ítem|agenda item)\s*(?P<n>\d+)\s*[:.)-]\s*(?P<text>.+)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_RECORD_FIELD = re.compile(
+    r"^\s*(?P<key>attended|decision|action|unsettled)\s*:\s*(?P<value>.+)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _item_comments(text: str) -> list[tuple[int, str]]:
+    return [(int(m.group("n")), m.group("text").strip()) for m in _ITEM_COMMENT.finditer(text)]
+
+
+def _comment(sit: Situation, reply: Reply, comments: list[tuple[int, str]]) -> list[Effect]:
+    """A member's comments on agenda items, kept under each item (the meeting pack); a reply to
+    the agenda without an item number is a comment on the meeting as a whole."""
+    item, person = reply.item, reply.person
+    agenda = agenda_of(item)
+    general = [dict(c) for c in item.data.get("comments", [])]
+    for n, text in comments or [(0, reply.text.strip())]:
+        entry = {"by": person.name, "text": text[:2000]}
+        if 1 <= n <= len(agenda):
+            agenda[n - 1]["comments"] = [*agenda[n - 1].get("comments", []), entry]
+        else:
+            general.append(entry)
+    ctx = {"item": item, "meeting": _facts(item), "count": len(comments) or 1}
+    return [
+        WORKFLOW.move(item, "agenda", MeetingState.SCHEDULED, agenda=agenda, comments=general),
+        Record(item.id, person.id, "comment", reply.text, "noted", "comment on the agenda"),
+        Mail("meeting/comment_noted", (person,), "confirm", ctx, item.id, reply_to=reply.message),
+    ]
+
+
+def _record_by_mail(sit: Situation, reply: Reply) -> list[Effect]:
+    """The Secretariat's record by reply to a meeting held: 'Attended: a, b', 'Decision: ...',
+    'Action: title | owner@address | 2027-01-15', 'Unsettled: ...' lines (ToR 6.2.b)."""
+    fields: dict[str, list[str]] = {}
+    for match in _RECORD_FIELD.finditer(reply.text):
+        fields.setdefault(match.group("key").lower(), []).append(match.group("value").strip())
+    if not fields:
+        why = f"a reply to a meeting held that holds no record lines: {reply.text[:200]}"
+        return [ToReview("meeting-reply", why, reply.item.id, reply.person.id)]
+    actions = []
+    for value in fields.get("action", []):
+        parts = [p.strip() for p in value.split("|")]
+        try:
+            actions.append((parts[0], parts[1], parse_deadline(parts[2], sit.zone)))
+        except (IndexError, ValueError):
+            why = f"Action: {value!r} is not 'title | owner@address | date'"
+            return [ToReview("meeting-reply", why, reply.item.id, reply.person.id)]
+    attended = [a.strip() for line in fields.get("attended", []) for a in line.split(",")]
+    args = {
+        "attended": [a for a in attended if a],
+        "decisions": fields.get("decision", []),
+        "actions": actions,
+        "unsettled": fields.get("unsettled", []),
+    }
+    try:
+        return record(sit, reply.item, args)
+    except ValueError as exc:
+        return [ToReview("meeting-reply", str(exc), reply.item.id, reply.person.id)]
+
+
 def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
     """Attendance from a calendar answer or a plain reply; apologies reach the Secretariat;
     proposed agenda items go to the Secretariat; the Secretariat's replies set the agenda."""
     item, person = reply.item, reply.person
+    if person.kind == PersonKind.SECRETARIAT and item.state == MeetingState.HELD:
+        return _record_by_mail(sit, reply)
     if item.state != MeetingState.SCHEDULED:
         why = f"a reply to a meeting already {item.state}: {reply.text[:200]}"
         return [ToReview("meeting-reply", why, item.id, person.id)]
@@ -279,6 +345,9 @@ def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
     titles = _proposals(reply.text) if reply.calendar is None and reply.trusted else []
     if titles:
         return _propose(sit, reply, titles)
+    comments = _item_comments(reply.text) if reply.calendar is None and reply.trusted else []
+    if comments or (reply.answered == "agenda" and read_attendance(reply.text) is None):
+        return _comment(sit, reply, comments)
     if reply.calendar is not None:
         answer = _ANSWER[reply.calendar.partstat]
         note = reply.calendar.comment
@@ -440,6 +509,7 @@ def summary(item: ItemView, sit: Situation) -> dict[str, Any]:
         "series": item.data.get("series") or None,
         "attendance": attendance,
         "agenda": agenda_of(item),
+        "comments": item.data.get("comments", []),
         "record": item.data.get("record"),
     }
 

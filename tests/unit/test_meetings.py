@@ -19,7 +19,7 @@ from bot.demo import clients
 from bot.domain.types import Fetched
 from bot.store.db import session
 from bot.store.models import Outbox
-from tests.conftest import BOT, MEMBERS, SECRETARIAT, T0, make_app
+from tests.conftest import BOT, MEMBERS, SECRETARIAT, T0, mail_to, make_app
 
 MEETINGS = """
 [[facilitators]]
@@ -334,3 +334,39 @@ def test_the_record_goes_to_all_and_an_unsettled_question_becomes_a_ballot(app: 
     assert ballot["kind"] == "ballot" and ballot["title"].startswith("Should topic 2")
     with pytest.raises(ValueError, match="no unsettled question 2"):
         app.unsettled_to_ballot(item_id, 2, None)
+
+
+def test_comments_on_agenda_items_and_the_record_by_mail(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # A member comments on item 1 by replying to the agenda; after the meeting the Secretariat
+    # sends the record by replying with 'Decision:', 'Action:' and 'Unsettled:' lines.
+    app = make_app(tmp_path_factory.mktemp("pack"), change=lambda t: t + MEETINGS)
+    start = datetime(2026, 12, 15, 10, tzinfo=UTC)
+    item_id = app.schedule_meeting("Budget", start, 60, "")
+    app.act(item_id, "agenda", {"add": ["Budget 2027"]})
+    app.clock.jump_to(start - timedelta(days=1))
+    app.run_due()  # the agenda (two days before an ad hoc meeting)
+    name, address = MEMBERS[2][0], MEMBERS[2][1]
+    words = "Item 1: the line for travel looks too low to me."
+    raw = clients.gmail(mail_to(app, address, "agenda"), name, address, BOT, T0, words)
+    assert app.handle(Fetched("test", raw)) == "processed"
+    (meeting,) = [m for m in meetings(app) if m["id"] == item_id]
+    assert meeting["agenda"][0]["comments"] == [  # type: ignore[index]
+        {"by": name, "text": "the line for travel looks too low to me."}
+    ]
+    app.clock.jump_to(start + timedelta(hours=2))
+    app.run_due()  # held
+    notice = mail_to(app, SECRETARIAT, "notice")
+    record = (
+        "Decision: The 2027 budget goes to the Board.\n"
+        f"Action: Revise the travel line | {address} | 2027-01-10\n"
+        "Unsettled: Whether to fund a second workshop.\n"
+    )
+    raw = clients.gmail(notice, "Secretariat", SECRETARIAT, BOT, T0, record)
+    assert app.handle(Fetched("test", raw)) == "processed"
+    (held,) = [m for m in meetings(app) if m["id"] == item_id]
+    assert held["state"] == "held"
+    assert held["record"]["decisions"] == ["The 2027 budget goes to the Board."]  # type: ignore[index]
+    assert held["record"]["actions"][0]["owner"] == address  # type: ignore[index]
+    assert held["record"]["unsettled"] == ["Whether to fund a second workshop."]  # type: ignore[index]
