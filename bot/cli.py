@@ -331,16 +331,19 @@ def _instant(value: str, zone: str, option: str) -> datetime:
 @click.option("--start", required=True, metavar="DATE TIME", help="In the group's zone.")
 @click.option("--duration", default=90, show_default=True, help="Minutes.")
 @click.option("--where", default="", help="Joining link or room.")
+@click.option("--with-facilitators", is_flag=True, help="Invite the CIWP facilitators too.")
 @click.pass_obj
-def meeting_schedule(obj: Context, title: str, start: str, duration: int, where: str) -> None:
+def meeting_schedule(
+    obj: Context, title: str, start: str, duration: int, where: str, with_facilitators: bool
+) -> None:
     """An ad hoc meeting (ToR 4.1.c): the call goes to every member now; prints its id."""
     app = obj.app()
     when = _instant(start, app.settings.model.group.timezone, "--start")
     try:
-        item_id = app.schedule_meeting(title, when, duration, where)
+        item_id = app.schedule_meeting(title, when, duration, where, with_facilitators)
     except ValueError as exc:
         _fail(str(exc))
-    _say(f"scheduled meeting {item_id}")
+    _say(f"scheduled meeting {item_id}")  # the id is the last word: tools read it
 
 
 @meeting.command("move")

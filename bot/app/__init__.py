@@ -162,11 +162,14 @@ class App:
         ]
         return sorted([*called, *upcoming], key=lambda m: str(m["starts_at"]))
 
-    def schedule_meeting(self, title: str, start: datetime, minutes: int, where: str) -> int:
+    def schedule_meeting(
+        self, title: str, start: datetime, minutes: int, where: str, facilitators: bool = False
+    ) -> int:
         """An ad hoc meeting (ToR 4.1.c): its call goes out now. Raises ValueError."""
         with session(self.engine) as s:
             spec = meeting_workflow.ad_hoc(title, start, minutes, where, self.situation(s))
-        return self.open_item(ItemKind.MEETING, spec.title, "", start, "cli", spec.data)
+        data = {**spec.data, "with_facilitators": facilitators}
+        return self.open_item(ItemKind.MEETING, spec.title, "", start, "cli", data)
 
     def unsettled_to_ballot(self, item_id: int, number: int, deadline: datetime | None) -> int:
         """Open an email ballot on a question a meeting could not settle (ToR 4.3.a)."""

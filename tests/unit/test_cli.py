@@ -149,5 +149,5 @@ def test_meetings_lists_what_is_called_and_what_is_to_be_called(tmp_path: Path) 
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert any("2027-01-05T14:00" in line and "to be called" in line for line in lines)
-    assert any("2027-03-02T14:00" in line and "Quarterly" in line for line in lines)
-    assert not any("2027-03-02T14:00" in line and "Monthly" in line for line in lines)
+    assert any("2027-03-02T14:00" in line and "Monthly" in line for line in lines)
+    assert any("2027-03-16T14:00" in line and "Quarterly" in line for line in lines)
