@@ -19,7 +19,7 @@ from bot.demo import clients
 from bot.domain.types import Fetched
 from bot.store.db import session
 from bot.store.models import Outbox
-from tests.conftest import BOT, MEMBERS, SECRETARIAT, T0, mail_to, make_app
+from tests.conftest import BOT, FIXTURES, MEMBERS, SECRETARIAT, T0, mail_to, make_app
 
 MEETINGS = """
 [[facilitators]]
@@ -370,3 +370,19 @@ def test_comments_on_agenda_items_and_the_record_by_mail(
     assert held["record"]["decisions"] == ["The 2027 budget goes to the Board."]  # type: ignore[index]
     assert held["record"]["actions"][0]["owner"] == address  # type: ignore[index]
     assert held["record"]["unsettled"] == ["Whether to fund a second workshop."]  # type: ignore[index]
+
+
+def test_every_client_sample_is_read_right_or_held_never_misread(app: App) -> None:
+    # Real clients' calendar mails (tests/fixtures/calendar, permissive sets) arriving at the
+    # bot: none of them answers one of our invitations, so none may record any attendance.
+    app.run_due()
+    samples = sorted(
+        p
+        for p in (FIXTURES / "calendar").rglob("*")
+        if p.is_file() and p.suffix not in (".md", ".txt")
+    )
+    assert len(samples) >= 10
+    for sample in samples:
+        state = app.handle(Fetched("test", sample.read_bytes()))
+        assert state in ("quarantined", "ignored", "duplicate"), (sample, state)
+    assert set(meetings(app)[0]["attendance"].values()) == {"no answer"}  # type: ignore[union-attr]
