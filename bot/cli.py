@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import mimetypes
 import re
 import sys
 from datetime import datetime
@@ -490,6 +491,21 @@ def meeting_from_poll(obj: Context, poll_id: int, slot: int | None) -> None:
     except ValueError as exc:
         _fail(str(exc))
     _say(f"scheduled the meeting of poll {poll_id}")
+
+
+@meeting.command("paper")
+@click.argument("item_id", type=int)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def meeting_paper(obj: Context, item_id: int, file: Path) -> None:
+    """Add FILE to a meeting's papers: it goes out with the final agenda, as it is."""
+    kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+    args = {"name": file.name, "type": kind, "content": file.read_bytes()}
+    try:
+        obj.app().act(item_id, "paper", args)
+    except ValueError as exc:
+        _fail(str(exc))
+    _say(f"added {file.name} to the papers of meeting {item_id}")
 
 
 @cli.group("outbox")

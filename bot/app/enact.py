@@ -5,6 +5,7 @@ Mails are composed here (rendered, signed, threaded by mail/compose.py) and stor
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,11 @@ class Cause:
     inbound_id: int | None = None
     message_id: str = ""
     arrived_at: datetime | None = None  # a reply is recorded as of its arrival, not its reading
+
+
+def _paper(given: dict[str, str]) -> Attachment:
+    """A paper given on the CLI (kept base64 in the item's data)."""
+    return Attachment(given["name"], base64.b64decode(given["content"]), given["type"])
 
 
 def base_context(sit: Situation) -> dict[str, Any]:
@@ -118,6 +124,9 @@ class Enactor:
         if mail.attach_papers and mail.item_id:
             raws = repo.secretariat_mail(s, mail.item_id)
             extra = (*extra, *(paper for raw in raws for paper in attachments_of(raw)))
+            item = repo.item(s, mail.item_id)
+            given = item.data.get("papers", []) if item else []
+            extra = (*extra, *(_paper(p) for p in given))
         item_id = mail.item_id
 
         def root(person_id: int | None) -> str | None:

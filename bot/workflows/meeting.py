@@ -8,6 +8,7 @@ apology reaches the Secretariat at once."""
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import replace
 from datetime import datetime, time, timedelta
@@ -486,6 +487,28 @@ def record(sit: Situation, item: ItemView, args: dict[str, Any]) -> list[Effect]
     ]
 
 
+PAPER_BYTES = 10_000_000  # a paper given on the CLI, at most (larger ones: send a link)
+
+
+def add_paper(sit: Situation, item: ItemView, args: dict[str, Any]) -> list[Effect]:
+    """A paper from a file the Secretariat names on the CLI: it goes out with the agenda."""
+    content: bytes = args["content"]
+    if item.state != MeetingState.SCHEDULED:
+        raise ValueError(f"meeting {item.id} is {item.state}: its papers have gone out")
+    if len(content) > PAPER_BYTES:
+        raise ValueError(
+            f"{args['name']}: {len(content):,} bytes; send a link for papers over "
+            f"{PAPER_BYTES:,} bytes"
+        )
+    paper = {
+        "name": str(args["name"]),
+        "type": str(args.get("type") or "application/octet-stream"),
+        "content": base64.b64encode(content).decode("ascii"),
+    }
+    papers = [*item.data.get("papers", []), paper]
+    return [WORKFLOW.move(item, "agenda", MeetingState.SCHEDULED, papers=papers)]
+
+
 def validate(spec: OpenItem, sit: Situation) -> list[str]:
     starts = spec.data.get("starts_at")
     if not starts:
@@ -559,6 +582,12 @@ WORKFLOW = Workflow(
     schedule=schedule,
     on_tick=on_tick,
     validate=validate,
-    actions={"move": move, "cancel": cancel, "agenda": set_agenda, "record": record},
+    actions={
+        "move": move,
+        "cancel": cancel,
+        "agenda": set_agenda,
+        "record": record,
+        "paper": add_paper,
+    },
     commands=(MeetingCommand(),),
 )

@@ -386,3 +386,23 @@ def test_every_client_sample_is_read_right_or_held_never_misread(app: App) -> No
         state = app.handle(Fetched("test", sample.read_bytes()))
         assert state in ("quarantined", "ignored", "duplicate"), (sample, state)
     assert set(meetings(app)[0]["attendance"].values()) == {"no answer"}  # type: ignore[union-attr]
+
+
+def test_a_paper_given_on_the_command_line_goes_out_with_the_agenda(app: App) -> None:
+    start = datetime(2026, 12, 15, 10, tzinfo=UTC)
+    item_id = app.schedule_meeting("Budget", start, 60, "")
+    paper = bytes(range(256)) * 40
+    app.act(
+        item_id,
+        "paper",
+        {"name": "annex.xlsx", "type": "application/octet-stream", "content": paper},
+    )
+    app.clock.jump_to(start - timedelta(days=1))
+    app.run_due()
+    with session(app.engine) as s:
+        agenda = s.exec(select(Outbox).where(Outbox.purpose == "agenda")).first()
+    assert agenda is not None
+    (attached,) = list(message_from_bytes(agenda.raw, policy=default).iter_attachments())
+    assert attached.get_filename() == "annex.xlsx" and attached.get_payload(decode=True) == paper
+    with pytest.raises(ValueError, match="send a link"):
+        app.act(item_id, "paper", {"name": "big.pdf", "content": b"x" * 10_000_001})
