@@ -508,6 +508,29 @@ def meeting_paper(obj: Context, item_id: int, file: Path) -> None:
     _say(f"added {file.name} to the papers of meeting {item_id}")
 
 
+@cli.group("action")
+def action_group() -> None:
+    """Agreed actions, followed up by email (ToR 6.2.b)."""
+
+
+@action_group.command("add")
+@click.option("--title", required=True)
+@click.option("--owner", required=True, metavar="EMAIL")
+@click.option("--due", required=True, metavar="DATE", help="A date alone means end of day.")
+@click.option("--details", default="", help="What is to be done, for the owner.")
+@click.pass_obj
+def action_add(obj: Context, title: str, owner: str, due: str, details: str) -> None:
+    """Assign an action: the owner is told at once; prints its id."""
+    app = obj.app()
+    when = _instant(due, app.settings.model.group.timezone, "--due")
+    try:
+        data = {"owner": owner.strip().lower()}
+        item_id = app.open_item(ItemKind.ACTION, title, details, when, "cli", data)
+    except ValueError as exc:
+        _fail(str(exc))
+    _say(f"assigned action {item_id}")  # the id is the last word: tools read it
+
+
 @cli.group("outbox")
 def outbox_group() -> None:
     """Outgoing mail."""

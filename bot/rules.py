@@ -61,6 +61,14 @@ class Feedback(_Strict):
     default_timeframe: timedelta
 
 
+class Actions(_Strict):
+    """Following up agreed actions (ToR 6.2.b): a reminder before, a chase after the due date."""
+
+    ref: str = ""
+    remind_before: timedelta = timedelta(days=3)
+    chase_every: timedelta = timedelta(days=7)
+
+
 class Reminders(_Strict):
     before_deadline: list[timedelta]
 
@@ -93,6 +101,7 @@ class Rules(_Strict):
     apologies: Apologies
     consensus: Consensus
     feedback: Feedback
+    actions: Actions = Actions()
     reminders: Reminders
     positions: dict[str, Position]
     languages: dict[str, Language] = {}

@@ -29,6 +29,7 @@ from bot.domain.types import (
 )
 from bot.inbound.commands import parse_deadline, read_fields
 from bot.resources import data_dir
+from bot.workflows.action import action
 from bot.workflows.base import CommandError, CommandMail, Reply, Situation, Tick, Workflow
 
 LOOK_AHEAD = timedelta(days=400)  # how far the cadence is searched for the next meeting
@@ -481,9 +482,14 @@ def record(sit: Situation, item: ItemView, args: dict[str, Any]) -> list[Effect]
     }
     event = "end" if item.state == MeetingState.SCHEDULED else "record"
     ctx = {"item": item, "meeting": _facts(item), "record": minutes}
+    opened_by = f"meeting {item.id}"
+    follow_up = [
+        action(a["title"], a["owner"], datetime.fromisoformat(a["due"]), opened_by) for a in actions
+    ]
     return [
         WORKFLOW.move(item, event, MeetingState.HELD, record=minutes),
         Mail("meeting/record", (*sit.members, *sit.secretariat), "outcome", ctx, item.id),
+        *follow_up,  # each agreed action becomes an action item, followed up by email
     ]
 
 

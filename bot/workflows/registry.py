@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.workflows import ballot, confirmation, meeting, poll
+from bot.workflows import action, ballot, confirmation, meeting, poll
 from bot.workflows.base import Registry
 
 STANDARD = Registry(
@@ -11,5 +11,6 @@ STANDARD = Registry(
         confirmation.WORKFLOW,
         meeting.WORKFLOW,
         poll.WORKFLOW,
+        action.WORKFLOW,
     )
 )

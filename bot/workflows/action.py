@@ -1,0 +1,254 @@
+"""Agreed actions followed up by email (ToR 6.2.b): the owner is told, reminded before the due
+date and chased after it until they reply "done"; "need until <date>" moves the date, and the
+Secretariat, told at once, can refuse by reply."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from bot.domain.effects import Effect, Mail, OpenItem, Record, Schedule, ToReview
+from bot.domain.types import ItemKind, ItemView, PersonKind, PersonView
+from bot.inbound.commands import parse_deadline, read_fields
+from bot.resources import data_dir
+from bot.workflows.base import CommandError, CommandMail, Reply, Situation, Workflow
+
+
+class ActionState(StrEnum):
+    OPEN = "open"
+    OVERDUE = "overdue"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+TRANSITIONS: dict[tuple[StrEnum, str], tuple[StrEnum, ...]] = {
+    (ActionState.OPEN, "due"): (ActionState.OVERDUE,),
+    (ActionState.OPEN, "done"): (ActionState.DONE,),
+    (ActionState.OVERDUE, "done"): (ActionState.DONE,),
+    (ActionState.OPEN, "extend"): (ActionState.OPEN,),
+    (ActionState.OVERDUE, "extend"): (ActionState.OPEN,),
+    (ActionState.OPEN, "cancel"): (ActionState.CANCELLED,),
+    (ActionState.OVERDUE, "cancel"): (ActionState.CANCELLED,),
+}
+
+_DONE = re.compile(
+    r"^\W*(?:done|completed?|finished|it(?:'s| is) done|fait|terminé|c'est fait|hecho|"
+    r"terminado|listo|feito|concluído|concluido|pronto)\b",
+    re.IGNORECASE,
+)
+_NEED = re.compile(
+    r"^\W*(?:need(?:s|ed)? (?:more time )?(?:until|till|to)|more time until|"
+    r"besoin (?:de temps )?jusqu'(?:au|à)|j'ai besoin jusqu'(?:au|à)|"
+    r"necesito (?:tiempo )?hasta(?: el)?|preciso (?:de tempo )?até)\s*"
+    r"(?P<date>\d{4}-\d{2}-\d{2}(?:[ T]\d{1,2}:\d{2})?|\d{1,2} \w+ \d{4}|\w+ \d{1,2},? \d{4})",
+    re.IGNORECASE | re.MULTILINE,
+)
+_REFUSE = re.compile(r"^\W*(?:refuse|refused|no|non|rechaz|recus)", re.IGNORECASE)
+
+
+def _owner(sit: Situation, item: ItemView) -> PersonView | None:
+    return sit.people.by_email(str(item.data.get("owner", "")))
+
+
+def _due(item: ItemView) -> datetime:
+    assert item.deadline is not None, "an action has a due date"
+    return item.deadline
+
+
+def _timers(sit: Situation, item: ItemView, due: datetime) -> list[Effect]:
+    remind = due - sit.rules.actions.remind_before
+    effects: list[Effect] = [Schedule(item.id, "due", due)]
+    if remind > sit.now:
+        effects.append(Schedule(item.id, "reminder", remind))
+    return effects
+
+
+def on_open(sit: Situation, item: ItemView) -> list[Effect]:
+    owner = _owner(sit, item)
+    assert owner is not None, "validate checked the owner"
+    ctx = {"item": item, "due": _due(item)}
+    return [
+        Mail("action/assigned", (owner,), "action", ctx, item.id),
+        *_timers(sit, item, _due(item)),
+    ]
+
+
+def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
+    item, person = reply.item, reply.person
+    if person.kind == PersonKind.SECRETARIAT:
+        return _secretariat_reply(sit, reply)
+    owner = _owner(sit, item)
+    if owner is None or person.id != owner.id or not reply.trusted:
+        why = f"a reply about action {item.id} from someone who does not own it: {reply.text[:200]}"
+        return [ToReview("action-reply", why, item.id, person.id)]
+    if item.state in (ActionState.DONE, ActionState.CANCELLED):
+        return [
+            ToReview(
+                "action-reply",
+                f"action already {item.state}: {reply.text[:200]}",
+                item.id,
+                person.id,
+            )
+        ]
+    ctx: dict[str, Any] = {
+        "item": item,
+        "person": person,
+        "note": reply.text.strip(),
+        "files": list(reply.message.attachments),
+    }
+    if _DONE.match(reply.text):
+        return [
+            WORKFLOW.move(item, "done", ActionState.DONE, done_note=reply.text.strip()[:2000]),
+            Record(item.id, person.id, "done", reply.text, "counted", "action done"),
+            Mail("action/done", (person,), "confirm", ctx, item.id, reply_to=reply.message),
+            Mail("action/done_notice", sit.secretariat, "notice", ctx, item.id, personal=False),
+        ]
+    asked = _NEED.search(reply.text)
+    if asked:
+        try:
+            new_due = parse_deadline(asked.group("date"), sit.zone)
+        except ValueError:
+            new_due = None
+        if new_due is not None and new_due > sit.now:
+            ctx = {**ctx, "was": _due(item), "due": new_due}
+            return [
+                WORKFLOW.move(
+                    item,
+                    "extend",
+                    ActionState.OPEN,
+                    deadline=new_due,
+                    previous_due=_due(item).isoformat(),
+                ),
+                Record(item.id, person.id, "extension", reply.text, "counted", "more time"),
+                Mail("action/extended", (person,), "confirm", ctx, item.id, reply_to=reply.message),
+                Mail(
+                    "action/extension_notice",
+                    sit.secretariat,
+                    "notice",
+                    ctx,
+                    item.id,
+                    personal=False,
+                ),
+                *_timers(sit, item, new_due),
+            ]
+    why = f"neither 'done' nor 'need until <date>': {reply.text[:200]}"
+    return [ToReview("action-reply", why, item.id, person.id)]
+
+
+def _secretariat_reply(sit: Situation, reply: Reply) -> list[Effect]:
+    """The Secretariat refuses a new date by replying REFUSE: the previous date stands."""
+    item = reply.item
+    previous = item.data.get("previous_due")
+    if not (_REFUSE.match(reply.text) and previous):
+        why = f"the Secretariat's reply about action {item.id}: {reply.text[:200]}"
+        return [ToReview("action-reply", why, item.id, reply.person.id)]
+    was = datetime.fromisoformat(str(previous))
+    owner = _owner(sit, item)
+    ctx = {"item": item, "due": was, "note": reply.text.strip()}
+    effects: list[Effect] = [
+        WORKFLOW.move(item, "extend", ActionState.OPEN, deadline=was, previous_due=""),
+        *_timers(sit, item, was),
+    ]
+    if owner is not None:
+        effects.append(Mail("action/refused", (owner,), "action", ctx, item.id))
+    return effects
+
+
+def on_deadline(sit: Situation, item: ItemView, kind: str) -> list[Effect]:
+    due = _due(item)
+    owner = _owner(sit, item)
+    if owner is None or item.state in (ActionState.DONE, ActionState.CANCELLED):
+        return []
+    ctx = {"item": item, "due": due}
+    if kind == "reminder" and item.state == ActionState.OPEN and sit.now < due:
+        return [Mail("action/reminder", (owner,), "reminder", ctx, item.id)]
+    if kind == "due" and item.state == ActionState.OPEN and sit.now >= due:
+        return [
+            WORKFLOW.move(item, "due", ActionState.OVERDUE),
+            Mail("action/overdue", (owner,), "reminder", ctx, item.id),
+            Schedule(item.id, "chase", sit.now + sit.rules.actions.chase_every),
+        ]
+    if kind == "chase" and item.state == ActionState.OVERDUE:
+        return [
+            Mail("action/overdue", (owner,), "reminder", ctx, item.id),
+            Schedule(item.id, "chase", sit.now + sit.rules.actions.chase_every),
+        ]
+    return []  # a timer left from before a new date, or from another state
+
+
+def summary(item: ItemView, sit: Situation) -> dict[str, Any]:
+    return {
+        "title": item.title,
+        "owner": item.data.get("owner"),
+        "due": item.deadline.isoformat() if item.deadline else None,
+    }
+
+
+def validate(spec: OpenItem, sit: Situation) -> list[str]:
+    problems = []
+    owner = sit.people.by_email(str(spec.data.get("owner", "")))
+    if owner is None:
+        problems.append(
+            f"the owner {spec.data.get('owner')!r} is not a member, the Chair or the Secretariat"
+        )
+    if spec.deadline is None or spec.deadline <= sit.now:
+        problems.append("an action needs a due date in the future")
+    return problems
+
+
+def action(title: str, owner: str, due: datetime, opened_by: str, body: str = "") -> OpenItem:
+    return OpenItem(ItemKind.ACTION, title, body, due, opened_by, {"owner": owner.lower()})
+
+
+class ActionCommand:
+    """`ACTION: <title>` from the Secretariat: Owner: address, Due: date."""
+
+    prefix = "ACTION"
+    description = "assign an action: Owner: address, Due: date, and what is to be done"
+
+    def run(self, mail: CommandMail, sit: Situation) -> list[Effect]:
+        fields, text = read_fields(mail.text, ("owner", "due"))
+        problems = [] if mail.argument else ["the subject has no title after 'ACTION:'"]
+        try:
+            due = parse_deadline(fields.get("due", ""), sit.zone)
+        except ValueError as exc:
+            problems.append(f"Due: {fields.get('due', '')!r} is not a date ({exc})")
+            due = sit.now
+        if problems:
+            raise CommandError(problems)
+        spec = action(
+            mail.argument,
+            fields.get("owner", "").strip(),
+            due,
+            f"{mail.sender.email} by email",
+            text,
+        )
+        return [
+            OpenItem(
+                spec.kind,
+                spec.title,
+                spec.body,
+                spec.deadline,
+                spec.opened_by,
+                spec.data,
+                reply_to=mail.message,
+            )
+        ]
+
+
+WORKFLOW = Workflow(
+    kind=ItemKind.ACTION,
+    description="agreed actions: reminders, 'done' or 'need until' by reply, chasing (ToR 6.2.b)",
+    states=ActionState,
+    initial=ActionState.OPEN,
+    transitions=TRANSITIONS,
+    on_open=on_open,
+    on_reply=on_reply,
+    on_deadline=on_deadline,
+    templates=data_dir("templates") / "action",
+    validate=validate,
+    summary=summary,
+    commands=(ActionCommand(),),
+)
