@@ -589,6 +589,52 @@ def restore_command(obj: Context, source: Path, yes: bool) -> None:
     _say(f"restored {_database_path(app)} from {source}")
 
 
+@cli.group("register")
+def register_group() -> None:
+    """The register of decision-relevant events, hash-chained (ToR 6.2.h)."""
+
+
+@register_group.command("verify")
+@click.pass_obj
+def register_verify(obj: Context) -> None:
+    """Recompute the register's chain; exit 1 naming the first row that does not match."""
+    from bot.app.export import check_register
+
+    check = check_register(obj.app().engine)
+    if check.first_bad is not None:
+        _fail(
+            f"register: entry #{check.first_bad} does not match its hash: "
+            "edited or removed after it was written",
+            1,
+        )
+    _say(f"register: {check.entries} entries, the chain holds")
+
+
+@cli.command("export")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for the files (created if needed).",
+)
+@click.option("--force", is_flag=True, help="Replace files already there.")
+@click.pass_obj
+def export_command(obj: Context, out: Path, force: bool) -> None:
+    """Write the register and the message archive index as CSV and JSON (ToR 6.2.b, 6.2.e)."""
+    from bot.app.export import export
+
+    app = obj.app()
+    try:
+        paths = export(app.engine, out, force)
+    except FileExistsError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"export: {exc}", 1)
+    for path in paths:
+        _say(path)
+
+
 @cli.command()
 @click.option(
     "--out",

@@ -22,9 +22,9 @@ from bot.domain.effects import (
     SetState,
     ToReview,
 )
-from bot.domain.types import Attachment, ItemView
+from bot.domain.types import Attachment, ItemKind, ItemView
 from bot.mail.compose import Composer, archive_budget, attachments_of, thread_mbox
-from bot.store import outbox, repo
+from bot.store import outbox, register, repo
 from bot.store.models import Response, Review
 from bot.textsafe import header_text
 from bot.workflows.base import Registry, Situation
@@ -38,6 +38,43 @@ class Cause:
     inbound_id: int | None = None
     message_id: str = ""
     arrived_at: datetime | None = None  # a reply is recorded as of its arrival, not its reading
+    message_sha256: str = ""  # the archived raw message's SHA-256, carried into the register
+
+
+# Mails whose sending is itself a decision-relevant event (the register records them).
+REMINDERS = frozenset({"reminder", "chair-reminder"})
+
+
+def state_event(kind: str, before: str, state: str) -> str:
+    """The register's name for a state change: the outcomes that matter have their own."""
+    if state == "determined":
+        return "determined"
+    if state == "escalated" and before != "escalated":  # not a read-back proposed meanwhile
+        return "escalated"
+    if kind == ItemKind.ACTION and state == "done":
+        return "action-done"
+    return "state-changed"
+
+
+def _note(
+    s: Session,
+    event: str,
+    sit: Situation,
+    cause: Cause,
+    item_id: int | None,
+    person_id: int | None,
+    **detail: Any,
+) -> None:
+    """Append the effect to the register, in the transaction that writes the effect."""
+    register.append(
+        s,
+        event,
+        at=sit.now,
+        item_id=item_id,
+        person_id=person_id,
+        detail=detail,
+        message_sha256=cause.message_sha256,
+    )
 
 
 def _paper(given: dict[str, str]) -> Attachment:
@@ -70,8 +107,10 @@ class Enactor:
             self._one(s, effect, sit, cause)
 
     def _one(self, s: Session, effect: Effect, sit: Situation, cause: Cause) -> None:
+        """Write one effect, and its register entry when it is decision-relevant."""
         now = sit.now
         if isinstance(effect, Record):
+            received = cause.arrived_at or now
             repo.record_response(
                 s,
                 Response(
@@ -81,13 +120,38 @@ class Enactor:
                     position=effect.position,
                     text=effect.text,
                     message_id=cause.message_id,
-                    received_at=cause.arrived_at or now,
+                    received_at=received,
                     status=effect.status,
                     note=effect.note,
                 ),
             )
+            item = repo.item(s, effect.item_id)  # in the session already: no statement
+            feedback = item is not None and item.kind == ItemKind.FEEDBACK
+            _note(
+                s,
+                "feedback-received" if feedback else "position-recorded",
+                sit,
+                cause,
+                effect.item_id,
+                effect.person_id,
+                position=effect.position,
+                status=effect.status,
+                note=effect.note,
+                received_at=received.isoformat(),
+            )
         elif isinstance(effect, SetState):
-            repo.set_item_state(s, effect.item_id, effect.state, effect.data or {}, effect.deadline)
+            item = repo.item(s, effect.item_id)
+            assert item is not None, f"item {effect.item_id} vanished"
+            data = effect.data or {}
+            repo.set_item_state(s, effect.item_id, effect.state, data, effect.deadline)
+            changed = sorted(k for k, v in data.items() if item.data.get(k, object()) != v)
+            facts: dict[str, Any] = {"state": effect.state, "from": item.state, "keys": changed}
+            if "outcome" in data:
+                facts["outcome"] = data["outcome"]
+            if effect.deadline is not None:
+                facts["deadline"] = effect.deadline.isoformat()
+            event = state_event(item.kind, item.state, effect.state)
+            _note(s, event, sit, cause, effect.item_id, None, **facts)
         elif isinstance(effect, Schedule):
             workflow = effect.workflow or cause.kind
             repo.schedule(s, effect.item_id, workflow, effect.kind, effect.due_at)
@@ -105,8 +169,21 @@ class Enactor:
             )
         elif isinstance(effect, Mail):
             self.queue_mail(s, effect, sit)
+            if effect.purpose in REMINDERS:
+                to = [p.id for p in effect.to]
+                whom = to[0] if len(to) == 1 else None
+                _note(
+                    s,
+                    "reminder-sent",
+                    sit,
+                    cause,
+                    effect.item_id,
+                    whom,
+                    purpose=effect.purpose,
+                    to=to,
+                )
         elif isinstance(effect, OpenItem):
-            self.open_item(s, effect, sit)
+            self.open_item(s, effect, sit, cause)
         elif isinstance(effect, AddressHealth):
             repo.set_failing(s, effect.person_id, effect.failing, now)
 
@@ -135,8 +212,12 @@ class Enactor:
         for composed in self.composer.compose(mail, base_context(sit), sit.now, root, extra):
             outbox.queue(s, composed, sit.now)
 
-    def open_item(self, s: Session, spec: OpenItem, sit: Situation) -> ItemView | None:
-        """Create the item, apply what its workflow does on opening, and tell the Secretariat."""
+    def open_item(
+        self, s: Session, spec: OpenItem, sit: Situation, cause: Cause | None = None
+    ) -> ItemView | None:
+        """Create the item, apply what its workflow does on opening, and tell the Secretariat.
+
+        `cause` is the command mail that opened it, if one did (for the register)."""
         workflow = self.registry[spec.kind]
         if spec.key and repo.item_by_key(s, spec.key) is not None:
             return None  # opened once only: a meeting's call after downtime, say
@@ -155,6 +236,19 @@ class Enactor:
             sit.now,
             spec.key or None,
         )
+        sha = cause.message_sha256 if cause else ""
+        _note(
+            s,
+            "item-opened",
+            sit,
+            Cause(kind=spec.kind, message_sha256=sha),
+            item.id,
+            None,
+            kind=spec.kind,
+            title=item.title,
+            opened_by=spec.opened_by,
+            deadline=spec.deadline.isoformat() if spec.deadline else None,
+        )
         template = f"{spec.kind}/opened"
         notice = Mail(
             template if self.composer.renderer.has(template) else "common/opened",
@@ -166,5 +260,5 @@ class Enactor:
             reply_to=spec.reply_to,
         )
         effects = [*workflow.on_open(sit, item), *([notice] if workflow.announce else [])]
-        self.enact(s, effects, sit, Cause(kind=spec.kind))
+        self.enact(s, effects, sit, Cause(kind=spec.kind, message_sha256=sha))
         return item

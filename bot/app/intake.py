@@ -100,7 +100,7 @@ class Intake:
                 arrived,
             )
             assert row.id is not None
-            inbound_id, message_id = row.id, row.message_id
+            inbound_id, message_id, sha = row.id, row.message_id, row.sha256
             if row.state != InboundState.NEW:
                 _advance(s, fetched)
                 s.commit()
@@ -110,7 +110,8 @@ class Intake:
             with session(self.engine) as s:
                 world = _with_dkim_keys(self.world(s), fetched.raw)
                 result = inspect(fetched.raw, world, arrived)
-                state = self._settle(s, world, result.outcome, inbound_id, message_id, result)
+                outcome = result.outcome
+                state = self._settle(s, world, outcome, inbound_id, message_id, sha, result)
                 _advance(s, fetched)
                 s.commit()
         except OperationalError:
@@ -121,7 +122,7 @@ class Intake:
             with session(self.engine) as s:
                 world = self.world(s)
                 crashed = Quarantined(Crashed(detail=detail))
-                state = self._settle(s, world, crashed, inbound_id, message_id, None)
+                state = self._settle(s, world, crashed, inbound_id, message_id, sha, None)
                 _advance(s, fetched)
                 s.commit()
         crash_point("applied")
@@ -134,6 +135,7 @@ class Intake:
         outcome: Outcome,
         inbound_id: int,
         message_id: str,
+        sha256: str,
         result: Result | None,
     ) -> str:
         insp = result.inspection if result else None
@@ -164,7 +166,11 @@ class Intake:
         repo.settle_inbound(s, inbound_id, state, now, reason, detail, item_id, person_id)
         record = insp.record if insp else None
         cause = Cause(
-            item.kind if item else "", inbound_id, message_id, insp.arrived_at if insp else None
+            item.kind if item else "",
+            inbound_id,
+            message_id,
+            insp.arrived_at if insp else None,
+            message_sha256=sha256,
         )
         self.enactor.enact(s, effects, world.situation(record), cause)
         return state

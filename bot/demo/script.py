@@ -108,6 +108,7 @@ class Demo:
         self.echo = echo
         config = folder / "config.toml"
         config.write_text(DEMO_CONFIG, encoding="utf-8")
+        config.chmod(0o600)  # it holds a (demo) password: cgbot refuses readable secrets
         self.clock = Clock.starting_at(T0)
         self.app = App(parse_config(DEMO_CONFIG, config), self.clock)
         self.mailbox = MaildirSource(folder / "mailbox")

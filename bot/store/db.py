@@ -20,8 +20,10 @@ Migration = Callable[[Any], None]
 
 
 def _v2_kinds_own_their_data(conn: Any) -> None:
-    """Standing responses kept as rows; deadlines that belong to no item; options into data."""
+    """Standing responses kept as rows; deadlines that belong to no item; options into data;
+    the hash-chained register (it starts empty: schema 1 kept no register)."""
     models.Standing.__table__.create(conn)  # type: ignore[attr-defined]
+    models.RegisterEntry.__table__.create(conn)  # type: ignore[attr-defined]
     conn.execute(
         text(
             "INSERT INTO standing (item_id, person_id, latest_id, counted_id) "

@@ -168,3 +168,18 @@ class Review(SQLModel, table=True):
     # A held message the Secretariat is told about in the next hourly notice (then notified_at).
     notify: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     notified_at: datetime | None = None
+
+
+class RegisterEntry(SQLModel, table=True):
+    """One decision-relevant event, hash-chained to the one before it (ToR 6.2.h): editing or
+    removing a row afterwards breaks the chain at that row (store/register.py)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    event: str  # item-opened, position-recorded, state-changed, reminder-sent, determined, ...
+    item_id: int | None = Field(default=None, foreign_key="item.id")
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    message_sha256: str = ""  # the raw inbound message that caused it; "" when none did
+    prev_hash: str
+    hash: str

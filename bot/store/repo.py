@@ -6,6 +6,8 @@ responses (one row per person) and a thread root; none grows with history or the
 from __future__ import annotations
 
 import hashlib
+import heapq
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -380,6 +382,86 @@ def secretariat_mail(session: Session, item_id: int) -> list[bytes]:
         .order_by(col(Inbound.id))
     )
     return list(rows)
+
+
+ARCHIVE_FIELDS = (
+    "at",
+    "direction",
+    "id",
+    "sha256",
+    "message_id",
+    "state",
+    "item_id",
+    "purpose",
+    "reason",
+)  # one line of the archive index, in this order
+
+
+def archive_index(session: Session, batch: int = 200) -> Iterator[dict[str, Any]]:
+    """Every message in (archived) and out (outbox) as one line each, the two merged by time,
+    for the export: read `batch` rows at a time, in flat memory however large the archive."""
+    # More columns than sqlmodel's typed select() takes: they are passed as a list.
+    received_columns: list[Any] = [
+        Inbound.id,
+        Inbound.arrived_at,
+        Inbound.fetched_at,
+        Inbound.sha256,
+        Inbound.message_id,
+        Inbound.state,
+        Inbound.item_id,
+        Inbound.reason,
+    ]
+    sent_columns: list[Any] = [
+        Outbox.id,
+        Outbox.created_at,
+        Outbox.raw,
+        Outbox.message_id,
+        Outbox.state,
+        Outbox.item_id,
+        Outbox.purpose,
+    ]
+    inbound = session.exec(
+        select(*received_columns).order_by(col(Inbound.id)).execution_options(yield_per=batch)
+    )
+    outbound = session.exec(
+        select(*sent_columns).order_by(col(Outbox.id)).execution_options(yield_per=batch)
+    )
+    received = (
+        (
+            arrived or fetched,
+            {
+                "at": (arrived or fetched).isoformat(),
+                "direction": "in",
+                "id": row_id,
+                "sha256": digest,
+                "message_id": message_id,
+                "state": state,
+                "item_id": item_id,
+                "purpose": "",
+                "reason": reason,
+            },
+        )
+        for row_id, arrived, fetched, digest, message_id, state, item_id, reason in inbound
+    )
+    sent = (
+        (
+            created,
+            {
+                "at": created.isoformat(),
+                "direction": "out",
+                "id": row_id,
+                "sha256": sha256(raw),
+                "message_id": message_id,
+                "state": state,
+                "item_id": item_id,
+                "purpose": purpose,
+                "reason": "",
+            },
+        )
+        for row_id, created, raw, message_id, state, item_id, purpose in outbound
+    )
+    for _, line in heapq.merge(received, sent, key=lambda pair: pair[0]):
+        yield line
 
 
 def thread_entries(session: Session, item_id: int) -> list[tuple[datetime, bytes]]:

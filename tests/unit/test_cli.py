@@ -125,6 +125,10 @@ def test_demo_prints_its_timeline_and_leaves_the_mail(tmp_path: Path) -> None:
     # issue 9 (an apology, a declined invitation, an agenda item, the Secretariat's paper).
     assert len(sent) >= 20 and len(received) == 13
     assert "the final agenda goes out, with the paper" in out.stdout
+    # The command the demo suggests at its end works on what it left (a private config).
+    config = tmp_path / "demo" / "config.toml"
+    after = cgbot("--config", str(config), "status", cwd=tmp_path)
+    assert after.returncode == 0, after.stderr
 
 
 def test_kinds_lists_each_registered_kind_with_its_states_and_commands() -> None:
