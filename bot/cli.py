@@ -19,12 +19,13 @@ from bot.app import App
 from bot.app.setup import rules_for
 from bot.clock import Clock, parse_instant
 from bot.config import Settings, load_config, secret_file_problems
-from bot.domain.types import ItemKind
+from bot.domain.types import Attachment, ItemKind
 from bot.errors import ConfigError
 from bot.inbound.commands import parse_deadline
 from bot.store.db import StoreUnavailable
 from bot.store.outbox import NotResendable
 from bot.textsafe import terminal_text
+from bot.workflows.feedback import round_of as feedback_round
 
 
 def _say(text: object = "", err: bool = False) -> None:
@@ -529,6 +530,53 @@ def action_add(obj: Context, title: str, owner: str, due: str, details: str) -> 
     except ValueError as exc:
         _fail(str(exc))
     _say(f"assigned action {item_id}")  # the id is the last word: tools read it
+
+
+@cli.group("feedback")
+def feedback_group() -> None:
+    """Written feedback on drafts (ToR 2.2.e)."""
+
+
+def _draft(path: Path) -> Attachment:
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return Attachment(path.name, path.read_bytes(), kind)
+
+
+@feedback_group.command("open")
+@click.option("--title", required=True)
+@click.option("--draft-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--deadline", required=True, metavar="DATE")
+@click.option("--note", default="", help="A word to the members above the draft.")
+@click.pass_obj
+def feedback_open(
+    obj: Context, title: str, draft_file: Path | None, deadline: str, note: str
+) -> None:
+    """Send a draft to every member for written feedback; prints the round's id."""
+    app = obj.app()
+    when = _instant(deadline, app.settings.model.group.timezone, "--deadline")
+    spec = feedback_round(title, note, when, _draft(draft_file) if draft_file else None)
+    try:
+        item_id = app.open_item(spec.kind, title, note, when, "cli", spec.data)
+    except ValueError as exc:
+        _fail(str(exc))
+    _say(f"opened feedback round {item_id}")  # the id is the last word: tools read it
+
+
+@feedback_group.command("revise")
+@click.argument("item_id", type=int)
+@click.option("--draft-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--deadline", required=True, metavar="DATE")
+@click.pass_obj
+def feedback_revise(obj: Context, item_id: int, draft_file: Path | None, deadline: str) -> None:
+    """A revised draft: the next round goes to every member; the earlier one is kept."""
+    app = obj.app()
+    when = _instant(deadline, app.settings.model.group.timezone, "--deadline")
+    args = {"deadline": when, "draft": _draft(draft_file) if draft_file else None}
+    try:
+        app.act(item_id, "revise", args)
+    except ValueError as exc:
+        _fail(str(exc))
+    _say(f"sent the revised draft of round {item_id}")
 
 
 @cli.group("outbox")

@@ -91,6 +91,9 @@ class SmtpConfig(_WithSecret):
 
 class DatabaseConfig(_Strict):
     url: str = "sqlite:///cgbot.db"
+    # A file members send with their feedback is kept (content-addressed) up to this size; a
+    # larger one stays in the raw archive and the Secretariat is told.
+    max_attachment_bytes: int = Field(default=25_000_000, ge=1)
 
 
 def _check_tz(value: str) -> str:

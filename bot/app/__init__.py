@@ -62,7 +62,11 @@ class App:
             cfg.smtp.from_address,
         )
         self.enactor = Enactor(
-            composer, registry, cfg.smtp.max_message_bytes, cfg.smtp.archive_attachment_bytes
+            composer,
+            registry,
+            cfg.smtp.max_message_bytes,
+            cfg.smtp.archive_attachment_bytes,
+            cfg.database.max_attachment_bytes,
         )
         self.intake = Intake(self.engine, clock, self.enactor, self.world)
         self.deadlines = Deadlines(self.engine, clock, registry, self.enactor, self.situation)

@@ -6,7 +6,7 @@ Mails are composed here (rendered, signed, threaded by mail/compose.py) and stor
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +25,7 @@ from bot.domain.effects import (
 from bot.domain.types import Attachment, ItemKind, ItemView
 from bot.mail.compose import Composer, archive_budget, attachments_of, thread_mbox
 from bot.store import outbox, register, repo
-from bot.store.models import Response, Review
+from bot.store.models import Inbound, Response, Review
 from bot.textsafe import header_text
 from bot.workflows.base import Registry, Situation
 
@@ -38,6 +38,7 @@ class Cause:
     inbound_id: int | None = None
     message_id: str = ""
     arrived_at: datetime | None = None  # a reply is recorded as of its arrival, not its reading
+    response_id: int | None = None  # the reply this message recorded (its files, for a notice)
     message_sha256: str = ""  # the archived raw message's SHA-256, carried into the register
 
 
@@ -100,18 +101,21 @@ class Enactor:
     registry: Registry
     max_message_bytes: int = 20_000_000  # what the SMTP server takes; the thread .mbox fits in it
     archive_attachment_bytes: int = 2_000_000  # a larger file in the .mbox becomes a note
+    max_attachment_bytes: int = 25_000_000  # a reply's file kept content-addressed, at most
 
     def enact(self, s: Session, effects: list[Effect], sit: Situation, cause: Cause) -> None:
         """Write every effect; the caller commits once."""
         for effect in effects:
-            self._one(s, effect, sit, cause)
+            recorded = self._one(s, effect, sit, cause)
+            if recorded is not None:  # a notice after it may carry that reply's files
+                cause = replace(cause, response_id=recorded)
 
-    def _one(self, s: Session, effect: Effect, sit: Situation, cause: Cause) -> None:
+    def _one(self, s: Session, effect: Effect, sit: Situation, cause: Cause) -> int | None:
         """Write one effect, and its register entry when it is decision-relevant."""
         now = sit.now
         if isinstance(effect, Record):
             received = cause.arrived_at or now
-            repo.record_response(
+            response_id = repo.record_response(
                 s,
                 Response(
                     item_id=effect.item_id,
@@ -125,6 +129,8 @@ class Enactor:
                     note=effect.note,
                 ),
             )
+            if effect.keep_files and cause.inbound_id:
+                self._keep_files(s, effect, response_id, cause.inbound_id)
             item = repo.item(s, effect.item_id)  # in the session already: no statement
             feedback = item is not None and item.kind == ItemKind.FEEDBACK
             _note(
@@ -139,7 +145,8 @@ class Enactor:
                 note=effect.note,
                 received_at=received.isoformat(),
             )
-        elif isinstance(effect, SetState):
+            return response_id
+        if isinstance(effect, SetState):
             item = repo.item(s, effect.item_id)
             assert item is not None, f"item {effect.item_id} vanished"
             data = effect.data or {}
@@ -168,7 +175,7 @@ class Enactor:
                 )
             )
         elif isinstance(effect, Mail):
-            self.queue_mail(s, effect, sit)
+            self.queue_mail(s, effect, sit, cause)
             if effect.purpose in REMINDERS:
                 to = [p.id for p in effect.to]
                 whom = to[0] if len(to) == 1 else None
@@ -186,8 +193,49 @@ class Enactor:
             self.open_item(s, effect, sit, cause)
         elif isinstance(effect, AddressHealth):
             repo.set_failing(s, effect.person_id, effect.failing, now)
+        return None
 
-    def queue_mail(self, s: Session, mail: Mail, sit: Situation) -> None:
+    @staticmethod
+    def _mail_files(s: Session, inbound_id: int) -> list[dict[str, str]]:
+        """The files of an archived mail, as an item keeps them (base64 in its data)."""
+        row = s.get(Inbound, inbound_id)
+        files = attachments_of(row.raw) if row else []
+        return [
+            {
+                "name": f.filename,
+                "type": f.mime_type,
+                "content": base64.b64encode(f.content).decode(),
+            }
+            for f in files
+        ]
+
+    def _keep_files(self, s: Session, effect: Record, response_id: int, inbound_id: int) -> None:
+        """The files that came with a reply, kept once by content; one over the bound stays in
+        the raw archive only, and the Secretariat sees that in review."""
+        row = s.get(Inbound, inbound_id)
+        if row is None:
+            return
+        for att in attachments_of(row.raw):
+            if len(att.content) > self.max_attachment_bytes:
+                s.add(
+                    Review(
+                        inbound_id=inbound_id,
+                        item_id=effect.item_id,
+                        person_id=effect.person_id,
+                        reason="file-too-large",
+                        detail=f"{att.filename}: {len(att.content):,} bytes, over "
+                        f"{self.max_attachment_bytes:,}; it stays in the raw archive",
+                        created_at=row.fetched_at,
+                    )
+                )
+                continue
+            kind = att.mime_type
+            repo.keep_file(s, response_id, effect.item_id, att.filename, kind, att.content)
+
+    def queue_mail(
+        self, s: Session, mail: Mail, sit: Situation, cause: Cause | None = None
+    ) -> None:
+        cause = cause or Cause()
         extra: tuple[Attachment, ...] = ()
         if mail.attach_thread and mail.item_id:
             extra = (
@@ -204,6 +252,17 @@ class Enactor:
             item = repo.item(s, mail.item_id)
             given = item.data.get("papers", []) if item else []
             extra = (*extra, *(_paper(p) for p in given))
+        if mail.attach_replies_files and mail.item_id:
+            names = {p.id: p.name for p in sit.people.people}
+            one = cause.response_id if mail.attach_replies_files == "this-reply" else None
+            files = repo.reply_files(s, mail.item_id, one)
+            extra = (
+                *extra,
+                *(
+                    Attachment(f"{names.get(pid, 'someone')} - {name}", content, kind)
+                    for pid, name, kind, content in files
+                ),
+            )
         item_id = mail.item_id
 
         def root(person_id: int | None) -> str | None:
@@ -224,6 +283,9 @@ class Enactor:
         problems = workflow.validate(spec, sit)
         if problems:
             raise ValueError("; ".join(problems))
+        data = dict(spec.data)
+        if data.pop("keep_mail_files", False) and cause is not None and cause.inbound_id:
+            data["attached"] = self._mail_files(s, cause.inbound_id)  # a draft sent by mail
         item = repo.create_item(
             s,
             spec.kind,
@@ -232,7 +294,7 @@ class Enactor:
             spec.body,
             spec.deadline,
             spec.opened_by,
-            spec.data,
+            data,
             sit.now,
             spec.key or None,
         )

@@ -55,12 +55,18 @@ def item_record(
     }
     workflow = registry.get(item.kind)
     if workflow is not None:
-        record.update(workflow.summary(item, _replace_responses(sit, standing)))
+        full = _with_history(s, _replace_responses(sit, standing), item.id)
+        record.update(workflow.summary(item, full))
     return record
 
 
 def _replace_responses(sit: Situation, standing: dict[int, ResponseView]) -> Situation:
     return replace(sit, responses=standing)
+
+
+def _with_history(s: Session, sit: Situation, item_id: int) -> Situation:
+    """The record a kind's summary may read: the whole history (status is no hot path)."""
+    return replace(sit, history=tuple(repo.history(s, item_id)))
 
 
 def snapshot(s: Session, sit: Situation, registry: Registry) -> dict[str, Any]:

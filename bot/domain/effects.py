@@ -27,6 +27,8 @@ class Mail:
     cap_key: str = ""  # whose hourly budget it uses, when not the usual (see Outbox.cap_key)
     invitation: Invitation | None = None  # a calendar invitation, as an alternative part
     attach_papers: bool = False  # add the files the Secretariat sent for the item (its papers)
+    # Add the files of the item's replies: "all", or "this-reply" (the one this message made).
+    attach_replies_files: str = ""
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class Record:
     text: str
     status: str  # a ResponseStatus
     note: str = ""
+    keep_files: bool = False  # keep the files that came with the reply (feedback on a draft)
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ class OpenItem:
     data: dict[str, Any] = field(default_factory=dict)  # per-kind data (a ballot's options, ...)
     reply_to: InboundMessage | None = None  # the command mail the confirmation answers
     key: str = ""  # an item with this key is opened once only (a meeting's "monthly:2027-01-05")
+    # data["keep_mail_files"]: the command mail's attachments go with the item (a draft)
 
 
 @dataclass(frozen=True)

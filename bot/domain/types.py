@@ -47,6 +47,15 @@ class PersonView:
 
 
 @dataclass(frozen=True)
+class FileView:
+    """A file that came with a reply: its name and the SHA-256 it is kept under."""
+
+    name: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
 class ResponseView:
     person_id: int
     position: str | None
@@ -54,6 +63,7 @@ class ResponseView:
     message_id: str
     received_at: datetime
     status: str  # a ResponseStatus
+    files: tuple[FileView, ...] = ()  # what came with it (feedback on a draft), in order
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ def _v2_kinds_own_their_data(conn: Any) -> None:
     the hash-chained register (it starts empty: schema 1 kept no register)."""
     models.Standing.__table__.create(conn)  # type: ignore[attr-defined]
     models.RegisterEntry.__table__.create(conn)  # type: ignore[attr-defined]
+    models.Blob.__table__.create(conn)  # type: ignore[attr-defined]
+    models.ResponseFile.__table__.create(conn)  # type: ignore[attr-defined]
     conn.execute(
         text(
             "INSERT INTO standing (item_id, person_id, latest_id, counted_id) "

@@ -60,6 +60,26 @@ class Item(SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+class Blob(SQLModel, table=True):
+    """A file kept once by its SHA-256, however many replies carried it."""
+
+    sha256: str = Field(primary_key=True)
+    size: int
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class ResponseFile(SQLModel, table=True):
+    """A file that came with one reply (feedback on a draft), in the order it was attached."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id", index=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    name: str
+    content_type: str
+    sha256: str = Field(foreign_key="blob.sha256")
+    size: int
+
+
 class Response(SQLModel, table=True):
     """One reply's reading. History is kept: the latest counted row per person is the position."""
 

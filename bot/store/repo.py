@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlmodel import Session, col, select
 from bot.config import Settings
 from bot.domain.types import (
     Directory,
+    FileView,
     ItemView,
     PersonKind,
     PersonView,
@@ -26,6 +28,7 @@ from bot.domain.types import (
 )
 from bot.inbound.address import normalise
 from bot.store.models import (
+    Blob,
     Checkpoint,
     Deadline,
     Inbound,
@@ -35,6 +38,7 @@ from bot.store.models import (
     Outbox,
     Person,
     Response,
+    ResponseFile,
     Standing,
 )
 
@@ -185,11 +189,53 @@ def told_held(session: Session, person_id: int, item_id: int | None, now: dateti
 
 
 def history(session: Session, item_id: int) -> list[ResponseView]:
-    """Every reply to the item, oldest first (for timelines, at deadlines only)."""
+    """Every reply to the item, oldest first, with the files that came with each (for
+    timelines and compilations, at deadlines and in status only)."""
     rows = session.exec(
         select(Response).where(Response.item_id == item_id).order_by(col(Response.id))
     )
-    return [response_view(r) for r in rows]
+    files: dict[int, list[FileView]] = {}
+    for f in session.exec(
+        select(ResponseFile).where(ResponseFile.item_id == item_id).order_by(col(ResponseFile.id))
+    ):
+        files.setdefault(f.response_id, []).append(FileView(f.name, f.sha256, f.size))
+    return [replace(response_view(r), files=tuple(files.get(r.id or 0, ()))) for r in rows]
+
+
+def keep_file(
+    session: Session, response_id: int, item_id: int, name: str, content_type: str, content: bytes
+) -> FileView:
+    """Keep a reply's file once by its SHA-256 (the same file twice is stored once)."""
+    digest = sha256(content)
+    if session.get(Blob, digest) is None:
+        session.add(Blob(sha256=digest, size=len(content), content=content))
+    session.add(
+        ResponseFile(
+            response_id=response_id,
+            item_id=item_id,
+            name=name,
+            content_type=content_type,
+            sha256=digest,
+            size=len(content),
+        )
+    )
+    return FileView(name, digest, len(content))
+
+
+def reply_files(
+    session: Session, item_id: int, response_id: int | None = None
+) -> list[tuple[int, str, str, bytes]]:
+    """(person id, file name, content type, bytes) of the replies' files, in order."""
+    query = (
+        select(Response.person_id, ResponseFile.name, ResponseFile.content_type, Blob.content)
+        .join(Response, col(Response.id) == ResponseFile.response_id)
+        .join(Blob, col(Blob.sha256) == ResponseFile.sha256)
+        .where(ResponseFile.item_id == item_id)
+        .order_by(col(ResponseFile.id))
+    )
+    if response_id:
+        query = query.where(ResponseFile.response_id == response_id)
+    return [(p, n, t, c) for p, n, t, c in session.exec(query)]
 
 
 def history_size(session: Session, item_id: int) -> int:
@@ -233,8 +279,8 @@ def create_item(
     return item_view(row)
 
 
-def record_response(session: Session, response: Response) -> None:
-    """Add one reply's reading and move the person's standing to it."""
+def record_response(session: Session, response: Response) -> int:
+    """Add one reply's reading and move the person's standing to it; returns its id."""
     session.add(response)
     session.flush()
     assert response.id is not None
@@ -246,6 +292,7 @@ def record_response(session: Session, response: Response) -> None:
     unclear = response.status == ResponseStatus.REVIEW and response.position is None
     row.unclear_in_a_row = (row.unclear_in_a_row or 0) + 1 if unclear else 0
     session.add(row)
+    return response.id
 
 
 def set_item_state(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.workflows import action, ballot, confirmation, meeting, poll
+from bot.workflows import action, ballot, confirmation, feedback, meeting, poll
 from bot.workflows.base import Registry
 
 STANDARD = Registry(
@@ -12,5 +12,6 @@ STANDARD = Registry(
         meeting.WORKFLOW,
         poll.WORKFLOW,
         action.WORKFLOW,
+        feedback.WORKFLOW,
     )
 )
