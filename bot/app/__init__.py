@@ -69,7 +69,9 @@ class App:
             cfg.database.max_attachment_bytes,
         )
         self.intake = Intake(self.engine, clock, self.enactor, self.world)
-        self.deadlines = Deadlines(self.engine, clock, registry, self.enactor, self.situation)
+        self.deadlines = Deadlines(
+            self.engine, clock, registry, self.enactor, self.situation, self._overview
+        )
 
     # -- what the core reads -------------------------------------------------------------------
 
@@ -209,6 +211,14 @@ class App:
             )
             self.enactor.enact(s, do(sit, item, args), sit, Cause(kind=item.kind))
             s.commit()
+
+    def _overview(self, s: Session, sit: Situation) -> dict[str, Any]:
+        """Every item as status shows it, and who bounces: what the digest reads."""
+        snap = snapshot(s, sit, self.registry)
+        snap["failing"] = [
+            {"name": p.name, "email": p.email} for p in sit.people.people if p.failing
+        ]
+        return snap
 
     def status(self) -> dict[str, Any]:
         """The record as `cgbot status --json` shows it."""

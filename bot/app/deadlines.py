@@ -11,6 +11,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
@@ -35,6 +36,7 @@ class Deadlines:
     registry: Registry
     enactor: Enactor
     situation: Callable[[Session, datetime], Situation]  # the group's facts, no item
+    overview: Callable[[Session, Situation], dict[str, Any]]  # every item, as status shows it
 
     def arm_recurring(self, s: Session, after: datetime) -> None:
         """One pending row for each recurring job of each kind (added when missing)."""
@@ -97,6 +99,12 @@ class Deadlines:
         if deadline.item_id is None:
             workflow = self.registry[deadline.workflow]
             assert workflow.on_tick is not None, f"{workflow.kind} has no recurring work"
+            if workflow.overview:
+                base = replace(
+                    base,
+                    overview=self.overview(s, base),
+                    remembered=repo.meta_prefixed(s, f"{workflow.kind}:"),
+                )
             effects = workflow.on_tick(base, deadline.kind)
             self.enactor.enact(s, effects, base, Cause(kind=workflow.kind))
             return

@@ -18,6 +18,7 @@ from bot.domain.effects import (
     Mail,
     OpenItem,
     Record,
+    Remember,
     Schedule,
     SetState,
     ToReview,
@@ -193,6 +194,8 @@ class Enactor:
             self.open_item(s, effect, sit, cause)
         elif isinstance(effect, AddressHealth):
             repo.set_failing(s, effect.person_id, effect.failing, now)
+        elif isinstance(effect, Remember):
+            repo.meta_set(s, f"{cause.kind}:{effect.key}", effect.value)
         return None
 
     @staticmethod

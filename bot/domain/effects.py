@@ -89,6 +89,15 @@ class OpenItem:
 
 
 @dataclass(frozen=True)
+class Remember:
+    """A small fact a kind keeps between runs of its recurring work (the last digest's
+    fingerprint, so that a day with nothing new sends nothing)."""
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
 class AddressHealth:
     """Mail to a person's address bounced (failing=True) or they wrote to us again (False)."""
 
@@ -97,4 +106,4 @@ class AddressHealth:
     detail: str = ""
 
 
-Effect = Mail | Record | SetState | Schedule | ToReview | OpenItem | AddressHealth
+Effect = Mail | Record | SetState | Schedule | ToReview | OpenItem | AddressHealth | Remember

@@ -559,6 +559,12 @@ def meta_get(session: Session, key: str) -> str | None:
     return row.value if row else None
 
 
+def meta_prefixed(session: Session, prefix: str) -> dict[str, str]:
+    """The facts kept under one prefix, the prefix taken off."""
+    rows = session.exec(select(Meta).where(col(Meta.key).startswith(prefix)))
+    return {row.key.removeprefix(prefix): row.value for row in rows}
+
+
 def meta_set(session: Session, key: str, value: str) -> None:
     row = session.get(Meta, key) or Meta(key=key, value=value)
     row.value = value

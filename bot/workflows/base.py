@@ -49,6 +49,10 @@ class Situation:
     latest: dict[int, ResponseView] = field(default_factory=dict)  # latest reply, any status
     series: tuple[MeetingSeries, ...] = ()  # the group's regular meetings (rules + config)
     sender_address: str = ""  # the bot's own address (a calendar invitation's ORGANIZER)
+    # For recurring work of a whole kind (the digest): every item as `cgbot status --json`
+    # shows it, the people whose mail bounces, and what the kind remembered from its last run.
+    overview: dict[str, Any] = field(default_factory=dict)
+    remembered: dict[str, str] = field(default_factory=dict)
 
     @property
     def members(self) -> tuple[PersonView, ...]:
@@ -196,6 +200,7 @@ class Workflow:
     commands: tuple[Command, ...] = ()
     announce: bool = True  # opening an item tells the Secretariat ("opened" notice)
     waits_for_mail: frozenset[str] = frozenset()  # deadline kinds run only once mail is read
+    overview: bool = False  # its recurring work reads every item (the Secretariat's digest)
     # What the Secretariat may do to an item of this kind from the CLI ("move", "cancel"):
     # each takes the item and its arguments and returns effects, or raises ValueError.
     actions: Mapping[str, Callable[[Situation, ItemView, dict[str, Any]], list[Effect]]] = field(

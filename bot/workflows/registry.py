@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.workflows import action, ballot, confirmation, feedback, meeting, poll
+from bot.workflows import action, ballot, confirmation, digest, feedback, meeting, poll
 from bot.workflows.base import Registry
 
 STANDARD = Registry(
@@ -13,5 +13,6 @@ STANDARD = Registry(
         poll.WORKFLOW,
         action.WORKFLOW,
         feedback.WORKFLOW,
+        digest.WORKFLOW,
     )
 )

@@ -37,11 +37,12 @@ def test_smtp_down_mail_waits_in_the_outbox_and_goes_once(bot: Bot, smtp: SmtpSi
     bot.run("run", "--once", now="2026-12-02T10:00:00Z")
     status = bot.status()
     assert status["items"][0]["responses"][AMINA[1]]["position"] == "agree"
-    assert status["outbox"] == {"sent": 5, "pending": 1}
+    # The confirmation waits (and, since issue 10, the Secretariat's daily digest with it).
+    assert status["outbox"] == {"sent": 5, "pending": 2}
     smtp.start()  # same port
     bot.run("run", "--once", now="2026-12-02T11:00:00Z")
     bot.run("run", "--once", now="2026-12-02T12:00:00Z")
-    assert bot.status()["outbox"] == {"sent": 6}
+    assert bot.status()["outbox"] == {"sent": 7}  # the confirmation and the digest
     confirmations = [m for m in smtp.to(AMINA[1]) if "Recorded" in m.raw.decode()]
     assert len(confirmations) == 1
     MATRIX.setdefault("outages survived", []).append(

@@ -10,7 +10,7 @@ from sqlmodel import select
 from bot.app import App
 from bot.store.db import session
 from bot.store.models import Deadline, Item, Outbox
-from tests.conftest import MEMBERS, T0, make_app
+from tests.conftest import MEMBERS, T0, WITHOUT_DIGEST, make_app
 
 
 def purposes(app: App) -> list[str]:
@@ -21,7 +21,7 @@ def purposes(app: App) -> list[str]:
 def test_missed_ticks_run_once_after_downtime(tmp_path: Path) -> None:
     # The daemon was down through both reminders and the deadline: on restart the reminders are
     # not sent after the fact, the ballot closes once, and running again does nothing.
-    app = make_app(tmp_path)
+    app = make_app(tmp_path, registry=WITHOUT_DIGEST)
     app.open_item("ballot", "Shortlist", "Agree?", T0 + timedelta(days=10), "test")
     opened = len(purposes(app))
     app.clock.jump_to(T0 + timedelta(days=30))
@@ -37,7 +37,7 @@ def test_missed_ticks_run_once_after_downtime(tmp_path: Path) -> None:
 
 
 def test_reminders_go_only_to_members_who_have_not_answered(tmp_path: Path) -> None:
-    app = make_app(tmp_path)
+    app = make_app(tmp_path, registry=WITHOUT_DIGEST)
     app.open_item("ballot", "Shortlist", "Agree?", T0 + timedelta(days=10), "test")
     app.clock.jump_to(T0 + timedelta(days=7, minutes=1))  # the 3-day reminder is due
     assert app.run_due() == 1
@@ -47,7 +47,7 @@ def test_reminders_go_only_to_members_who_have_not_answered(tmp_path: Path) -> N
 
 
 def test_a_deadline_in_the_past_is_refused(tmp_path: Path) -> None:
-    app = make_app(tmp_path)
+    app = make_app(tmp_path, registry=WITHOUT_DIGEST)
     try:
         app.open_item("ballot", "Late", "?", T0 - timedelta(days=1), "test")
     except ValueError as exc:

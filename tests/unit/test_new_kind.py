@@ -22,8 +22,7 @@ from bot.domain.types import Fetched, ItemView
 from bot.store.db import session
 from bot.store.models import Deadline, Outbox
 from bot.workflows.base import CommandMail, Reply, Situation, Tick, Workflow
-from bot.workflows.registry import STANDARD
-from tests.conftest import BOT, MEMBERS, SECRETARIAT, T0, make_app
+from tests.conftest import BOT, MEMBERS, SECRETARIAT, T0, WITHOUT_DIGEST, make_app
 
 
 class PetitionState(StrEnum):
@@ -141,7 +140,7 @@ def app(tmp_path: Path) -> App:
         (folder / f"{name}.en.txt").write_text(text)
         (folder / f"{name}.en.html").write_text(f"<p>{text}</p>")
     kind = replace(PETITION, templates=folder)
-    registry = STANDARD.with_kinds(kind)
+    registry = WITHOUT_DIGEST.with_kinds(kind)  # its own item-less work alone is counted
 
     def trusting(text: str) -> str:
         return text + '[security]\ntrusted_authserv_ids = ["mx.cg.example"]\n'

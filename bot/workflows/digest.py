@@ -1,0 +1,127 @@
+"""The Secretariat's digest (ToR 6.2.f): one mail a day when something changed, and a weekly
+summary, so that nobody has to read fifty threads to know where things stand. It opens with who
+owes what, then ballots, feedback rounds, actions, meetings, bounced addresses and the review
+queue. A day with nothing new sends nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.domain.effects import Effect, Mail, Remember
+from bot.domain.types import ItemKind, ItemView
+from bot.resources import data_dir
+from bot.workflows.base import Reply, Situation, Tick, Workflow
+
+AT = "07:00"  # in the group's time zone
+
+
+class DigestState(StrEnum):
+    NONE = "none"  # the digest has no items of its own
+
+
+def _next(sit: Situation, weekday: int | None) -> datetime:
+    zone = ZoneInfo(sit.zone)
+    local = sit.now.astimezone(zone)
+    hour, minute = (int(x) for x in AT.split(":"))
+    slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    while slot <= local or (weekday is not None and slot.weekday() != weekday):
+        slot += timedelta(days=1)
+    return slot.astimezone(ZoneInfo("UTC"))
+
+
+def schedule(sit: Situation) -> list[Tick]:
+    """Every day at 07:00, and on Mondays the weekly summary, in the group's time zone."""
+    return [Tick("daily", _next(sit, None)), Tick("weekly", _next(sit, 0))]
+
+
+def _open(items: list[dict[str, Any]], kind: str, states: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [i for i in items if i["kind"] == kind and i["state"] in states]
+
+
+def owed(sit: Situation, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per member: what they still have to answer, and by when (soonest first)."""
+    out = []
+    for member in sit.members:
+        things: list[tuple[str, str]] = []
+        for ballot in _open(items, "ballot", ("open",)):
+            if ballot["responses"].get(member.email, {}).get("status") != "counted":
+                things.append((str(ballot["deadline"]), f"ballot: {ballot['title']}"))
+        for round_ in _open(items, "feedback", ("open",)):
+            if round_["responses"].get(member.email, {}).get("status") == "no answer":
+                things.append((str(round_["deadline"]), f"feedback: {round_['title']}"))
+        for action in _open(items, "action", ("open", "overdue")):
+            if action.get("owner") == member.email:
+                things.append(
+                    (str(action["due"]), f"action ({action['state']}): {action['title']}")
+                )
+        for meeting in _open(items, "meeting", ("scheduled",)):
+            if meeting.get("attendance", {}).get(member.email) == "no answer":
+                things.append((str(meeting["starts_at"]), f"attendance: {meeting['title']}"))
+        if things:
+            out.append({"person": member, "things": sorted(things)})
+    return out
+
+
+def content(sit: Situation) -> dict[str, Any]:
+    """What the digest shows, from the overview the shell reads for it."""
+    items: list[dict[str, Any]] = sit.overview.get("items", [])
+    return {
+        "owed": owed(sit, items),
+        "ballots": _open(items, "ballot", ("open", "escalated")),
+        "rounds": _open(items, "feedback", ("open",)),
+        "actions": _open(items, "action", ("open", "overdue")),
+        "meetings": _open(items, "meeting", ("scheduled",)),
+        "failing": sit.overview.get("failing", []),
+        "review": sit.overview.get("review_queue", []),
+    }
+
+
+def fingerprint(shown: dict[str, Any]) -> str:
+    """What a reader would see, reduced to a hash: equal means nothing new."""
+    plain = json.dumps(shown, sort_keys=True, default=str)
+    return hashlib.sha256(plain.encode()).hexdigest()
+
+
+def on_tick(sit: Situation, job: str) -> list[Effect]:
+    shown = content(sit)
+    mark = fingerprint(shown)
+    if job == "daily" and sit.remembered.get("last") == mark:
+        return []  # nothing new since the last digest: no mail
+    ctx = {**shown, "weekly": job == "weekly", "today": sit.now}
+    return [
+        Mail("digest/digest", sit.secretariat, "digest", ctx, personal=False),
+        Remember("last", mark),
+    ]
+
+
+def _no_reply(sit: Situation, reply: Reply) -> list[Effect]:
+    return []
+
+
+def _nothing(sit: Situation, item: ItemView) -> list[Effect]:
+    return []
+
+
+def _no_deadline(sit: Situation, item: ItemView, kind: str) -> list[Effect]:
+    return []
+
+
+WORKFLOW = Workflow(
+    kind=ItemKind.DIGEST,
+    description="the Secretariat's daily digest and weekly summary (ToR 6.2.f)",
+    states=DigestState,
+    initial=DigestState.NONE,
+    transitions={},
+    on_open=_nothing,
+    on_reply=_no_reply,
+    on_deadline=_no_deadline,
+    templates=data_dir("templates") / "digest",
+    schedule=schedule,
+    on_tick=on_tick,
+    overview=True,
+)
