@@ -5,6 +5,7 @@ Secretariat, told at once, can refuse by reply."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -225,17 +226,7 @@ class ActionCommand:
             f"{mail.sender.email} by email",
             text,
         )
-        return [
-            OpenItem(
-                spec.kind,
-                spec.title,
-                spec.body,
-                spec.deadline,
-                spec.opened_by,
-                spec.data,
-                reply_to=mail.message,
-            )
-        ]
+        return [replace(spec, reply_to=mail.message)]
 
 
 WORKFLOW = Workflow(

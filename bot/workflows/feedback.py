@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -232,13 +233,10 @@ class FeedbackCommand:
         spec = round_of(mail.argument, text, deadline, None)
         # The draft is the command mail's attachment: the shell keeps it with the round.
         return [
-            OpenItem(
-                spec.kind,
-                spec.title,
-                spec.body,
-                spec.deadline,
-                f"{mail.sender.email} by email",
-                {**spec.data, "keep_mail_files": True},
+            replace(
+                spec,
+                opened_by=f"{mail.sender.email} by email",
+                data={**spec.data, "keep_mail_files": True},
                 reply_to=mail.message,
             )
         ]

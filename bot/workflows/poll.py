@@ -5,6 +5,7 @@ Secretariat, and one command that turns the chosen slot into a meeting with its 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -195,17 +196,7 @@ class PollCommand:
         if problems:
             raise CommandError(problems)
         spec = poll(mail.argument, slots, deadline, int(minutes), fields.get("where", ""))
-        return [
-            OpenItem(
-                spec.kind,
-                spec.title,
-                spec.body,
-                spec.deadline,
-                f"{mail.sender.email} by email",
-                spec.data,
-                reply_to=mail.message,
-            )
-        ]
+        return [replace(spec, opened_by=f"{mail.sender.email} by email", reply_to=mail.message)]
 
 
 WORKFLOW = Workflow(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlmodel import col, select
 
 from bot.app import App
@@ -12,7 +13,7 @@ from bot.demo import clients
 from bot.domain.types import Fetched, ItemKind
 from bot.store.db import session
 from bot.store.models import Outbox
-from tests.conftest import BOT, MEMBERS, SECRETARIAT, T0, mail_to
+from tests.conftest import BOT, MEMBERS, SECRETARIAT, T0, mail_to, make_app
 
 NAME, OWNER = MEMBERS[2][0], MEMBERS[2][1]
 DUE = datetime(2026, 12, 20, 17, tzinfo=UTC)
@@ -104,3 +105,16 @@ def test_a_meeting_record_creates_its_actions(app: App) -> None:
         DUE.isoformat(),
     )
     assert "action" in purposes_to(app, OWNER)
+
+
+def test_an_action_assigned_by_mail(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # A proven ACTION: mail with Owner: and Due: lines.
+    trusted = '[security]\ntrusted_authserv_ids = ["mx.cg.example"]\n'
+    app = make_app(tmp_path_factory.mktemp("act"), change=lambda t: t + trusted)
+    body = f"Owner: {OWNER}\nDue: 2026-12-20\n\nTwo pages for the Board."
+    command = clients.command("Secretariat", SECRETARIAT, BOT, T0, "ACTION: Draft the note", body)
+    vouched = b"Authentication-Results: mx.cg.example; dmarc=pass header.from=cg.example\r\n"
+    assert app.handle(Fetched("test", vouched + command)) == "processed"
+    (item,) = [i for i in app.status()["items"] if i["kind"] == "action"]
+    assert (item["title"], item["owner"], item["due"]) == ("Draft the note", OWNER, DUE.isoformat())
+    assert purposes_to(app, OWNER) == ["action"]

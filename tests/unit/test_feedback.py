@@ -9,6 +9,7 @@ from datetime import timedelta
 from email import message_from_bytes
 from email.policy import default
 
+import pytest
 from sqlmodel import col, select
 
 from bot.app import App
@@ -17,7 +18,7 @@ from bot.domain.types import Attachment, Fetched
 from bot.store.db import session
 from bot.store.models import Blob, Outbox
 from bot.workflows.feedback import round_of
-from tests.conftest import BOT, MEMBERS, SECRETARIAT, T0, mail_to
+from tests.conftest import BOT, MEMBERS, SECRETARIAT, T0, mail_to, make_app
 
 DRAFT = Attachment("shortlist-v1.docx", b"PK\x03\x04 draft v1" + bytes(300), "application/msword")
 DOCX = b"PK\x03\x04 Amina's tracked changes" + bytes(range(256)) * 20
@@ -144,3 +145,28 @@ def test_the_same_file_twice_is_stored_once_and_a_revised_draft_is_round_two(app
     assert [(r["round"], r["state"]) for r in rounds] == [(1, "closed"), (2, "open")]
     second = message_from_bytes(mails(app, "feedback")[-1].raw, policy=default)
     assert [a.get_payload(decode=True) for a in second.iter_attachments()] == [revised.content]
+
+
+def test_a_round_opened_by_mail_sends_the_attached_draft(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # A proven FEEDBACK: mail with the draft attached: the draft goes to each member as sent.
+    trusted = '[security]\ntrusted_authserv_ids = ["mx.cg.example"]\n'
+    app = make_app(tmp_path_factory.mktemp("fb"), change=lambda t: t + trusted)
+    command = clients.command(
+        "Secretariat",
+        SECRETARIAT,
+        BOT,
+        T0,
+        "FEEDBACK: Workplan 2027",
+        "Deadline: 2026-12-11\n\nYour comments, please.",
+    )
+    command = clients.with_attachment(command, "workplan.docx", DRAFT.content, DRAFT.mime_type)
+    vouched = b"Authentication-Results: mx.cg.example; dmarc=pass header.from=cg.example\r\n"
+    assert app.handle(Fetched("test", vouched + command)) == "processed"
+    drafts = mails(app, "feedback")
+    assert sorted(d.recipients[0] for d in drafts) == sorted(m[1] for m in MEMBERS)
+    sent = message_from_bytes(drafts[0].raw, policy=default)
+    assert [(a.get_filename(), a.get_payload(decode=True)) for a in sent.iter_attachments()] == [
+        ("workplan.docx", DRAFT.content)
+    ]

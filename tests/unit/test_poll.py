@@ -14,7 +14,7 @@ from bot.domain.types import Fetched, ItemKind
 from bot.store.db import session
 from bot.store.models import Outbox
 from bot.workflows.poll import read_slots
-from tests.conftest import BOT, MEMBERS, SECRETARIAT, T0, mail_to
+from tests.conftest import BOT, MEMBERS, SECRETARIAT, T0, mail_to, make_app
 
 SLOTS = [
     datetime(2026, 12, 14, 14, tzinfo=UTC),
@@ -71,3 +71,18 @@ def test_a_poll_from_question_to_the_meeting_it_calls(app: App) -> None:
     assert {c.recipients[0] for c in calls} == {m[1] for m in MEMBERS}
     with pytest.raises(ValueError, match="already scheduled"):
         app.act(poll_id, "schedule", {"slot": 2})
+
+
+def test_a_poll_opened_by_mail(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # A proven POLL: mail with Slots:, Answer by: and Duration: lines.
+    trusted = '[security]\ntrusted_authserv_ids = ["mx.cg.example"]\n'
+    app = make_app(tmp_path_factory.mktemp("poll"), change=lambda t: t + trusted)
+    body = "Slots: 2026-12-14 14:00; 2026-12-15 09:00\nAnswer by: 2026-12-08\nDuration: 45\n"
+    command = clients.command("Secretariat", SECRETARIAT, BOT, T0, "POLL: Budget call", body)
+    vouched = b"Authentication-Results: mx.cg.example; dmarc=pass header.from=cg.example\r\n"
+    assert app.handle(Fetched("test", vouched + command)) == "processed"
+    (poll,) = [i for i in app.status()["items"] if i["kind"] == "poll"]
+    assert [s["start"] for s in poll["slots"]] == [
+        "2026-12-14T14:00:00+00:00",
+        "2026-12-15T09:00:00+00:00",
+    ]
