@@ -10,7 +10,7 @@ import re
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from sqlalchemy.exc import OperationalError
@@ -321,6 +321,14 @@ def meeting() -> None:
     """Meetings (ToR 4.1): schedule an ad hoc one, move or cancel one."""
 
 
+def _act(app: App, item_id: int, action: str, args: dict[str, Any]) -> None:
+    """One of an item kind's actions; what the item objects to ends the command, named."""
+    try:
+        app.act(item_id, action, args)
+    except ValueError as exc:
+        _fail(str(exc))
+
+
 def _instant(value: str, zone: str, option: str) -> datetime:
     try:
         return parse_deadline(value, zone)
@@ -356,10 +364,7 @@ def meeting_move(obj: Context, item_id: int, start: str) -> None:
     """Move a meeting: its invitees get an update of the same calendar event."""
     app = obj.app()
     when = _instant(start, app.settings.model.group.timezone, "--start")
-    try:
-        app.act(item_id, "move", {"start": when})
-    except ValueError as exc:
-        _fail(str(exc))
+    _act(app, item_id, "move", {"start": when})
     _say(f"moved meeting {item_id} to {when.isoformat()}")
 
 
@@ -370,10 +375,7 @@ def meeting_move(obj: Context, item_id: int, start: str) -> None:
 def meeting_cancel(obj: Context, item_id: int, reason: str) -> None:
     """Cancel a meeting: calendars remove it (iTIP CANCEL) and invitees are told why."""
     app = obj.app()
-    try:
-        app.act(item_id, "cancel", {"reason": reason})
-    except ValueError as exc:
-        _fail(str(exc))
+    _act(app, item_id, "cancel", {"reason": reason})
     _say(f"cancelled meeting {item_id}")
 
 
@@ -389,10 +391,7 @@ def meeting_agenda(
     """Show a meeting's agenda; --add, --accept and --drop change it first."""
     app = obj.app()
     if add or accept or drop:
-        try:
-            app.act(item_id, "agenda", {"add": add, "accept": accept, "drop": drop})
-        except ValueError as exc:
-            _fail(str(exc))
+        _act(app, item_id, "agenda", {"add": add, "accept": accept, "drop": drop})
     found = next((m for m in app.meetings() if m["id"] == item_id), None)
     if found is None:
         _fail(f"no meeting {item_id}")
@@ -433,10 +432,7 @@ def meeting_record(
             _fail(f"--action: {value!r} is not TITLE|OWNER-EMAIL|DUE")
         agreed.append((parts[0], parts[1], _instant(parts[2], zone, "--action")))
     args = {"attended": attended, "decisions": decisions, "actions": agreed, "unsettled": unsettled}
-    try:
-        app.act(item_id, "record", args)
-    except ValueError as exc:
-        _fail(str(exc))
+    _act(app, item_id, "record", args)
     _say(f"recorded meeting {item_id}: {len(decisions)} decision(s), {len(agreed)} action(s)")
 
 
@@ -487,10 +483,7 @@ def meeting_poll(
 @click.pass_obj
 def meeting_from_poll(obj: Context, poll_id: int, slot: int | None) -> None:
     """Turn a poll's chosen slot into a meeting, and send its call."""
-    try:
-        obj.app().act(poll_id, "schedule", {"slot": slot})
-    except ValueError as exc:
-        _fail(str(exc))
+    _act(obj.app(), poll_id, "schedule", {"slot": slot})
     _say(f"scheduled the meeting of poll {poll_id}")
 
 
@@ -500,12 +493,9 @@ def meeting_from_poll(obj: Context, poll_id: int, slot: int | None) -> None:
 @click.pass_obj
 def meeting_paper(obj: Context, item_id: int, file: Path) -> None:
     """Add FILE to a meeting's papers: it goes out with the final agenda, as it is."""
-    kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-    args = {"name": file.name, "type": kind, "content": file.read_bytes()}
-    try:
-        obj.app().act(item_id, "paper", args)
-    except ValueError as exc:
-        _fail(str(exc))
+    paper = _draft(file)
+    args = {"name": paper.filename, "type": paper.mime_type, "content": paper.content}
+    _act(obj.app(), item_id, "paper", args)
     _say(f"added {file.name} to the papers of meeting {item_id}")
 
 
@@ -572,10 +562,7 @@ def feedback_revise(obj: Context, item_id: int, draft_file: Path | None, deadlin
     app = obj.app()
     when = _instant(deadline, app.settings.model.group.timezone, "--deadline")
     args = {"deadline": when, "draft": _draft(draft_file) if draft_file else None}
-    try:
-        app.act(item_id, "revise", args)
-    except ValueError as exc:
-        _fail(str(exc))
+    _act(app, item_id, "revise", args)
     _say(f"sent the revised draft of round {item_id}")
 
 
