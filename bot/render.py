@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_time
 from jinja2 import (
     BaseLoader,
     ChoiceLoader,
@@ -23,8 +24,10 @@ from jinja2 import (
     PrefixLoader,
     StrictUndefined,
     TemplateNotFound,
+    pass_context,
     select_autoescape,
 )
+from jinja2.runtime import Context
 
 from bot.resources import data_dir
 
@@ -32,11 +35,25 @@ DEFAULT_LANGUAGE = "en"
 PARTS = ("subject", "txt", "html")
 
 
-def local_time(value: datetime | None, tz: str = "UTC") -> str:
-    """A deadline as the reader sees it: '2026-12-10 17:00 (Europe/Paris)'."""
+# The locale each language is written in: British English for an international body.
+LOCALES = {"en": "en_GB", "fr": "fr", "es": "es", "pt": "pt", "de": "de", "it": "it", "nl": "nl"}
+
+
+def local_time(value: datetime | None, tz: str = "UTC", language: str = DEFAULT_LANGUAGE) -> str:
+    """A deadline as the reader sees it, in their language and zone (Babel's CLDR data):
+    'Thursday, 10 December 2026, 17:00 (Europe/Paris)', 'jeudi 10 décembre 2026, 17:00 (...)'."""
     if value is None:
         return "-"
-    return f"{value.astimezone(ZoneInfo(tz)):%A %d %B %Y, %H:%M} ({tz})"
+    at = value.astimezone(ZoneInfo(tz))
+    locale = LOCALES.get(language, language)
+    day = format_date(at, "full", locale=locale)
+    return f"{day}, {format_time(at, 'HH:mm', locale=locale)} ({tz})"
+
+
+@pass_context
+def _local_filter(ctx: Context, value: datetime | None, tz: str = "UTC") -> str:
+    """`{{ when | local(tz) }}` in the language the template is rendered in."""
+    return local_time(value, tz, str(ctx.get("language", DEFAULT_LANGUAGE)))
 
 
 @dataclass(frozen=True)
@@ -62,7 +79,7 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
-        self.env.filters["local"] = local_time
+        self.env.filters["local"] = _local_filter
 
     def _file(self, name: str, language: str, part: str) -> str:
         for lang in dict.fromkeys((language, DEFAULT_LANGUAGE)):
@@ -85,8 +102,24 @@ class Renderer:
         self, name: str, context: dict[str, Any], language: str = DEFAULT_LANGUAGE
     ) -> Rendered:
         def part(kind: str) -> str:
-            return self.env.get_template(self._file(name, language, kind)).render(context)
+            found = self._file(name, language, kind)
+            written_in = found.rsplit(".", 2)[-2]  # a part that fell back to English is English
+            return self.env.get_template(found).render({**context, "language": written_in})
 
         return Rendered(
             subject=" ".join(part("subject").split()), text=part("txt"), html=part("html")
         )
+
+
+def languages(root: Path | None = None) -> tuple[str, ...]:
+    """The languages the bot writes in: those with a complete set of the shipped templates
+    (every `NAME.en.*` part has its `NAME.LANG.*`), English first."""
+    base = root or data_dir("templates")
+    english = {p.relative_to(base).as_posix() for p in base.glob("*/*.en.*")}
+    found = {p.name.split(".")[-2] for p in base.glob("*/*.*.*")}
+    complete = [
+        lang
+        for lang in sorted(found - {DEFAULT_LANGUAGE})
+        if all((base / e.replace(".en.", f".{lang}.")).is_file() for e in english)
+    ]
+    return (DEFAULT_LANGUAGE, *complete)
