@@ -206,7 +206,9 @@ def status(obj: Context, as_json: bool) -> None:
             f"(deadline {item['deadline'] or '-'})"
         )
         for email, r in item["responses"].items():
-            _say(f"    {email:32} {r['position'] or '-':12} {r['status']:8} {r['at']}")
+            # Each kind keys its responses its own way (a feedback round has no position).
+            shown = r.get("position") or "-"
+            _say(f"    {email:32} {shown:12} {r['status']:12} {r.get('at') or ''}".rstrip())
     _say(
         f"review queue: {len(snap['review_queue'])}  inbound: {snap['inbound']}  "
         f"outbox: {snap['outbox']}"
@@ -666,6 +668,34 @@ def export_command(obj: Context, out: Path, force: bool) -> None:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"export: {exc}", 1)
+    for path in paths:
+        _say(path)
+
+
+@cli.command("report")
+@click.option("--period", required=True, help="The month to report on, YYYY-MM.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the files (default: reports/ beside the config file).",
+)
+@click.pass_obj
+def report_command(obj: Context, period: str, out: Path | None) -> None:
+    """The progress report to the Governing Board for one month (ToR 2.1.i): HTML, charts, PDF."""
+    app = obj.app()
+    folder = out or app.settings.base_dir / "reports"
+    from bot.app.report import PdfUnavailable
+
+    try:
+        paths = app.report(period, folder)
+    except ValueError as exc:
+        _fail(str(exc))
+    except PdfUnavailable as exc:
+        _fail(f"report: the HTML and charts are in {folder}; {exc}", 1)
+    except OSError as exc:
+        _fail(f"report: {exc}", 1)
     for path in paths:
         _say(path)
 

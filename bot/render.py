@@ -50,10 +50,40 @@ def local_time(value: datetime | None, tz: str = "UTC", language: str = DEFAULT_
     return f"{day}, {format_time(at, 'HH:mm', locale=locale)} ({tz})"
 
 
+def local_day(value: datetime | None, tz: str = "UTC", language: str = DEFAULT_LANGUAGE) -> str:
+    """A day as the reader writes it: '14 December 2026', '14 décembre 2026'."""
+    if value is None:
+        return "-"
+    return format_date(
+        value.astimezone(ZoneInfo(tz)), "long", locale=LOCALES.get(language, language)
+    )
+
+
+@pass_context
+def _day_filter(ctx: Context, value: datetime | None, tz: str = "UTC") -> str:
+    """`{{ when | day(tz) }}` in the language the template is rendered in."""
+    return local_day(value, tz, str(ctx.get("language", DEFAULT_LANGUAGE)))
+
+
 @pass_context
 def _local_filter(ctx: Context, value: datetime | None, tz: str = "UTC") -> str:
     """`{{ when | local(tz) }}` in the language the template is rendered in."""
     return local_time(value, tz, str(ctx.get("language", DEFAULT_LANGUAGE)))
+
+
+def duration(hours: float | None) -> str:
+    """A time span as a reader says it: '40 minutes', '5 hours', '2 days 3 hours'."""
+    if hours is None:
+        return "-"
+    if hours < 1:
+        minutes = round(hours * 60)
+        return f"{minutes} minute{'' if minutes == 1 else 's'}"
+    whole = round(hours)
+    days, rest = divmod(whole, 24)
+    parts = [
+        f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in ((days, "day"), (rest, "hour")) if n
+    ]
+    return " ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -80,6 +110,8 @@ class Renderer:
             keep_trailing_newline=True,
         )
         self.env.filters["local"] = _local_filter
+        self.env.filters["duration"] = duration
+        self.env.filters["day"] = _day_filter
 
     def _file(self, name: str, language: str, part: str) -> str:
         for lang in dict.fromkeys((language, DEFAULT_LANGUAGE)):

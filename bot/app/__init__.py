@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.app.deadlines import Deadlines
-from bot.app.enact import Cause, Enactor
+from bot.app.enact import Cause, Enactor, base_context
 from bot.app.intake import Intake, load_item
 from bot.app.setup import aliases, database_url, meeting_series, rules_for, token_secret
 from bot.app.status import explain_record, open_reviews, snapshot
@@ -224,6 +225,16 @@ class App:
         """The record as `cgbot status --json` shows it."""
         with session(self.engine) as s:
             return snapshot(s, self.situation(s), self.registry)
+
+    def report(self, period: str, out: Path) -> list[Path]:
+        """Write the month's progress report into `out`: HTML, chart images and PDF."""
+        from bot.app import report  # matplotlib and WeasyPrint load only for a report
+
+        with session(self.engine) as s:
+            sit = self.situation(s)
+            content = report.content(s, sit, self.registry, period)
+        base = {**base_context(sit), "zone": sit.zone}
+        return report.write(self.enactor.composer.renderer, content, out, base)
 
     def explain_record(self, raw: bytes) -> dict[str, Any]:
         """What `cgbot explain` shows about a message."""

@@ -19,6 +19,7 @@ from bot.domain.effects import (
     OpenItem,
     Record,
     Remember,
+    Report,
     Schedule,
     SetState,
     ToReview,
@@ -196,6 +197,8 @@ class Enactor:
             repo.set_failing(s, effect.person_id, effect.failing, now)
         elif isinstance(effect, Remember):
             repo.meta_set(s, f"{cause.kind}:{effect.key}", effect.value)
+        elif isinstance(effect, Report):
+            self.queue_report(s, effect, sit)
         return None
 
     @staticmethod
@@ -273,6 +276,15 @@ class Enactor:
 
         for composed in self.composer.compose(mail, base_context(sit), sit.now, root, extra):
             outbox.queue(s, composed, sit.now)
+
+    def queue_report(self, s: Session, effect: Report, sit: Situation) -> None:
+        """Compile, draw and print the month's report, and queue it as one mail."""
+        from bot.app import report  # matplotlib and WeasyPrint load only when a report is due
+
+        renderer = self.composer.renderer
+        base = {**base_context(sit), "zone": sit.zone}
+        content = report.content(s, sit, self.registry, effect.period)
+        self.queue_mail(s, report.draft_mail(renderer, content, effect.to, base), sit)
 
     def open_item(
         self, s: Session, spec: OpenItem, sit: Situation, cause: Cause | None = None

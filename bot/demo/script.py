@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from bot.app import App
+from bot.app.report import PdfUnavailable
 from bot.clock import Clock
 from bot.config import parse_config
 from bot.daemon import Daemon
@@ -23,7 +24,7 @@ from bot.demo import clients
 from bot.mail.maildir import MaildirSource
 from bot.mail.transport import FolderTransport
 from bot.store.db import session
-from bot.store.models import Inbound, InboundState, Item, Person, Response
+from bot.store.models import Inbound, InboundState, Item, Outbox, Person, Response
 
 DEMO_CONFIG = """\
 # The demo's configuration: a fictional Coordination Group on example.org.
@@ -100,6 +101,12 @@ The Coordination Group met on 1 December but could not agree the 2027 CIWP topic
 Do you agree that this shortlist goes to the Governing Board for approval (ToR 2.1.b)?"""
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+PDF = "application/pdf"
+# Stand-ins for the files people exchange (the demo does not need them to open in Word).
+DRAFT = b"PK\x03\x04 demo: draft 2026 progress note"
+AMINA_DOCX = b"PK\x03\x04 demo: draft 2026 progress note, with Amina's tracked changes"
+BUDGET_NOTE = b"%PDF-1.4\n% demo: the 2027 budget note\n%%EOF\n"
 
 
 class Demo:
@@ -107,8 +114,11 @@ class Demo:
         self.folder = folder
         self.echo = echo
         config = folder / "config.toml"
+        # It holds a (demo) password: created private, never readable by others even for a
+        # moment, so that the command the demo suggests runs without a warning.
+        config.touch(mode=0o600, exist_ok=False)
+        config.chmod(0o600)  # a umask may have taken the owner's bits too
         config.write_text(DEMO_CONFIG, encoding="utf-8")
-        config.chmod(0o600)  # it holds a (demo) password: cgbot refuses readable secrets
         self.clock = Clock.starting_at(T0)
         self.app = App(parse_config(DEMO_CONFIG, config), self.clock)
         self.mailbox = MaildirSource(folder / "mailbox")
@@ -170,13 +180,42 @@ class Demo:
                         f"  not counted, asked to confirm: {people.get(r.person_id)} ({r.note})"
                     )
 
-    def mail_to(self, address: str, contains: str = "Ballot:") -> clients.Original:
-        """The latest mail the bot sent this person whose subject contains `contains`."""
-        for recipients, raw, _ in reversed(self.sent.written):
-            original = clients.Original(raw)
-            if address in recipients and contains in original.subject:
-                return original
-        raise LookupError(f"no mail to {address} with {contains!r} in its subject")
+    def mail_to(
+        self, address: str, kind: str = "ballot", purpose: str = "ballot"
+    ) -> clients.Original:
+        """The latest mail the bot sent this person about an item of `kind` for `purpose`
+        (by the outbox, not by the subject: a subject is written in the reader's language)."""
+        with session(self.app.engine) as s:
+            rows = s.exec(
+                select(Outbox, Item)
+                .join(Item, col(Outbox.item_id) == col(Item.id))
+                .where(Item.kind == kind)
+                .order_by(col(Outbox.id).desc())
+            )
+            for row, _ in rows:
+                wanted = row.purpose == purpose or row.purpose.startswith(purpose + ":")
+                if wanted and address in row.recipients:
+                    return clients.Original(row.raw)
+        raise LookupError(f"no {kind} mail for {purpose!r} to {address}")
+
+    def command(self, subject: str, body: str, file: tuple[str, bytes, str] | None = None) -> None:
+        """A command from the Secretariat, as the receiving server delivers it: with its
+        verdict on top (mx.example.org is trusted in the config; DMARC passed)."""
+        raw = clients.command(
+            "Executive Secretariat",
+            "secretariat@example.org",
+            self.app.settings.model.smtp.from_address,
+            self.clock.now(),
+            subject,
+            body,
+        )
+        if file is not None:
+            raw = clients.with_attachment(raw, *file)
+        verdict = (
+            b"Authentication-Results: mx.example.org; dkim=pass header.d=example.org; "
+            b"spf=pass smtp.mailfrom=example.org; dmarc=pass header.from=example.org\n"
+        )
+        self.deliver("secretariat-command", verdict + raw)
 
     def deliver(self, label: str, raw: bytes) -> None:
         self.mailbox.deliver(raw)
@@ -191,7 +230,14 @@ class Demo:
             )
             for email, r in item["responses"].items() if item["kind"] != "meeting" else ():
                 text = (r["text"] or "").replace("\n", " ")[:60]
+                if item["kind"] == "feedback":  # each member's status, and the files they sent
+                    files = ", ".join(a["name"] for a in r["attachments"])
+                    text = f"{text} [{files}]" if files else text
+                    self.echo(f"  {email:30} {r['status']:12} {text}")
+                    continue
                 self.echo(f"  {email:30} {(r['position'] or '-').upper():8} {r['status']:8} {text}")
+            if item["kind"] == "action":
+                self.echo(f"  owner {item['owner']}, due {item['due'][:16]}")
             for email, answer in (item.get("attendance") or {}).items():
                 self.echo(f"  {email:30} {answer}")
             for entry in item.get("agenda") or []:
@@ -200,7 +246,7 @@ class Demo:
                 words = item["determination"]["text"].replace("\n", " ")[:90]
                 self.echo(f"  determined by {item['determination']['by']}: {words}")
         self.echo(
-            f"Review queue: {len(snap['review_queue'])} entr(y/ies); "
+            f"Review queue: {len(snap['review_queue'])}; "
             f"inbound {snap['inbound']}; outbox {snap['outbox']}"
         )
 
@@ -212,7 +258,7 @@ class Demo:
         paper = b"%PDF-1.4\n% The 2027 work programme budget (demo paper)\n%%EOF\n"
 
         def secretariat_accepts() -> bytes:
-            notice = self.mail_to("secretariat@example.org", "Agenda proposal")
+            notice = self.mail_to("secretariat@example.org", "meeting", "notice")
             answer = clients.outlook(
                 notice,
                 "Executive Secretariat",
@@ -233,7 +279,7 @@ class Demo:
                 timedelta(days=4, hours=1),
                 "Bruno answers the call in Portuguese: he cannot attend",
                 lambda: clients.gmail(
-                    self.mail_to(bruno.email, "Meeting call"),
+                    self.mail_to(bruno.email, "meeting", "call"),
                     bruno.name,
                     bruno.email,
                     bot,
@@ -246,7 +292,7 @@ class Demo:
                 timedelta(days=4, hours=2),
                 "Daniel's Outlook calendar declines the invitation",
                 lambda: clients.calendar_answer(
-                    self.mail_to(daniel.email, "Meeting call"),
+                    self.mail_to(daniel.email, "meeting", "call"),
                     daniel.name,
                     daniel.email,
                     bot,
@@ -259,7 +305,7 @@ class Demo:
                 timedelta(days=5),
                 "Amina proposes an agenda item by replying to the call",
                 lambda: clients.outlook(
-                    self.mail_to(amina.email, "Meeting call"),
+                    self.mail_to(amina.email, "meeting", "call"),
                     amina.name,
                     amina.email,
                     bot,
@@ -271,6 +317,66 @@ class Demo:
                 timedelta(days=6),
                 "the Secretariat accepts it by reply, with the paper attached",
                 secretariat_accepts,
+            ),
+        ]
+
+    def follow_up_steps(
+        self, members: dict[str, Any], bot: str
+    ) -> list[tuple[timedelta, str, Callable[[], bytes | None]]]:
+        """The feedback round's answers (a file, "no comments", one silence) and the action."""
+        amina, bruno, chloe = members["Amina"], members["Bruno"], members["Chloé"]
+
+        def amina_comments() -> bytes:
+            reply = clients.outlook(
+                self.mail_to(amina.email, "feedback", "feedback"),
+                amina.name,
+                amina.email,
+                bot,
+                self.clock.now(),
+                "My suggested changes are in the attached copy.\n\nAmina",
+            )
+            return clients.with_attachment(reply, "progress-note-amina.docx", AMINA_DOCX, DOCX)
+
+        def bruno_done() -> bytes:
+            reply = clients.gmail(
+                self.mail_to(bruno.email, "action", "reminder"),
+                bruno.name,
+                bruno.email,
+                bot,
+                self.clock.now(),
+                "Feito. A nota segue em anexo.\n\nBruno",
+                header="Em {date}, {sender} escreveu:",
+            )
+            return clients.with_attachment(reply, "budget-note-2027.pdf", BUDGET_NOTE, PDF)
+
+        return [
+            (
+                timedelta(days=1, hours=4),
+                "Amina answers the feedback round with her changes in a .docx",
+                amina_comments,
+            ),
+            (
+                timedelta(days=2, hours=6),
+                "Chloé answers the feedback round: 'Pas de commentaires de ma part.'",
+                lambda: clients.apple_mail(
+                    self.mail_to(chloe.email, "feedback", "feedback"),
+                    chloe.name,
+                    chloe.email,
+                    bot,
+                    self.clock.now(),
+                    "Pas de commentaires de ma part.",
+                    footer="Envoyé de mon iPhone",
+                ),
+            ),
+            (
+                timedelta(days=7, hours=2),
+                "the feedback deadline has passed: the Secretariat gets one compilation",
+                lambda: None,
+            ),
+            (
+                timedelta(days=7, hours=3),
+                "Bruno, reminded of his action, replies 'Feito' with the note attached",
+                bruno_done,
             ),
         ]
 
@@ -289,20 +395,24 @@ class Demo:
             f"Deadline: {T0 + timedelta(days=10):%Y-%m-%d %H:%M} UTC\n\n{QUESTION}\n\n"
             "Best regards,\nThe Executive Secretariat"
         )
-        command = clients.command(
-            "Executive Secretariat",
-            "secretariat@example.org",
-            bot,
-            self.clock.now(),
-            "BALLOT: 2027 CIWP topic shortlist",
-            body,
+        self.command("BALLOT: 2027 CIWP topic shortlist", body)
+        await self.cycle()
+
+        self.at(T0 + timedelta(minutes=20))
+        self.say(
+            "the Secretariat mails 'FEEDBACK: Draft 2026 progress note' with the draft attached, "
+            "and 'ACTION: Circulate the budget note' for Bruno"
         )
-        # What the receiving server (mx.example.org, trusted in the config) writes on top.
-        verdict = (
-            b"Authentication-Results: mx.example.org; dkim=pass header.d=example.org; "
-            b"spf=pass smtp.mailfrom=example.org; dmarc=pass header.from=example.org\n"
+        self.command(
+            "FEEDBACK: Draft 2026 progress note",
+            "Deadline: 2026-12-08\n\nPlease send your comments on the attached draft.",
+            ("progress-note-draft.docx", DRAFT, DOCX),
         )
-        self.deliver("secretariat-command", verdict + command)
+        self.command(
+            "ACTION: Circulate the budget note",
+            f"Owner: {members['Bruno'].email}\nDue: 2026-12-10\n\n"
+            "Circulate the 2027 budget note to the group before the December meeting.",
+        )
         await self.cycle()
 
         steps: list[tuple[timedelta, str, Callable[[], bytes | None]]] = [
@@ -358,6 +468,7 @@ class Demo:
             ),
         ]
         steps += self.meeting_steps(members, bot)
+        steps += self.follow_up_steps(members, bot)
         for delta, what, make in sorted(steps, key=lambda step: step[0]):
             self.at(T0 + delta)
             self.say(what)
@@ -375,7 +486,7 @@ class Demo:
         self.deliver(
             "daniel-ambiguous",
             clients.apple_mail(
-                self.mail_to(members["Daniel"].email, "Reminder"),
+                self.mail_to(members["Daniel"].email, "ballot", "reminder"),
                 "Daniel Tupa",
                 members["Daniel"].email,
                 bot,
@@ -413,7 +524,7 @@ class Demo:
         self.deliver(
             "chair",
             clients.outlook(
-                self.mail_to(chair.email, "For your determination"),
+                self.mail_to(chair.email, "ballot", "escalation"),
                 chair.name,
                 chair.email,
                 bot,
@@ -429,7 +540,7 @@ class Demo:
         self.deliver(
             "chair-confirm",
             clients.outlook(
-                self.mail_to(chair.email, "CONFIRM"),
+                self.mail_to(chair.email, "ballot", "readback"),
                 chair.name,
                 chair.email,
                 bot,
@@ -438,7 +549,23 @@ class Demo:
             ),
         )
         await self.cycle()
+
+        self.at(T0 + timedelta(days=13, hours=7))
+        self.say("the monthly meeting of 15 December has taken place")
+        await self.cycle()
         self.show_record()
+        self.show_report()
+
+    def show_report(self) -> None:
+        """`cgbot report --period 2026-12` on what the demo left."""
+        self.echo("\nThe progress report to the Governing Board (cgbot report --period 2026-12):")
+        try:
+            paths = self.app.report("2026-12", self.folder / "reports")
+        except PdfUnavailable as exc:
+            self.echo(f"  in {self.folder / 'reports'}, without its PDF: {exc}")
+            return
+        for path in paths:
+            self.echo(f"  {path}")
 
 
 def run_demo(out: Path | None, echo: Callable[[str], None] = print) -> Path:

@@ -106,4 +106,14 @@ class AddressHealth:
     detail: str = ""
 
 
-Effect = Mail | Record | SetState | Schedule | ToReview | OpenItem | AddressHealth | Remember
+@dataclass(frozen=True)
+class Report:
+    """Compile the progress report for `period` ("YYYY-MM") and mail it to `to` as a draft."""
+
+    period: str
+    to: tuple[PersonView, ...]
+
+
+Effect = (
+    Mail | Record | SetState | Schedule | ToReview | OpenItem | AddressHealth | Remember | Report
+)

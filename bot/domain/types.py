@@ -25,6 +25,7 @@ class ItemKind(StrEnum):
     DIGEST = "digest"
     POLL = "poll"  # finding a time for an ad hoc meeting
     CONFIRMATION = "confirmation"  # a Secretariat command waiting for its sender's OK
+    REPORT = "report"  # the monthly progress report to the Governing Board
 
 
 class ResponseStatus(StrEnum):
@@ -127,6 +128,7 @@ class Attachment:
     filename: str
     content: bytes
     mime_type: str = "application/octet-stream"
+    content_id: str = ""  # shown inside the HTML part (an <img src="cid:...">), not as a file
 
 
 @dataclass(frozen=True)

@@ -81,9 +81,20 @@ def build_message(
     msg["Reply-To"] = env.sender
     msg.set_content(body.text, cte="quoted-printable")
     msg.add_alternative(body.html, subtype="html", cte="quoted-printable")
+    html_part = next(p for p in msg.iter_parts() if p.get_content_type() == "text/html")
+    for att in (a for a in attachments if a.content_id):  # images the HTML shows inline
+        maintype, _, subtype = att.mime_type.partition("/")
+        html_part.add_related(
+            att.content,
+            maintype=maintype,
+            subtype=subtype,
+            cid=f"<{att.content_id}>",
+            filename=att.filename,
+            disposition="inline",
+        )
     if calendar is not None:
         msg.attach(calendar_part(*calendar))
-    for att in attachments:
+    for att in (a for a in attachments if not a.content_id):
         maintype, _, subtype = att.mime_type.partition("/")
         msg.add_attachment(att.content, maintype=maintype, subtype=subtype, filename=att.filename)
     return msg.as_bytes()

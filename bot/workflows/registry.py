@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.workflows import action, ballot, confirmation, digest, feedback, meeting, poll
+from bot.workflows import action, ballot, confirmation, digest, feedback, meeting, poll, report
 from bot.workflows.base import Registry
 
 STANDARD = Registry(
@@ -14,5 +14,6 @@ STANDARD = Registry(
         action.WORKFLOW,
         feedback.WORKFLOW,
         digest.WORKFLOW,
+        report.WORKFLOW,
     )
 )

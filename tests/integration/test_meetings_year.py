@@ -62,7 +62,8 @@ def test_a_year_of_calls(bot: Bot, smtp: SmtpSink) -> None:
     seen = {}
     for mail in calls:
         subject = str(mail.message["Subject"])
-        found = re.search(r"Monthly meeting, \w+ \d+ (\w+) 2027, (\d\d:\d\d) \(([^)]+)\)", subject)
+        when = r"\w+,? \d+ (\w+) 2027, (\d\d:\d\d) \(([^)]+)\)"  # "Tuesday, 19 January 2027, ..."
+        found = re.search(f"Monthly meeting, {when}", subject)
         if found and found.group(3) == zones.get(mail.recipients[0]):
             seen[(found.group(1), found.group(3))] = found.group(2)
     assert {k: seen.get(k) for k in expected} == expected

@@ -108,27 +108,84 @@ def test_check_config_accepts_the_example(tmp_path: Path) -> None:
     assert "OK" in out.stdout
 
 
-def test_demo_prints_its_timeline_and_leaves_the_mail(tmp_path: Path) -> None:
-    # The README's first command ends in `cgbot demo`: it must run on a machine with no server.
-    out = cgbot("demo", "--out", str(tmp_path / "demo"), cwd=tmp_path)  # the installed package
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """`cgbot demo` run once for the tests that read what it printed and left."""
+    folder = tmp_path_factory.mktemp("demo")
+    out = cgbot("demo", "--out", str(folder / "demo"), cwd=folder)  # the installed package
     assert out.returncode == 0, out.stderr
+    return folder / "demo", out.stdout
+
+
+def test_demo_prints_its_timeline_and_leaves_the_mail(demo: tuple[Path, str]) -> None:
+    # The README's first command ends in `cgbot demo`: it must run on a machine with no server.
+    folder, stdout = demo
     for line in (
         "opened ballot #1",
         "recorded: Amina Diallo AGREE",
         "escalation to the Board Chair",
         "state DETERMINED",
     ):
-        assert line in out.stdout, line
-    sent = sorted((tmp_path / "demo" / "sent").glob("*.eml"))
-    received = sorted((tmp_path / "demo" / "received").glob("*.eml"))
+        assert line in stdout, line
+    sent = sorted((folder / "sent").glob("*.eml"))
+    received = sorted((folder / "received").glob("*.eml"))
     # Nine received since issue 8 (the Chair's CONFIRM to the read-back), thirteen since
-    # issue 9 (an apology, a declined invitation, an agenda item, the Secretariat's paper).
-    assert len(sent) >= 20 and len(received) == 13
-    assert "the final agenda goes out, with the paper" in out.stdout
+    # issue 9 (an apology, a declined invitation, an agenda item, the Secretariat's paper),
+    # eighteen since issue 10 (two commands, two answers to the feedback round, one "done").
+    assert len(sent) >= 20 and len(received) == 18
+    assert "the final agenda goes out, with the paper" in stdout
     # The command the demo suggests at its end works on what it left (a private config).
-    config = tmp_path / "demo" / "config.toml"
-    after = cgbot("--config", str(config), "status", cwd=tmp_path)
+    after = cgbot("--config", str(folder / "config.toml"), "status", cwd=folder)
     assert after.returncode == 0, after.stderr
+
+
+def test_demo_compiles_a_feedback_round_closes_an_action_and_sends_digests(
+    demo: tuple[Path, str],
+) -> None:
+    # Issue 10: the demo shows a feedback round compiled, an action done, and a digest.
+    folder, stdout = demo
+    lines = stdout.splitlines()
+    assert any("secretariat@example.org: [CG-2] Feedback compiled" in x for x in lines)
+    assert any("[CG-3] Action done by Bruno Carvalho" in x for x in lines)
+    assert any("secretariat@example.org: [CG] Digest" in x for x in lines)
+    status = json.loads(cgbot("--config", str(folder / "config.toml"), "status", "--json").stdout)
+    kinds = {i["id"]: (i["kind"], i["state"]) for i in status["items"]}
+    assert kinds[2] == ("feedback", "closed") and kinds[3] == ("action", "done")
+
+
+def test_the_report_on_the_demo_data_is_html_a_chart_and_a_pdf_naming_the_decisions(
+    demo: tuple[Path, str], tmp_path: Path
+) -> None:
+    # Issue 10: `cgbot report --period` writes the HTML, the chart images and the PDF, and the
+    # PDF's text (extracted as a reader's tool would) names the decision taken that month.
+    from pypdf import PdfReader
+
+    folder, _ = demo
+    config = str(folder / "config.toml")
+    out = cgbot("--config", config, "report", "--period", "2026-12", "--out", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == [
+        "report-2026-12-attendance.png",
+        "report-2026-12-response-times.png",
+        "report-2026-12.html",
+        "report-2026-12.pdf",
+    ]
+    printed = out.stdout.split()  # the page first, the PDF last, the charts between
+    assert sorted(printed) == sorted(str(tmp_path / n) for n in written)
+    assert printed[0].endswith(".html") and printed[-1].endswith(".pdf")
+    for png in tmp_path.glob("*.png"):
+        assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and png.stat().st_size > 5000
+    html = (tmp_path / "report-2026-12.html").read_text()
+    assert '<img src="report-2026-12-response-times.png"' in html
+    pages = PdfReader(tmp_path / "report-2026-12.pdf").pages
+    text = " ".join(" ".join(page.extract_text() for page in pages).split())
+    assert "progress report, December 2026" in text
+    assert "#1 2027 CIWP topic shortlist" in text and "determined by the Board Chair" in text
+    assert "Draft 2026 progress note" in text  # the feedback round completed
+    assert "Circulate the budget note" in text  # the action done
+    bad = cgbot("--config", config, "report", "--period", "2026-13", "--out", str(tmp_path))
+    assert bad.returncode != 0 and "period '2026-13': expected YYYY-MM" in bad.stderr
 
 
 def test_kinds_lists_each_registered_kind_with_its_states_and_commands() -> None:

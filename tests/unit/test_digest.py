@@ -70,4 +70,4 @@ def test_the_weekly_summary_goes_out_on_monday_even_when_nothing_changed(app: Ap
     app.clock.jump_to(datetime(2026, 12, 7, 7, 1, tzinfo=UTC))  # Monday 7 December
     app.run_due()
     subjects = [d.subject for d in digests(app)]
-    assert any(s.startswith("[cgbot] Weekly summary") for s in subjects)
+    assert any(s.startswith("[CG] Weekly summary") for s in subjects)
