@@ -140,17 +140,30 @@ def kinds() -> None:
 
 
 @cli.command("check-config")
+@click.option(
+    "--strict", is_flag=True, help="Fail on warnings too (a seat of the composition not filled)."
+)
 @click.pass_obj
-def check_config(obj: Context) -> None:
-    """Validate the configuration and rules; touches neither the mailbox nor the database."""
-    settings = obj.settings()
-    try:
-        rules, warnings = rules_for(settings)
-    except ConfigError as exc:
-        _fail(str(exc))
-    obj.guard(settings)
-    for warning in warnings:
-        _say(f"warning: {warning}", err=True)
+def check_config(obj: Context, strict: bool) -> None:
+    """Validate the configuration and rules, every problem in one run; touches neither the
+    mailbox nor the database. Exit 0 when valid, 2 on errors, 1 on warnings with --strict."""
+    from bot.config import check_config_file
+
+    checked = check_config_file(obj.config_path)
+    errors, warnings = list(checked.errors), list(checked.warnings)
+    if checked.settings is not None:  # a readable secret stops `run`, so it is an error here too
+        (warnings if obj.insecure else errors).extend(secret_file_problems(checked.settings))
+    for line in errors:
+        _say(f"error: {line}", err=True)
+    for line in warnings:
+        _say(f"warning: {line}", err=True)
+    if errors:
+        _fail(f"{obj.config_path}: {len(errors)} error{'s' if len(errors) > 1 else ''}", 2)
+    if warnings and strict:
+        n = len(warnings)
+        _fail(f"{obj.config_path}: {n} warning{'s' if n > 1 else ''} (--strict)", 1)
+    settings, rules = checked.settings, checked.rules
+    assert settings is not None and rules is not None  # no error: both were read
     cfg = settings.model
     _say(f"{obj.config_path}: OK")
     _say(f"  group:   {cfg.group.name} (rules: {rules.body.name})")

@@ -10,7 +10,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -19,11 +19,14 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from bot.errors import ConfigError, format_validation_error
+from bot.errors import ConfigError, person_label, validation_lines
+from bot.render import languages
+from bot.rules import Rules, composition_warnings, load_rules, resolve_rules_path
 
 Security = Literal["ssl", "starttls", "none"]
 
@@ -40,8 +43,21 @@ def _check_address(value: str) -> str:
 EmailStr = Annotated[str, AfterValidator(_check_address)]
 
 
+def _check_language(value: str, info: ValidationInfo) -> str:
+    """Only a language the bot writes in: any other would silently get English."""
+    known: tuple[str, ...] = (info.context or {}).get("languages") or languages()
+    if value not in known:
+        raise ValueError(f"{value!r} is not a language cgbot writes (choices: {', '.join(known)})")
+    return value
+
+
+LanguageCode = Annotated[str, AfterValidator(_check_language)]
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """TOML gives real types, so none is coerced: `port = "993"` or `idle = 0` is a mistake."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class _WithSecret(_Strict):
@@ -100,7 +116,9 @@ def _check_tz(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {value!r}") from exc
+        raise ValueError(
+            f"unknown time zone {value!r} (an IANA name such as Europe/London or America/Lima)"
+        ) from exc
     return value
 
 
@@ -125,7 +143,7 @@ class Person(_Strict):
 
 class MemberConfig(Person):
     role: str
-    language: str = "en"
+    language: LanguageCode = "en"
 
 
 class SecurityConfig(_Strict):
@@ -174,20 +192,6 @@ class ConfigModel(_Strict):
     facilitators: list[Person] = []
     security: SecurityConfig = SecurityConfig()
     meetings: dict[str, MeetingSeriesConfig] = {}  # keyed like the rules' [meetings.*]
-
-    @model_validator(mode="after")
-    def _unique_addresses(self) -> ConfigModel:
-        seen: dict[str, str] = {}
-        people = [(f"members[{i}]", m) for i, m in enumerate(self.members)] + [
-            ("chair", self.chair)
-        ]
-        for where, person in people:
-            for addr in [person.email, *person.aliases]:
-                key = addr.lower()
-                if key in seen:
-                    raise ValueError(f"{where}: address {addr} is also given for {seen[key]}")
-                seen[key] = where
-        return self
 
 
 @dataclass(frozen=True)
@@ -300,39 +304,179 @@ def _resolve_ca_files(model: ConfigModel, base: Path) -> ConfigModel:
     return model.model_copy(update=updates) if updates else model
 
 
-def parse_config(text: str, path: Path) -> Settings:
-    """Validate TOML text; every error names the file and the key."""
+Raw = dict[str, Any]
+
+
+def _table(raw: Raw, key: str) -> Raw:
+    """A table of the file, or an empty one when it is missing or not a table."""
+    value = raw.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _listed(raw: Raw, key: str) -> list[tuple[str, Raw]]:
+    """Each entry of a [[key]] list that is a table, labelled `members[2] (Name <email>)`."""
+    items = raw.get(key)
+    if not isinstance(items, list):
+        return []
+    return [(person_label(f"{key}[{i}]", p), p) for i, p in enumerate(items) if isinstance(p, dict)]
+
+
+def _duplicate_addresses(raw: Raw) -> list[str]:
+    """An address given for two people (members, Chair) would make a reply's author ambiguous."""
+    chair = [("chair", raw["chair"])] if isinstance(raw.get("chair"), dict) else []
+    seen: dict[str, str] = {}
+    problems: list[str] = []
+    for where, person in [*_listed(raw, "members"), *chair]:
+        aliases = person.get("aliases")
+        given = [("email", person.get("email"))]
+        given += [("aliases", a) for a in aliases] if isinstance(aliases, list) else []
+        for key, addr in given:
+            if not isinstance(addr, str):
+                continue  # a wrong type is reported by validation
+            folded = addr.strip().lower()
+            if folded in seen:
+                problems.append(f"{where}.{key}: {addr} is also given for {seen[folded]}")
+            seen.setdefault(folded, where)
+    return problems
+
+
+def _unknown_replaced(raw: Raw) -> list[str]:
+    """A series may replace only another configured series."""
+    meetings = _table(raw, "meetings")
+    problems = []
+    for name, when in meetings.items():
+        replaces = when.get("replaces") if isinstance(when, dict) else None
+        if isinstance(replaces, str) and replaces and replaces not in meetings:
+            choices = ", ".join(m for m in meetings if m != name) or "none"
+            problems.append(
+                f"meetings.{name}.replaces: {replaces!r} is not configured (choices: {choices})"
+            )
+    return problems
+
+
+def _rules_named(raw: Raw, path: Path) -> tuple[Rules | None, list[str]]:
+    """The rules that group.rules names, or why they cannot be read."""
+    name = _table(raw, "group").get("rules", GroupConfig.model_fields["rules"].default)
+    if not isinstance(name, str):
+        return None, []  # a wrong type is reported by validation
     try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    try:
-        model = ConfigModel.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(path, exc)) from exc
+        return load_rules(resolve_rules_path(name, path.parent)), []
+    except ConfigError as exc:
+        return None, [f"{path}: group.rules: {line}" for line in str(exc).splitlines()]
+
+
+def _against_rules(raw: Raw, rules: Rules) -> list[str]:
+    """Each member sits on a seat of the rules, each meeting series is one of its meetings."""
+    seats = ", ".join(s.role for s in rules.composition)
+    problems = [
+        f"{where}.role: {m['role']!r} is not a seat in the rules (choices: {seats})"
+        for where, m in _listed(raw, "members")
+        if isinstance(m.get("role"), str) and rules.seat(m["role"]) is None
+    ]
+    problems += [
+        f"meetings.{name}: not a meeting in the rules (choices: {', '.join(rules.meetings)})"
+        for name in _table(raw, "meetings")
+        if name not in rules.meetings
+    ]
+    return problems
+
+
+def _roles(raw: Raw) -> list[str]:
+    return [m["role"] for _, m in _listed(raw, "members") if isinstance(m.get("role"), str)]
+
+
+def _settings(model: ConfigModel, path: Path) -> tuple[Settings | None, list[str]]:
+    """The settings with their secrets resolved, or every secret that cannot be read."""
     base = path.parent
     model = _resolve_ca_files(model, base)
     mb, sm, sec = model.mailbox, model.smtp, model.security
-    return Settings(
+    sources = {
+        "mailbox.password": (mb.password, mb.password_env, mb.password_file),
+        "smtp.password": (sm.password, sm.password_env, sm.password_file),
+        "security.secret": (sec.secret, sec.secret_env, sec.secret_file),
+    }
+    resolved: dict[str, str | None] = {}
+    errors: list[str] = []
+    for key, (inline, env, file) in sources.items():
+        try:
+            resolved[key] = _resolve_secret(f"{path}: {key}", inline, env, file, base)
+        except ConfigError as exc:
+            errors.append(str(exc))
+    if errors:
+        return None, errors
+    settings = Settings(
         model=model,
         path=path,
-        mailbox_password=_resolve_secret(
-            f"{path}: mailbox.password", mb.password, mb.password_env, mb.password_file, base
-        ),
-        smtp_password=_resolve_secret(
-            f"{path}: smtp.password", sm.password, sm.password_env, sm.password_file, base
-        ),
-        secret=_resolve_secret(
-            f"{path}: security.secret", sec.secret, sec.secret_env, sec.secret_file, base
-        ),
+        mailbox_password=resolved["mailbox.password"],
+        smtp_password=resolved["smtp.password"],
+        secret=resolved["security.secret"],
         warnings=(),
     )
+    return settings, []
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One reading of a config: every error and warning, and the settings and rules when they
+    are valid (settings only when there is no error at all)."""
+
+    settings: Settings | None
+    rules: Rules | None
+    errors: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+def check_config_text(text: str, path: Path) -> Checked:
+    """Every problem of a config in one pass (types, keys, languages, zones, addresses, secrets,
+    the rules and their seats), so that fixing one never uncovers the next.
+
+    The cross-field checks read the raw file, so they run even when a type is wrong elsewhere;
+    a missing seat of the composition (ToR 3.1) is a warning, not an error."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return Checked(None, None, (f"{path}: not valid TOML: {exc}",), ())
+    model: ConfigModel | None = None
+    errors: list[str] = []
+    try:
+        model = ConfigModel.model_validate(raw, context={"languages": languages()})
+    except ValidationError as exc:
+        errors += validation_lines(path, exc, raw)
+    errors += [f"{path}: {p}" for p in _duplicate_addresses(raw) + _unknown_replaced(raw)]
+    rules, rules_errors = _rules_named(raw, path)
+    errors += rules_errors
+    warnings: list[str] = []
+    if rules is not None:
+        errors += [f"{path}: {p}" for p in _against_rules(raw, rules)]
+        if _listed(raw, "members"):  # no members at all is an error, not a vacant seat
+            warnings += composition_warnings(rules, _roles(raw))
+    settings = None
+    if model is not None:
+        settings, secret_errors = _settings(model, path)
+        errors += secret_errors
+    return Checked(None if errors else settings, rules, tuple(errors), tuple(warnings))
+
+
+def check_config_file(path: Path) -> Checked:
+    """Read and check config.toml; a missing file is an error that says which path was tried."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Checked(None, None, (f"{path}: config file not found (give --config PATH)",), ())
+    return check_config_text(text, path)
+
+
+def _settings_or_raise(checked: Checked) -> Settings:
+    if checked.settings is None:
+        raise ConfigError("\n".join(checked.errors))
+    return checked.settings
+
+
+def parse_config(text: str, path: Path) -> Settings:
+    """Validate TOML text; every error, each naming the file and the key, in one ConfigError."""
+    return _settings_or_raise(check_config_text(text, path))
 
 
 def load_config(path: Path) -> Settings:
-    """Read config.toml; a missing file is an error that says which path was tried."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: config file not found (give --config PATH)") from exc
-    return parse_config(text, path)
+    """Read and validate config.toml, all its errors at once."""
+    return _settings_or_raise(check_config_file(path))

@@ -110,11 +110,25 @@ class Rules(_Strict):
         return next((s for s in self.composition if s.role == role), None)
 
 
+def shipped_rules() -> tuple[str, ...]:
+    """The names of the rules files that come with cgbot, the choices for a bare name."""
+    return tuple(sorted(p.stem for p in data_dir("rules").glob("*.toml")))
+
+
 def resolve_rules_path(name_or_path: str, base: Path | None = None) -> Path:
-    """A bare name finds a shipped rules file; anything with a slash or suffix is a path."""
+    """A bare name finds a shipped rules file; anything with a slash or suffix is a path.
+
+    An unknown name is refused with the choices: the path it would have meant lies inside the
+    installed package, which tells the reader nothing."""
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml" or "/" in name_or_path:
         return candidate if candidate.is_absolute() or base is None else base / candidate
+    shipped = shipped_rules()
+    if name_or_path not in shipped:
+        raise ConfigError(
+            f"{name_or_path!r} is not a shipped rules name (choices: {', '.join(shipped)}; "
+            "or the path of your own .toml)"
+        )
     return data_dir("rules") / f"{name_or_path}.toml"
 
 

@@ -1,20 +1,36 @@
-"""Read a member's position from their new words, in any language the rules know.
+"""Read a member's position from the answer in their reply, in any language the rules know.
 
-Conservative by design: a reply is counted only when its answer is clear. Mixed, hedged or
-negated answers come back as ambiguous, to be confirmed by the member and seen in review.
+The answer is the first sentence of the new text after any greeting; a sentence may run over a
+line break ("Yes,\\nprovided ..."), and an inline answer under the quoted question reaches this
+module as the new text (see reply.py). A position is taken from the answer alone, never from the
+prose after it: that prose can make a reply ambiguous (by naming another position or negating
+one) but never gives it a position. Conservative by design: a mixed, hedged, conditional, negated
+or questioning answer comes back ambiguous, to be confirmed by the member and seen in review.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.rules import Rules
 
-_TOKEN = re.compile(r"[+-]1(?![\w])|[\w']+", re.UNICODE)
-_SENTENCE_END = re.compile(r"[.!?;\n]")
+# A word; an elided article or preposition is a word of its own ("l'objection" holds
+# "objection", "dell'obiezione" "obiezione"), a contraction is not ("don't", "s'il").
+_TOKEN = re.compile(r"[+-]1(?!\w)|\w{1,4}['\u2019\u02bc](?=\w{3})|[\w'\u2019\u02bc]+")
+# What ends a clause between two words: punctuation, a line break, or a dash set apart by a space
+# (so "No - see para 3" ends one, "no-one" does not).
+_CLAUSE_END = re.compile(r"[,.;:!?\u2026()\[\]\n\u2014]|\s[-\u2013]|[-\u2013]\s")
+# A sentence ends at . ! ? or an ellipsis followed by a space, or at a blank line (a semicolon
+# joins two clauses of one answer: "I need to check first; I will probably agree").
+_SENTENCE_END = re.compile(r"[.!?\u2026]+(?=\s|$)|\n[ \t]*\n")
+_QUALIFIED = "the answer is qualified (a hedge such as 'but')"
+# Words a greeting may carry after its greeting word: a name or two, "all", "for the paper";
+# more on a salutation line of its own ("Dear Ms. Okafor and colleagues,").
+_GREETING_TAIL = 3
+_SALUTATION_TAIL = 6
 
 
 @dataclass(frozen=True)
@@ -31,12 +47,28 @@ class Reading:
 
 
 @dataclass(frozen=True)
+class _Token:
+    """A word as read (folded) and where it stands in the text it came from."""
+
+    text: str
+    accented: bool  # the writer typed a diacritic ("já", "sí"), which a word must then have
+    start: int
+    end: int
+    clause_end: bool  # nothing but punctuation or a line break before the next word
+
+
+@dataclass(frozen=True)
 class _Hit:
     position: str
     phrase: str
     start: int  # token index
     end: int
+    objection: bool
     weak: bool
+    langs: frozenset[str]
+
+
+_Phrase = tuple[_Token, ...]
 
 
 def fold(text: str) -> str:
@@ -46,17 +78,64 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def tokens(text: str) -> list[str]:
-    return _TOKEN.findall(fold(text))
+def _tokens(text: str, offset: int = 0) -> list[_Token]:
+    """The words of `text`, positions counted from `offset` in the text it was cut from."""
+    matches = list(_TOKEN.finditer(text))
+    out = []
+    for i, m in enumerate(matches):
+        gap = text[m.end() : matches[i + 1].start()] if i + 1 < len(matches) else "."
+        decomposed = unicodedata.normalize("NFKD", m.group().lower())
+        accented = any(unicodedata.combining(c) for c in decomposed)
+        out.append(
+            _Token(
+                fold(m.group()),
+                accented,
+                offset + m.start(),
+                offset + m.end(),
+                bool(_CLAUSE_END.search(gap)),
+            )
+        )
+    return out
+
+
+def _phrase(words: str) -> _Phrase:
+    return tuple(_tokens(unicodedata.normalize("NFC", words)))
+
+
+def _same(token: _Token, word: _Token) -> bool:
+    """'nao' is 'não', but 'já' (Portuguese: already) is not 'ja' (German and Dutch: yes)."""
+    return token.text == word.text and (word.accented or not token.accented)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A position phrase of the rules, as matched."""
+
+    words: _Phrase
+    position: str
+    objection: bool
+    weak: bool
+    langs: frozenset[str]  # the languages whose word lists hold it
+
+    @property
+    def flags(self) -> tuple[bool, bool, frozenset[str]]:
+        return self.objection, self.weak, self.langs
+
+
+# Phrases filed under their first word (folded), longest first: a reply is read word by word.
+_Index = dict[str, tuple[_Phrase, ...]]
 
 
 @dataclass(frozen=True)
 class _Lexicon:
-    phrases: tuple[tuple[tuple[str, ...], str], ...]  # (tokens, position), longest first
-    weak: frozenset[tuple[str, ...]]
-    negators: frozenset[tuple[str, ...]]
-    hedges: tuple[tuple[str, ...], ...]
-    greetings: frozenset[tuple[str, ...]]
+    phrases: dict[str, tuple[_Entry, ...]]
+    negators: _Index
+    hedges: _Index
+    greetings: _Index
+    # Single words that negate or set a condition, with whether the rules spell them accented.
+    function_words: dict[str, frozenset[bool]]
+    # The languages of each one-word hedge: Italian 'ma' (but) is French 'ma' (my).
+    hedge_langs: dict[tuple[str, bool], frozenset[str]]
 
 
 _LEXICONS: dict[int, tuple[Rules, _Lexicon]] = {}
@@ -73,70 +152,200 @@ def _lexicon(rules: Rules) -> _Lexicon:
 
 
 def _build_lexicon(rules: Rules) -> _Lexicon:
-    phrases = {
-        tuple(tokens(word)): key
-        for key, pos in rules.positions.items()
-        for words in pos.words.values()
-        for word in words
-        if tokens(word)
-    }
     langs = rules.languages.values()
+    weak = {_key(_phrase(w)) for lang in langs for w in lang.weak}
+    entries: dict[tuple[tuple[str, bool], ...], _Entry] = {}
+    for key, pos in rules.positions.items():
+        for code, words in pos.words.items():
+            for phrase in filter(None, map(_phrase, words)):
+                k = _key(phrase)
+                known = entries[k].langs if k in entries else frozenset()
+                objection = pos.kind == "objection"
+                entries[k] = _Entry(phrase, key, objection, k in weak, known | {code})
+    by_first: dict[str, list[_Entry]] = {}
+    for entry in sorted(entries.values(), key=lambda e: -len(e.words)):
+        by_first.setdefault(entry.words[0].text, []).append(entry)
+    negators = _index(w for lang in langs for w in lang.negators)
+    hedges = _index(w for lang in langs for w in lang.hedges)
+    singles: dict[str, set[bool]] = {}
+    for phrases in (*negators.values(), *hedges.values()):
+        for one in (p[0] for p in phrases if len(p) == 1):
+            singles.setdefault(one.text, set()).add(one.accented)
+    hedge_langs: dict[tuple[str, bool], set[str]] = {}
+    for code, lang in rules.languages.items():
+        for hedge in map(_phrase, lang.hedges):
+            if len(hedge) == 1:
+                hedge_langs.setdefault(_key(hedge)[0], set()).add(code)
     return _Lexicon(
-        phrases=tuple(sorted(phrases.items(), key=lambda kv: -len(kv[0]))),
-        weak=frozenset(tuple(tokens(w)) for lang in langs for w in lang.weak),
-        negators=frozenset(tuple(tokens(w)) for lang in langs for w in lang.negators),
-        hedges=tuple(tuple(tokens(w)) for lang in langs for w in lang.hedges),
-        greetings=frozenset(tuple(tokens(w)) for lang in langs for w in lang.greetings),
+        phrases={first: tuple(es) for first, es in by_first.items()},
+        negators=negators,
+        hedges=hedges,
+        greetings=_index(w for lang in langs for w in lang.greetings),
+        function_words={text: frozenset(flags) for text, flags in singles.items()},
+        hedge_langs={k: frozenset(v) for k, v in hedge_langs.items()},
     )
 
 
-def _hits(toks: list[str], lex: _Lexicon) -> list[_Hit]:
-    """Longest phrase wins at every place: 'no objection' hides 'no' and 'objection'."""
-    taken = [False] * len(toks)
-    hits: list[_Hit] = []
-    for phrase, key in lex.phrases:
-        n = len(phrase)
-        for i in range(len(toks) - n + 1):
-            if tuple(toks[i : i + n]) == phrase and not any(taken[i : i + n]):
-                taken[i : i + n] = [True] * n
-                hits.append(_Hit(key, " ".join(phrase), i, i + n, phrase in lex.weak))
-    return sorted(hits, key=lambda h: h.start)
+def _key(phrase: _Phrase) -> tuple[tuple[str, bool], ...]:
+    return tuple((t.text, t.accented) for t in phrase)
 
 
-def _contains(toks: list[str], phrase: tuple[str, ...]) -> bool:
+def _index(words: Iterable[str]) -> _Index:
+    by_first: dict[str, list[_Phrase]] = {}
+    for phrase in sorted(filter(None, map(_phrase, words)), key=lambda p: -len(p)):
+        by_first.setdefault(phrase[0].text, []).append(phrase)
+    return {first: tuple(ps) for first, ps in by_first.items()}
+
+
+def _at(toks: Sequence[_Token], i: int, phrase: _Phrase) -> bool:
     n = len(phrase)
-    return any(tuple(toks[i : i + n]) == phrase for i in range(len(toks) - n + 1))
+    return i + n <= len(toks) and all(_same(toks[i + k], phrase[k]) for k in range(n))
 
 
-def _negated(toks: list[str], hit: _Hit, lex: _Lexicon) -> bool:
-    window = toks[max(0, hit.start - 3) : hit.start]
-    return any(_contains(window, neg) for neg in lex.negators)
-
-
-def _is_greeting(line: str, lex: _Lexicon) -> bool:
-    toks = tokens(line)
-    if not toks or len(toks) > 5:
-        return False
-    return any(toks[: len(g)] == list(g) for g in lex.greetings) and not line.rstrip().endswith(".")
-
-
-def _answer_line(lines: list[str], lex: _Lexicon) -> int | None:
-    for i, line in enumerate(lines):
-        if line.strip() and not _is_greeting(line, lex):
-            return i
+def _find(
+    toks: Sequence[_Token], index: _Index, lo: int, hi: int, skip: Collection[int] = ()
+) -> _Phrase | None:
+    """The first phrase of `index` found wholly in toks[lo:hi], touching no index in `skip`."""
+    for i in range(max(lo, 0), hi):
+        for phrase in index.get(toks[i].text, ()):
+            n = len(phrase)
+            if i + n <= hi and _at(toks, i, phrase) and not any(j in skip for j in range(i, i + n)):
+                return phrase
     return None
 
 
-def _reason(lines: list[str], index: int, hit: _Hit | None) -> str:
-    first = lines[index]
-    if hit is not None:
-        # drop the answer word itself and the punctuation after it
-        words = list(re.finditer(r"[+-]1(?![\w])|[\w'\u2019]+", first))
-        if hit.end <= len(words):
-            first = first[words[hit.end - 1].end() :]
-        first = first.lstrip(" .,:;-–—!)")
-    rest = [first, *lines[index + 1 :]]
-    return "\n".join(rest).strip()
+def _function_word(token: _Token, lex: _Lexicon) -> bool:
+    """'no', 'non', an unaccented 'si': words that also negate or set a condition."""
+    flags = lex.function_words.get(token.text, frozenset())
+    return True in flags or (False in flags and not token.accented)
+
+
+def _hits(toks: Sequence[_Token], lex: _Lexicon) -> list[_Hit]:
+    """Longest phrase wins at every place: 'no objection' hides 'no' and 'objection'.
+
+    A word that is also a negator or a hedge answers only when it stands alone: 'No.' objects,
+    'No concerns' does not, and the Spanish 'Si se retira ...' is a condition, not a yes."""
+    where: dict[str, list[int]] = {}
+    for i, tok in enumerate(toks):
+        where.setdefault(tok.text, []).append(i)
+    candidates = {e.words: e for first in where for e in lex.phrases.get(first, ())}
+    taken = [False] * len(toks)
+    hits: list[_Hit] = []
+    for entry in sorted(candidates.values(), key=lambda e: -len(e.words)):
+        n = len(entry.words)
+        for i in where[entry.words[0].text]:
+            if any(taken[i : i + n]) or not _at(toks, i, entry.words):
+                continue
+            if n == 1 and not toks[i].clause_end and _function_word(toks[i], lex):
+                continue
+            taken[i : i + n] = [True] * n
+            phrase = _spell(entry.words)
+            hits.append(_Hit(entry.position, phrase, i, i + n, *entry.flags))
+    return sorted(hits, key=lambda h: h.start)
+
+
+def _spell(words: _Phrase) -> str:
+    """A phrase as the member reads it in a notice: "d'accord", not "d' accord"."""
+    return "".join(t.text + ("" if t.text.endswith("'") else " ") for t in words).strip()
+
+
+def _taken(hits: Iterable[_Hit]) -> set[int]:
+    return {i for h in hits for i in range(h.start, h.end)}
+
+
+def _hedge(
+    toks: Sequence[_Token], hits: Sequence[_Hit], lex: _Lexicon, answer: Sequence[_Hit] = ()
+) -> _Phrase | None:
+    """A hedge or condition in `toks`, unless it lies inside the words of one of its `hits`:
+    the 'bedenken' of 'keine Bedenken' is no hedge, the 'consent' of 'informed consent' no
+    answer. Its language is judged by the `answer` (by default, these hits)."""
+    for i, tok in enumerate(toks):
+        for hedge in lex.hedges.get(tok.text, ()):
+            n = len(hedge)
+            inside = any(h.start <= i and i + n <= h.end for h in hits)
+            if not inside and _at(toks, i, hedge) and _spoken(hedge, answer or hits, lex):
+                return hedge
+    return None
+
+
+def _spoken(hedge: _Phrase, hits: Sequence[_Hit], lex: _Lexicon) -> bool:
+    """A one-word hedge counts in its own languages only, those the answer's words are from:
+    the 'ma' of 'pas de veto de ma part' is French, the 'se' of 'no se consultó' Spanish. A
+    sign ('+1') belongs to every language, and so does a hedge of several words."""
+    if len(hedge) > 1 or any(not any(c.isalpha() for c in h.phrase) for h in hits):
+        return True
+    spoken = frozenset().union(*(h.langs for h in hits))
+    return bool(lex.hedge_langs.get(_key(hedge)[0], spoken) & spoken)
+
+
+def _negated(toks: Sequence[_Token], hit: _Hit, lex: _Lexicon, taken: set[int]) -> bool:
+    """A negator among the three words before: 'I can't say I agree', 'sans veto' aside."""
+    return _find(toks, lex.negators, hit.start - 3, hit.start, taken) is not None
+
+
+def _negated_after(toks: Sequence[_Token], hit: _Hit, lex: _Lexicon, taken: set[int]) -> bool:
+    """A negator after the answer word that no phrase explains: in its own clause ('Dagegen
+    habe ich nichts'), or, after agreeing or abstaining, opening a later clause ('Agree with 1
+    and 2, not 3'). Reasons are often negative ('Object - the budget is not included', 'Ich
+    enthalte mich, da ich nicht teilnehmen konnte'), so other later negators do not count."""
+    end = next((i + 1 for i in range(hit.end - 1, len(toks)) if toks[i].clause_end), len(toks))
+    if _find(toks, lex.negators, hit.end, end, taken) is not None:
+        return True
+    if hit.objection:
+        return False
+    opens = [i + 1 for i in range(end - 1, len(toks) - 1) if toks[i].clause_end]
+    return any(
+        i not in taken and any(_at(toks, i, neg) for neg in lex.negators.get(toks[i].text, ()))
+        for i in opens
+    )
+
+
+def _is_greeting(toks: Sequence[_Token], lex: _Lexicon, tail: int = _GREETING_TAIL) -> bool:
+    """'Dear all,' 'Hi Amina,' 'Thanks for this.': a greeting word, a few words, no answer."""
+    greetings = lex.greetings.get(toks[0].text, ())
+    if not any(_at(toks, 0, g) and len(toks) - len(g) <= tail for g in greetings):
+        return False
+    return not _hits(toks, lex) and not any(
+        _find(toks, index, 0, len(toks)) for index in (lex.negators, lex.hedges)
+    )
+
+
+def _answer_span(text: str, lex: _Lexicon) -> tuple[int, int] | None:
+    """Where the answer is: the first sentence that is not a greeting, skipping greeting lines."""
+    at = 0
+    while True:
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if at >= len(text):
+            return None
+        line_end = text.find("\n", at)
+        line_end = len(text) if line_end < 0 else line_end
+        line = _tokens(text[at:line_end], at)
+        salutation = text[at:line_end].rstrip().endswith((",", ":"))
+        tail = _SALUTATION_TAIL if salutation else _GREETING_TAIL
+        if line and _is_greeting(line, lex, tail):
+            at = line_end
+            continue
+        match = _SENTENCE_END.search(text, at)
+        end = match.end() if match else len(text)
+        sentence = _tokens(text[at:end], at)
+        if sentence and _is_greeting(sentence, lex):
+            at = end
+            continue
+        return at, end
+
+
+def _reason(text: str, start: int, last: _Token) -> str:
+    """The member's own words, line by line as written: after the answer word when it stands
+    apart ('Object - para 3 ...'), else from the answer on ('I can live with it', not 'it')."""
+    rest = text[last.end :] if last.clause_end else text[start:]
+    rest = rest.lstrip(" .,:;-\u2013\u2014!)")
+    return "\n".join(line.strip() for line in rest.splitlines()).strip()
+
+
+def _quoted(answer: str) -> str:
+    flat = " ".join(answer.split())
+    return flat if len(flat) <= 60 else flat[:57].rsplit(" ", 1)[0] + "..."
 
 
 def read_position(text: str, rules: Rules, offered: Collection[str] | None = None) -> Reading:
@@ -153,65 +362,79 @@ def read_position(text: str, rules: Rules, offered: Collection[str] | None = Non
 
 def _read(text: str, rules: Rules) -> Reading:
     lex = _lexicon(rules)
-    lines = [ln.strip() for ln in text.strip().splitlines()]
-    index = _answer_line(lines, lex)
-    if index is None:
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    span = _answer_span(text, lex)
+    if span is None:
         return Reading(None, "", "the reply has no text of its own")
-    lines = _split_first_sentence(lines, index)
-    answer_toks = tokens(lines[index])
-    answer_hits = _hits(answer_toks, lex)
-    rest_toks = tokens("\n".join(lines[index + 1 :]))
-    rest_hits = [h for h in _hits(rest_toks, lex) if not h.weak]
+    start, end = span
+    answer = text[start:end].strip()
+    toks = _tokens(text[start:end], start)
+    hits = _hits(toks, lex)
+    rest = _tokens(text[end:], end)
+    later = _hits(rest, lex)
+    rest_hits = [h for h in later if not h.weak]
+    after = _SENTENCE_END.search(text, rest[0].start) if rest else None
+    following = [t for t in rest if after is None or t.start < after.start()]
+    why = _doubt(answer, toks, hits, rest, rest_hits, lex, bool(later)) or _qualified_later(
+        following, hits, lex
+    )
+    if why is not None:
+        return Reading(None, text, why)
+    first = hits[0]
+    reason = _reason(text, start, toks[first.end - 1])
+    return Reading(first.position, reason, f"'{first.phrase}' on the answer line")
 
-    for toks, hits in ((answer_toks, answer_hits), (rest_toks, rest_hits)):
-        for hit in hits:
-            if _negated(toks, hit, lex):
-                return Reading(None, text.strip(), f"'{hit.phrase}' is negated")
-    if any(_contains(answer_toks, h) for h in lex.hedges):
-        return Reading(None, text.strip(), "the answer is qualified (a hedge such as 'but')")
 
-    answer_positions = {h.position for h in answer_hits}
-    if len(answer_positions) > 1:
-        return Reading(None, text.strip(), f"the answer names {sorted(answer_positions)}")
-    if answer_positions:
-        position = answer_positions.pop()
-        others = sorted({h.position for h in rest_hits} - {position})
-        if others:
-            return Reading(
-                None, text.strip(), f"the answer says {position} but the text also {others}"
+def _doubt(
+    answer: str,
+    toks: Sequence[_Token],
+    hits: Sequence[_Hit],
+    rest: Sequence[_Token],
+    rest_hits: Sequence[_Hit],
+    lex: _Lexicon,
+    named_later: bool,
+) -> str | None:
+    """Why the answer cannot be counted, or None when it gives one clear position."""
+    if answer.rstrip().endswith("?") or answer.startswith("\u00bf"):
+        return f"the answer ('{_quoted(answer)}') is a question"
+    if not hits:
+        if named_later:
+            return (
+                f"its first sentence ('{_quoted(answer)}') gives no position, and words "
+                "further down are not counted"
             )
-        return Reading(
-            position,
-            _reason(lines, index, answer_hits[0]),
-            f"'{answer_hits[0].phrase}' on the answer line",
-        )
-
-    found = {h.position for h in rest_hits}
-    if len(found) == 1:
-        hit = rest_hits[0]
-        sentence = _sentence_around(lines, index, hit.phrase)
-        if any(_contains(tokens(sentence), h) for h in lex.hedges):
-            return Reading(None, text.strip(), "the answer is qualified (a hedge such as 'but')")
-        return Reading(found.pop(), text.strip(), f"'{hit.phrase}' in the reply")
-    if found:
-        return Reading(None, text.strip(), f"the reply names {sorted(found)}")
-    return Reading(None, text.strip(), "no position word found")
-
-
-def _split_first_sentence(lines: list[str], index: int) -> list[str]:
-    """The answer is the first sentence of the answer line; the rest of it joins the reason."""
-    match = re.search(r"[.!?;](?:\s|$)", lines[index])
-    if not match or not lines[index][match.end() :].strip():
-        return lines
-    head, tail = lines[index][: match.end()].strip(), lines[index][match.end() :].strip()
-    return [*lines[:index], head, tail, *lines[index + 1 :]]
+        return "no position word found"
+    taken, rest_taken = _taken(hits), _taken(rest_hits)
+    for seq, found, used in ((toks, hits, taken), (rest, rest_hits, rest_taken)):
+        for hit in found:
+            if _negated(seq, hit, lex, used):
+                return f"'{hit.phrase}' is negated"
+    if _hedge(toks, hits, lex) is not None:
+        return _QUALIFIED
+    positions = sorted({h.position for h in hits})
+    if len(positions) > 1:
+        return f"the answer names {positions}"
+    position = positions[0]
+    negator = next((h for h in hits if _negated_after(toks, h, lex, taken)), None)
+    if negator is not None:
+        return f"the answer is partly negated (after '{negator.phrase}')"
+    others = sorted({h.position for h in rest_hits} - {position})
+    if others:
+        return f"the answer says {position} but the text also {others}"
+    return None
 
 
-def _sentence_around(lines: list[str], index: int, phrase: str) -> str:
-    body = fold("\n".join(lines[index:]))
-    at = body.find(phrase)
-    if at < 0:
-        return body
-    start = max((m.end() for m in _SENTENCE_END.finditer(body, 0, at)), default=0)
-    end_match = _SENTENCE_END.search(body, at)
-    return body[start : end_match.start() if end_match else len(body)]
+def _qualified_later(
+    following: Sequence[_Token], hits: Sequence[_Hit], lex: _Lexicon
+) -> str | None:
+    """The sentence after the answer qualifies it: 'Agree. Provided the annex is updated.',
+    'Einverstanden. Ich habe aber Bedenken zu Punkt 3.' After an objection only a sentence that
+    opens with a hedge does ('Object. Unless ...'): reasons for objecting often say 'but'."""
+    if not hits or not following:
+        return None
+    if any(h.objection for h in hits):
+        first = lex.hedges.get(following[0].text, ())
+        opens = any(_at(following, 0, h) and _spoken(h, hits, lex) for h in first)
+        return _QUALIFIED if opens else None
+    qualified = _hedge(following, _hits(following, lex), lex, hits) is not None
+    return _QUALIFIED if qualified else None

@@ -76,11 +76,14 @@ def test_explain_prints_member_item_kind_position_and_text(config: Path, tmp_pat
 BAD_CONFIGS = [
     # (what to change, the key the error must name)
     (lambda t: t.replace("[smtp]\n", '[smtp]\ncolour = "blue"\n'), "smtp.colour: unknown key"),
-    (lambda t: t.replace('email = "bruno@members.example"\n', ""), "members[1].email"),
+    (
+        lambda t: t.replace('email = "bruno@members.example"\n', ""),
+        "members[1] (Bruno Carvalho).email",
+    ),
     (lambda t: t.replace("port = 1\n", 'port = "imap"\n', 1), "mailbox.port"),
     (
         lambda t: t.replace('timezone = "Europe/Paris"', 'timezone = "Mars/Olympus"'),
-        "members[2].timezone",
+        "members[2] (Chloé Martin <chloe@members.example>).timezone",
     ),
     (lambda t: t.replace('rules = "ciwp-coordination-group"', 'rules = "nope.toml"'), "nope.toml"),
 ]

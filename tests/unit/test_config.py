@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from bot.config import Settings, load_config, parse_config, secret_file_problems
+from bot.config import (
+    Settings,
+    check_config_text,
+    load_config,
+    parse_config,
+    secret_file_problems,
+)
 from bot.errors import ConfigError
-from bot.rules import composition_warnings, load_rules, resolve_rules_path
+from bot.render import languages
+from bot.resources import data_dir
+from bot.rules import composition_warnings, load_rules, resolve_rules_path, shipped_rules
 from tests.conftest import config_text
 
 
@@ -143,3 +154,215 @@ def test_a_config_without_secrets_may_be_readable(tmp_path: Path) -> None:
     # Only secrets make a mode a problem; a config without any is fine at 0644.
     text = config_text(1, "u", "p", 1, tmp_path / "db").replace('password = "p"\n', "")
     assert secret_file_problems(_written(tmp_path, text, 0o644)) == []
+
+
+# --- check-config as strict as it says (issue 11, part 6) ---------------------------------------
+
+CHLOE = "members[2] (Chloé Martin <chloe@members.example>)"
+
+
+def _config(tmp_path: Path, change: Callable[[str], str] = lambda t: t) -> Path:
+    """The tests' config, changed, written private (so no permission problem adds a line)."""
+    path = tmp_path / "config.toml"
+    path.write_text(change(config_text(1, "u", "p", 1, tmp_path / "cg.db")))
+    path.chmod(0o600)
+    return path
+
+
+def _check_config(path: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    """The real command line, as the Secretariat runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(path), "check-config", *flags],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _chloe(key_value: str) -> Callable[[str], str]:
+    """Give the third member (Chloé Martin) one more key."""
+    return lambda t: t.replace(
+        'timezone = "Europe/Paris"', f'timezone = "Europe/Paris"\n{key_value}'
+    )
+
+
+def test_four_faults_are_four_errors_in_one_run(tmp_path: Path) -> None:
+    # Acceptance: fixing one error must not uncover the next; each names its key and a member
+    # by name and address, and the run exits non-zero.
+    path = _config(
+        tmp_path,
+        lambda t: t.replace("port = 1\n", 'port = "993"\nidle = 0\n', 1).replace(
+            'timezone = "Europe/Paris"', 'timezone = "Mars/Olympus"\nlanguage = "xx"'
+        ),
+    )
+    out = _check_config(path)
+    assert out.returncode != 0
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 4, out.stderr
+    for expected in (
+        'mailbox.port: expected a whole number, got the string "993" (write it without quotes)',
+        "mailbox.idle: expected true or false, got the number 0",
+        f"{CHLOE}.timezone: unknown time zone 'Mars/Olympus'",
+        f"{CHLOE}.language: 'xx' is not a language cgbot writes (choices: "
+        f"{', '.join(languages())})",
+    ):
+        assert any(expected in line for line in errors), (expected, out.stderr)
+    assert f"{path}: 4 errors" in out.stderr
+    assert "OK" not in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda t: t.replace("port = 1\n", 'port = "993"\n', 1), "mailbox.port: expected a whole"),
+        (lambda t: t.replace('folder = "INBOX"', 'folder = "INBOX"\nidle = "yes"'), "mailbox.idle"),
+        (lambda t: t.replace('folder = "INBOX"', 'folder = "INBOX"\nidle = 0'), "mailbox.idle"),
+        (lambda t: t.replace("timeout_seconds = 10", 'timeout_seconds = "10"'), "timeout_seconds"),
+        (lambda t: t.replace('name = "CIWP Coordination Group"', "name = 7"), "group.name"),
+    ],
+)
+def test_no_value_is_coerced_from_another_type(
+    tmp_path: Path, change: Callable[[str], str], expected: str
+) -> None:
+    # TOML has real numbers and booleans: a quoted port or an integer for a switch is a slip that
+    # must be refused, not quietly converted ("yes" would have been read as true).
+    with pytest.raises(ConfigError, match=expected):
+        parse_config(change(config_text(1, "u", "p", 1, tmp_path / "db")), tmp_path / "c.toml")
+
+
+def test_a_whole_number_is_a_number_of_seconds(tmp_path: Path) -> None:
+    # Strict is about types, not pedantry: `poll_seconds = 60` is a fine float, as the example has.
+    text = config_text(1, "u", "p", 1, tmp_path / "db").replace(
+        "poll_seconds = 30.0", "poll_seconds = 60"
+    )
+    assert parse_config(text, tmp_path / "c.toml").model.mailbox.poll_seconds == 60.0
+
+
+def test_a_language_without_templates_is_refused_with_the_choices(tmp_path: Path) -> None:
+    # A member given a language the bot does not write would silently get English.
+    for unknown in ("de", "xx"):
+        if unknown in languages():
+            continue  # a translator has added it since this test was written
+        checked = check_config_text(
+            _chloe(f'language = "{unknown}"')(config_text(1, "u", "p", 1, tmp_path / "db")),
+            tmp_path / "config.toml",
+        )
+        assert checked.errors == (
+            f"{tmp_path / 'config.toml'}: {CHLOE}.language: {unknown!r} is not a language cgbot "
+            f"writes (choices: {', '.join(languages())})",
+        )
+
+
+@pytest.mark.parametrize("language", languages())
+def test_every_language_the_bot_writes_is_accepted(tmp_path: Path, language: str) -> None:
+    # The choices the error lists are exactly those a member may be given.
+    text = _chloe(f'language = "{language}"')(config_text(1, "u", "p", 1, tmp_path / "db"))
+    assert parse_config(text, tmp_path / "c.toml").model.members[2].language == language
+
+
+def test_a_misspelled_rules_name_lists_the_shipped_choices(tmp_path: Path) -> None:
+    # The path the name would have meant lies inside the installed package: useless to a reader.
+    path = _config(
+        tmp_path,
+        lambda t: t.replace(
+            'rules = "ciwp-coordination-group"', 'rules = "ciwp-coordinaton-group"'
+        ),
+    )
+    out = _check_config(path)
+    assert out.returncode != 0
+    assert (
+        f"group.rules: 'ciwp-coordinaton-group' is not a shipped rules name "
+        f"(choices: {', '.join(shipped_rules())}; or the path of your own .toml)"
+    ) in out.stderr
+    assert str(data_dir("rules")) not in out.stderr
+
+
+def test_type_errors_and_cross_field_errors_come_in_one_run(tmp_path: Path) -> None:
+    # The cross-field checks read the raw file, so a wrong type elsewhere does not hide them:
+    # a role that is no seat, an address given twice, a series that is no meeting of the rules.
+    text = (
+        config_text(1, "u", "p", 1, tmp_path / "db")
+        .replace("port = 1\n", 'port = "993"\n', 1)
+        .replace('role = "expert-panel-co-chair"', 'role = "expert"')
+        .replace('email = "daniel@members.example"', 'email = "Amina@members.example"')
+        + '[meetings.weekly]\nrrule = "FREQ=WEEKLY"\ntime = "09:00"\n'
+    )
+    path = tmp_path / "config.toml"
+    errors = check_config_text(text, path).errors
+    seats = "governing-board, expert-panel-co-chair, ipslc-engagement-forum"
+    assert set(errors) == {
+        f'{path}: mailbox.port: expected a whole number, got the string "993" '
+        "(write it without quotes)",
+        f"{path}: members[2] (Chloé Martin <chloe@members.example>).role: 'expert' is not a "
+        f"seat in the rules (choices: {seats})",
+        f"{path}: members[3] (Daniel Tupa <Amina@members.example>).email: Amina@members.example "
+        "is also given for members[0] (Amina Diallo <amina@members.example>)",
+        f"{path}: meetings.weekly: not a meeting in the rules (choices: monthly, quarterly)",
+    }
+    with pytest.raises(ConfigError) as raised:
+        parse_config(text, path)  # what `run` and every other command report: the same lines
+    assert str(raised.value).splitlines() == list(errors)
+
+
+def test_a_missing_seat_is_a_warning_and_strict_makes_it_fail(tmp_path: Path) -> None:
+    # A group may work with a seat vacant (ToR 3.1), so it is no error; --strict is for the
+    # installer who wants the composition complete before going live.
+    path = _config(
+        tmp_path, lambda t: t.replace('role = "expert-panel-co-chair"', 'role = "governing-board"')
+    )
+    relaxed = _check_config(path)
+    assert relaxed.returncode == 0, relaxed.stderr
+    assert "OK" in relaxed.stdout
+    assert "warning: composition (3.1.b)" in relaxed.stderr
+    strict = _check_config(path, "--strict")
+    assert strict.returncode != 0
+    assert "warning: composition (3.1.b)" in strict.stderr and "OK" not in strict.stdout
+
+
+def test_a_valid_config_passes_strict(tmp_path: Path) -> None:
+    # Every seat filled, every type right, the file private: nothing to warn about.
+    out = _check_config(_config(tmp_path), "--strict")
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == "" and "OK" in out.stdout
+
+
+def test_a_readable_inline_password_is_an_error_with_the_others(tmp_path: Path) -> None:
+    # `run` refuses a readable secret, so check-config must not call that config fine; it is
+    # listed with the other errors, not after they are fixed.
+    path = _config(tmp_path)
+    path.chmod(0o644)
+    out = _check_config(path)
+    assert out.returncode != 0
+    assert "error: config.toml holds an inline password (mailbox.password)" in out.stderr
+    insecure = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "--config",
+            str(path),
+            "--insecure-permissions",
+            "check-config",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert insecure.returncode == 0 and "warning: config.toml holds" in insecure.stderr
+
+
+def test_the_demo_config_is_private_and_its_hint_runs_without_a_warning(tmp_path: Path) -> None:
+    # The demo ends with "try: cgbot --config .../config.toml status"; that must not greet the
+    # reader with a warning about the demo's own (inline) password.
+    from bot.demo.script import Demo
+
+    Demo(tmp_path, echo=lambda _: None)
+    config = tmp_path / "config.toml"
+    assert config.stat().st_mode & 0o777 == 0o600
+    out = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config), "status"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0 and out.stderr == "", out.stderr

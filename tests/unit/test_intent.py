@@ -1,4 +1,4 @@
-"""Reading a position: clear answers in four languages are counted, unclear ones never guessed."""
+"""Reading a position: clear answers in seven languages are counted, unclear ones never guessed."""
 
 from __future__ import annotations
 
@@ -18,16 +18,23 @@ CLEAR = [
     ("AGREE.\n\nThanks for the paper.", "agree"),
     ("I agree with the proposal.", "agree"),
     ("Hi all,\n\nI agree with the proposal.", "agree"),
+    ("Hi all, I agree", "agree"),
+    ("Dear all,\nThank you for the paper.\nI agree.", "agree"),
+    ("Dear Ms. Okafor and colleagues,\n\nI agree.", "agree"),
     ("+1", "agree"),
     ("No objection", "agree"),
     ("No objection from me.", "agree"),
+    ("No concerns.", "agree"),
     ("Pas d'objection", "agree"),
     ("D’accord", "agree"),
     ("Estoy de acuerdo", "agree"),
     ("Sin objeciones.", "agree"),
+    ("Hola a todos:\n\nsi, de acuerdo.", "agree"),
     ("Concordo.", "agree"),
     ("Sim", "agree"),
     ("Object - para 3 overlaps the existing programme.", "object"),
+    ("No - the scope is too wide.", "object"),
+    ("No, not this time.", "object"),
     ("I do not agree", "object"),
     ("I don't agree: the budget is missing.", "object"),
     ("-1", "object"),
@@ -38,15 +45,19 @@ CLEAR = [
     ("Discordo.", "object"),
     ("Abstain", "abstain"),
     ("I'll stand aside on this one.", "abstain"),
+    ("I stand aside on this one; I was not part of the working group.", "abstain"),
     ("Je m'abstiens.", "abstain"),
     ("Me abstengo", "abstain"),
     ("Abstenho-me.", "abstain"),
     ("Agree. We must guard against scope creep.", "agree"),
+    ("Agree.\n\nWe should not block the other topics over this one.", "agree"),
+    ("Object.\n\nI support the goal, but the budget is missing.", "object"),
 ]
 
 
 @pytest.mark.parametrize(("text", "position"), CLEAR)
 def test_clear_answers(rules: Rules, text: str, position: str) -> None:
+    # The plain answers members write, greeting and all, in the four first languages.
     assert read_position(text, rules).position == position
 
 
@@ -61,15 +72,227 @@ UNCLEAR = [
     "Concordo em princípio, mas o ponto 2 precisa de revisão",
     "",
     "Yes and no",
+    "Agree with topics 1 and 2, not 3.",
+    "I agree with Bruno's objection.",
+    "Against my better judgement, agree.",
+    "Approve with minor edits.",
+    "D'accord sur le principe.",
+    "I agre.",
+    "Plutôt d'accord.",
+    "Más o menos de acuerdo.",
+    "Einverstanden. Ich habe aber Bedenken zu Punkt 3.",
+    "Sono d'accordo con l'obiezione di Bruno.",
+    "Je suis d'accord avec l'objection de Bruno.",
+    "Geen bezwaar tegen punt 1, wel tegen punt 2.",
 ]
 
 
 @pytest.mark.parametrize("text", UNCLEAR)
 def test_unclear_answers_are_never_guessed(rules: Rules, text: str) -> None:
+    # Mixed, hedged, partial or mistyped: the member is asked, the Secretariat sees it.
     reading = read_position(text, rules)
     assert reading.position is None and reading.why
+
+
+LATER_PROSE = [
+    "Not this time. We approved a similar scope last year.",
+    "Thanks for sending this round.\n\nHaving looked at the annex I would object to topic 2.",
+    "We discussed this at length in Bonn.\n\nAgree.",
+    "Hello. I have read the paper.\n\nI object to topic 2.",
+    "Dear all, not convinced.\n\nAgree with the rest.",
+    "Nous en avons déjà parlé en réunion. Je suis d'accord.",
+    "Lo revisé con mi equipo ayer. Estoy de acuerdo en general.",
+    "Li o documento com atenção.\n\nConcordo.",
+    "Ich habe die Unterlagen gestern gelesen. Einverstanden.",
+    "Ne abbiamo parlato a Bonn. Sono d'accordo.",
+    "We hebben dit in Bonn besproken. Akkoord.",
+]
+
+
+@pytest.mark.parametrize("text", LATER_PROSE)
+def test_a_position_is_never_taken_from_the_prose_after_the_answer(rules: Rules, text: str) -> None:
+    # Issue 11: the reader used to fall back to any position word anywhere, so "Not this time.
+    # We approved a similar scope last year." counted as AGREE. Only the answer counts.
+    reading = read_position(text, rules)
+    assert reading.position is None
+    assert "further down are not counted" in reading.why
+
+
+CONDITIONAL = [
+    "Yes, provided the budget line is removed.",
+    "Yes,\nprovided the budget line is removed.",
+    "Agree if topic 3 is dropped.",
+    "I can agree as long as the timeline moves to Q3.",
+    "I object unless the budget line is removed.",
+    "Agree. Provided the annex is updated.",
+    "Agree; provided the annex is updated.",
+    "D'accord, à condition que la ligne budgétaire soit retirée.",
+    "Oui si le point 3 est supprimé.",
+    "Je ne bloque pas, sous réserve de voir la version finale.",
+    "De acuerdo, siempre que se elimine la partida presupuestaria.",
+    "Si se retira el punto 3, estoy de acuerdo.",
+    "Concordo, desde que o orçamento seja revisto.",
+    "Sim, se o ponto 3 for retirado.",
+    "Einverstanden, sofern die Budgetzeile gestrichen wird.",
+    "Ja, wenn Punkt 3 gestrichen wird.",
+    "D'accordo, purché venga tolta la voce di bilancio.",
+    "Sì, a condizione che il punto 3 venga rivisto.",
+    "Akkoord, mits de begrotingsregel wordt geschrapt.",
+    "Ja, op voorwaarde dat punt 3 eruit gaat.",
+]
+
+
+@pytest.mark.parametrize("text", CONDITIONAL)
+def test_conditional_answers_go_to_review_in_every_language(rules: Rules, text: str) -> None:
+    # "Yes, provided ..." is not a yes until the condition is met: a person decides.
+    reading = read_position(text, rules)
+    assert reading.position is None
+    assert reading.why == "the answer is qualified (a hedge such as 'but')"
+
+
+CONSENSUS = [
+    ("Block. Topic 2 duplicates the Expert Panel's work.", "object"),
+    ("I have to block this one - the IPLC Forum was not consulted.", "object"),
+    ("Veto.", "object"),
+    ("I can't live with topic 2 as drafted.", "object"),
+    ("I do not block.", "agree"),
+    ("Not blocking.", "agree"),
+    ("no veto from me", "agree"),
+    ("Consent.", "agree"),
+    ("Happy to go along with it.", "agree"),
+    ("I can live with it.", "agree"),
+    ("Standing aside.", "abstain"),
+    ("Je bloque : le point 2 n'a pas été discuté avec le Forum.", "object"),
+    ("Je ne bloque pas.", "agree"),
+    ("Pas de veto de ma part.", "agree"),
+    ("Je me mets en retrait sur ce point.", "abstain"),
+    ("Bloqueo la propuesta: el punto 2 no se consultó con el Foro.", "object"),
+    ("No me opongo.", "agree"),
+    ("Sin veto por mi parte.", "agree"),
+    ("Me hago a un lado en esta votación.", "abstain"),
+    ("Bloqueio: o Fórum não foi consultado.", "object"),
+    ("Não bloqueio.", "agree"),
+    ("Posso viver com isso.", "agree"),
+    ("Veto. Punkt 2 wurde nicht mit dem Forum abgestimmt.", "object"),
+    ("Ich blockiere nicht.", "agree"),
+    ("Kein Veto von mir.", "agree"),
+    ("Ich kann damit leben.", "agree"),
+    ("Pongo il veto: il punto 2 non è stato discusso.", "object"),
+    ("Non blocco.", "agree"),
+    ("Nessun veto da parte mia.", "agree"),
+    ("Mi faccio da parte su questo punto.", "abstain"),
+    ("Ik blokkeer dit voorstel; punt 2 is niet besproken.", "object"),
+    ("Ik blokkeer niet.", "agree"),
+    ("Geen veto van mijn kant.", "agree"),
+    ("Ik kan ermee leven.", "agree"),
+]
+
+
+@pytest.mark.parametrize(("text", "position"), CONSENSUS)
+def test_the_words_of_consensus_practice_and_their_negations(
+    rules: Rules, text: str, position: str
+) -> None:
+    # A block or veto is a blocking objection; not blocking lets the decision pass; standing
+    # aside is not blocking. "block" and "veto" were unknown words before issue 11.
+    assert read_position(text, rules).position == position
+
+
+NEGATED_ASIDE = ["I will not stand aside on this.", "I won't stand aside."]
+
+
+@pytest.mark.parametrize("text", NEGATED_ASIDE)
+def test_refusing_to_stand_aside_is_not_read_as_either_side(rules: Rules, text: str) -> None:
+    # "I won't stand aside" means neither ABSTAIN nor, for certain, a block: a person asks.
+    assert read_position(text, rules).position is None
+
+
+EVERYDAY = [
+    ("Hallo zusammen,\n\neinverstanden.\n\nViele Grüße\nKlaus", "agree"),
+    ("Liebe Kolleginnen und Kollegen,\n\nich stimme dem Vorschlag zu.", "agree"),
+    ("Ja, passt so.", "agree"),
+    ("Keine Einwände meinerseits.", "agree"),
+    ("Dagegen spricht nichts.", "agree"),
+    ("Ich habe nichts dagegen.", "agree"),
+    ("Nein. Die Zeitplanung ist unrealistisch.", "object"),
+    ("Ich lehne den Vorschlag ab, da das Budget fehlt.", "object"),
+    ("Moin,\nnicht einverstanden – Punkt 2 überschneidet sich mit Bestehendem.", "object"),
+    ("Kann ich so nicht mittragen.", "object"),
+    ("Ich stimme gegen den Vorschlag.", "object"),
+    ("Ich stimme dagegen.", "object"),
+    ("Ich enthalte mich, da ich an der Sitzung nicht teilnehmen konnte.", "abstain"),
+    ("Buongiorno a tutti,\n\nsono d'accordo.\n\nCordiali saluti,\nGiulia", "agree"),
+    ("Ciao,\nper me va bene.\nGiulia", "agree"),
+    ("Si", "agree"),
+    ("Non sono d'accordo: il punto 2 si sovrappone al lavoro esistente.", "object"),
+    ("Contrario. Il calendario non è realistico.", "object"),
+    ("Mi astengo.", "abstain"),
+    ("Hoi allemaal,\n\nAkkoord.\n\nGroeten,\nSanne", "agree"),
+    ("Beste collega's,\n\nIk ga akkoord met het voorstel.", "agree"),
+    ("Helemaal mee eens!", "agree"),
+    ("Nee, punt 2 overlapt met het bestaande werk.", "object"),
+    ("Niet akkoord, de planning is niet haalbaar.", "object"),
+    ("Ik ben het er niet mee eens.", "object"),
+    ("Ik onthoud me van stemming.", "abstain"),
+]
+
+
+@pytest.mark.parametrize(("text", "position"), EVERYDAY)
+def test_german_italian_and_dutch_as_members_write_them(
+    rules: Rules, text: str, position: str
+) -> None:
+    # Greetings, a short answer, a reason; German and Dutch put "nicht"/"niet" after the verb.
+    assert read_position(text, rules).position == position
+
+
+FALSE_FRIENDS = [
+    # (why it must not be counted, text)
+    ("'No' before a noun negates it", "No strong view."),
+    ("'No' before a noun negates it", "No further comments."),
+    ("Portuguese 'já' (already) is not German 'ja'", "Já respondi na reunião de ontem."),
+    ("Dutch 'tegen' is also 'by' (a time)", "Tegen het einde van de week stuur ik mijn antwoord."),
+    ("Italian 'prima' is 'before', not Dutch 'fine'", "Prima di decidere vorrei più informazioni."),
+    ("Italian 'si' is also 'one' (impersonal)", "Si potrebbe rinviare la decisione."),
+    ("'Ok' is every language's: the Italian 'ma' counts", "Ok, ma il punto 3 va rivisto."),
+    ("'consent' inside 'informed consent' is no answer", "Free, prior and informed consent first."),
+    ("a question is not an answer", "Can I object to topic 2 only?"),
+    ("a question is not an answer", "¿Podemos hablarlo el jueves?"),
+    ("a negator opening the next clause makes it partial", "Einverstanden, nicht aber Punkt 3."),
+]
+
+
+@pytest.mark.parametrize(("why", "text"), FALSE_FRIENDS, ids=[t for _, t in FALSE_FRIENDS])
+def test_words_that_look_like_answers_but_are_not(rules: Rules, why: str, text: str) -> None:
+    # Seven languages read at once make false friends; each one here was a wrong count.
+    assert read_position(text, rules).position is None, why
+
+
+def test_words_of_other_languages_do_not_hedge_an_answer(rules: Rules) -> None:
+    # The Italian 'ma' (but) is the French 'ma' (my), and the 'se' of Italian and Portuguese
+    # conditions is the Spanish reflexive: they hedge only an answer written in their language.
+    assert read_position("Pour ma part, je suis d'accord.", rules).position == "agree"
+    assert read_position("Aucune objection de ma part.", rules).position == "agree"
+    assert read_position("Sono d'accordo, ma il punto 3 va rivisto.", rules).position is None
+    assert read_position("Concordo, se o ponto 3 for retirado.", rules).position is None
 
 
 def test_reason_is_the_members_own_words(rules: Rules) -> None:
     reading = read_position("Object - para 3 overlaps the existing programme.", rules)
     assert reading.reason == "para 3 overlaps the existing programme."
+
+
+def test_reason_keeps_the_whole_answer_when_the_word_runs_into_it(rules: Rules) -> None:
+    # "Recorded: AGREE, reason: with it." read like a fault; the member's sentence reads right.
+    assert read_position("I can live with it", rules).reason == "I can live with it"
+    reading = read_position("Hallo,\n\nich lehne ab: das Budget fehlt.\n\nGruß\nJonas", rules)
+    assert reading.position == "object"
+    assert reading.reason == "das Budget fehlt.\n\nGruß\nJonas"
+
+
+def test_every_language_read_has_words_for_every_position(rules: Rules) -> None:
+    # A language half-added would read "Einverstanden" and never "Enthaltung".
+    languages = set(rules.languages)
+    assert languages >= {"en", "fr", "es", "pt", "de", "it", "nl"}
+    for key, position in rules.positions.items():
+        assert set(position.words) == languages, key
+    for code, language in rules.languages.items():
+        assert language.negators and language.hedges and language.greetings, code
