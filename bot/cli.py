@@ -9,19 +9,24 @@ import mimetypes
 import re
 import sys
 from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 from sqlalchemy.exc import OperationalError
 
+from bot import cli_format as fmt
 from bot.app import App
 from bot.app.setup import rules_for
-from bot.clock import Clock, parse_instant
+from bot.cli_format import Printer, plural, shorten
+from bot.clock import Clock
 from bot.config import Settings, load_config, secret_file_problems
+from bot.domain.effects import Effect, Mail
 from bot.domain.types import Attachment, ItemKind
 from bot.errors import ConfigError
-from bot.inbound.commands import parse_deadline
+from bot.inbound.commands import RULES_DEFAULT, parse_deadline
+from bot.rules import Deadlines
 from bot.store.db import StoreUnavailable
 from bot.store.outbox import NotResendable
 from bot.textsafe import terminal_text
@@ -94,7 +99,15 @@ class Context:
         return app
 
 
+def _version() -> str:
+    try:
+        return version("cgbot")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 @click.group()
+@click.version_option(_version(), "--version", prog_name="cgbot", message="%(prog)s %(version)s")
 @click.option(
     "--config",
     "config",
@@ -207,24 +220,30 @@ def run(obj: Context, once: bool) -> None:
 @click.pass_obj
 def status(obj: Context, as_json: bool) -> None:
     """Items with their state and each member's latest response."""
-    snap = obj.app().status()
+    app = obj.app()
+    snap = app.status()
     if as_json:
         _say_json(snap)
         return
+    zone = _zone(app)
+    out = Printer()
+    names = {p["email"]: p["name"] for p in app.members()}
     if not snap["items"]:
-        _say("no items yet")
+        out.line("no items yet")
     for item in snap["items"]:
-        _say(
-            f"#{item['id']} {item['kind']} [{item['state']}] {item['title']} "
-            f"(deadline {item['deadline'] or '-'})"
+        out.line(
+            f"#{item['id']} {item['kind']} [{item['state']}] {shorten(item['title'], 70)}"
+            f" (deadline {fmt.when(item['deadline'], zone)})"
         )
         for email, r in item["responses"].items():
             # Each kind keys its responses its own way (a feedback round has no position).
-            shown = r.get("position") or "-"
-            _say(f"    {email:32} {shown:12} {r['status']:12} {r.get('at') or ''}".rstrip())
-    _say(
-        f"review queue: {len(snap['review_queue'])}  inbound: {snap['inbound']}  "
-        f"outbox: {snap['outbox']}"
+            shown = _position(app, r.get("position"))
+            who = fmt.person(names.get(email), email)
+            out.line(f"    {who:48} {shown:12} {r['status']:10} {fmt.when(r.get('at'), zone)}")
+    out.line(
+        f"review queue: {plural(len(snap['review_queue']), 'entry')}; "
+        f"inbound: {_counts(snap['inbound'])}; outbox: {_counts(snap['outbox'])} "
+        f"(times in {zone})"
     )
 
 
@@ -253,18 +272,133 @@ def explain(obj: Context, file: Path, as_json: bool) -> None:
     _say("text:      " + (record["extracted_text"] or "-").replace("\n", "\n           "))
 
 
-@cli.command()
-@click.pass_obj
-def review(obj: Context) -> None:
-    """The Secretariat's review queue: held mail and replies not counted."""
-    rows = obj.app().review_queue()
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def review(ctx: click.Context, as_json: bool) -> None:
+    """The Secretariat's review queue: held mail and replies not counted. `review show N`
+    opens an entry's message; `review resolve N` settles it."""
+    if ctx.invoked_subcommand is not None:
+        return
+    app = ctx.obj.app()
+    rows = app.reviews()
+    if as_json:
+        _say_json(rows)
+        return
+    out = Printer()
     if not rows:
-        _say("review queue is empty")
-    for r in rows:
-        _say(
-            f"#{r.id} {r.created_at:%Y-%m-%d %H:%M} {r.reason:18} item={r.item_id or '-'} "
-            f"mail=#{r.inbound_id or '-'}  {r.detail.splitlines()[0][:100] if r.detail else ''}"
+        out.line("the review queue is empty")
+        return
+    zone = _zone(app)
+    out.table(
+        ("#", "When", "Reason", "Item", "From", "What"),
+        [
+            (
+                r["id"],
+                fmt.when(r["at"], zone),
+                r["reason"],
+                f"#{r['item_id']} {shorten(r['item_title'], 30)}" if r["item_id"] else "-",
+                r["person_name"] or "-",
+                shorten(r["detail"], 70),
+            )
+            for r in rows
+        ],
+        title=f"Review queue: {plural(len(rows), 'entry')} (times in {zone})",
+    )
+    out.line("Open one with `cgbot review show N`; settle it with `cgbot review resolve N`.")
+
+
+@review.command("show")
+@click.argument("number", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def review_show(obj: Context, number: int, as_json: bool) -> None:
+    """Review entry NUMBER and the message behind it, as a person reads mail."""
+    app = obj.app()
+    try:
+        entry = app.review_detail(number)
+    except ValueError as exc:
+        _fail(str(exc))
+    if as_json:
+        _say_json(entry)
+        return
+    zone, out = _zone(app), Printer()
+    state = f"settled {fmt.when(entry['resolved_at'], zone)}" if entry["resolved_at"] else "open"
+    out.line(f"Review entry {entry['id']}: {entry['reason']} ({state})")
+    item = f"#{entry['item_id']} {entry['item_kind']}: {entry['item_title']}"
+    fmt.fields(
+        [
+            ("item", item if entry["item_id"] else "-"),
+            ("person", fmt.person(entry["person_name"], entry["person_email"])),
+            ("when", fmt.when(entry["at"], zone, with_zone=True)),
+            ("why", entry["detail"] or "-"),
+        ],
+        out.line,
+    )
+    message = entry["message"]
+    if message is None:
+        out.line("")
+        out.line("No message is kept with this entry.")
+    else:
+        out.line("")
+        received = fmt.when(message["arrived_at"], zone)
+        size = plural(message["size"], "byte")
+        out.line(f"Message #{message['id']}, received {received} ({size})")
+        fmt.fields(
+            [
+                ("From", fmt.person(message["from_name"], message["from"])),
+                ("To", ", ".join(message["to"]) or "-"),
+                ("Date", message["date"] or "-"),
+                ("Subject", message["subject"] or "-"),
+                ("Files", ", ".join(message["attachments"]) or "none"),
+            ],
+            out.line,
         )
+        out.line("")
+        out.line("What they wrote (quotes and signature left out):")
+        out.line(_indented(message["new_text"] or "(nothing)"))
+        out.line("")
+        out.line("The whole text:")
+        out.line(_indented(message["text"] or "(empty)"))
+    if not entry["resolved_at"]:
+        out.line("")
+        out.line(f"Settle it: cgbot review resolve {entry['id']} --as POSITION|dismiss --note TEXT")
+
+
+@review.command("resolve")
+@click.argument("number", type=int)
+@click.option(
+    "--as",
+    "answer",
+    required=True,
+    metavar="POSITION|dismiss",
+    help="The position the member clearly meant (agree, OBJECT, ...), or dismiss.",
+)
+@click.option("--note", default="", help="Why: kept in the history with the Secretariat's name.")
+@click.option("--by", default=None, help="Who settles it (default: the Secretariat's name).")
+@click.pass_obj
+def review_resolve(obj: Context, number: int, answer: str, note: str, by: str | None) -> None:
+    """Settle review entry NUMBER: record the position the member clearly meant (counted,
+    with your name and note in the history, and confirmed to them), or dismiss it."""
+    app = obj.app()
+    name = by or _secretariat_name(app)
+    try:
+        done = app.resolve_review(number, answer, note, name)
+    except ValueError as exc:
+        _fail(str(exc))
+    others = [n for n in done["settled"] if n != number]
+    also = f" (with {plural(len(others), 'entry')} of the same message: {others})" if others else ""
+    if done["event"] == "review-dismissed":
+        _say(f"dismissed review entry {number}{also}" + (f"; note: {note}" if note else ""))
+        return
+    who = next((m for m in app.members() if m["id"] == done["person_id"]), None)
+    member = fmt.person(who["name"], who["email"]) if who else "the member"
+    _say(
+        f"review entry {number} settled{also}: {member} recorded as "
+        f"{_position(app, done['position'])} on item {done['item_id']}, by {name}"
+        + (f" ({note})" if note else "")
+    )
+    _say(f"confirmation queued to {', '.join(done['mailed'])}")
 
 
 @cli.group()
@@ -280,30 +414,304 @@ def ballot() -> None:
     required=True,
     help="The question, as plain text.",
 )
-@click.option("--deadline", required=True, metavar="ISO-8601")
+@click.option(
+    "--deadline",
+    required=True,
+    metavar="DATE",
+    help="As in a BALLOT: mail: 2026-12-11 (the end of business), 2026-12-11 17:00 [Area/City].",
+)
 @click.option(
     "--options",
     multiple=True,
     help="Positions offered, repeated or comma-separated (default: every position in the rules).",
 )
+@click.option("--dry-run", is_flag=True, help="Show what would be sent; open and send nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def ballot_open(
-    obj: Context, title: str, question_file: Path, deadline: str, options: tuple[str, ...]
+    obj: Context,
+    title: str,
+    question_file: Path,
+    deadline: str,
+    options: tuple[str, ...],
+    dry_run: bool,
+    as_json: bool,
 ) -> None:
-    """Open a ballot: personal mails to every member; prints the ballot id."""
+    """Open a ballot: personal mails to every member, each with the deadline in their own
+    zone. Prints what goes to whom; the ballot's id is the last word (tools read it)."""
     app = obj.app()
-    try:
-        when = parse_instant(deadline)
-    except ValueError:
-        _fail(f"--deadline: not an ISO 8601 date-time: {deadline!r}")
+    zone = app.settings.model.group.timezone
+    when = _instant(deadline, zone, "--deadline", app.rules.deadlines)  # as a BALLOT: mail reads it
     try:
         offered = [o.strip().lower() for value in options for o in value.split(",") if o.strip()]
         data = {"options": offered} if offered else {}
         body = question_file.read_text(encoding="utf-8")
-        item_id = app.open_item(ItemKind.BALLOT, title, body, when, "cli", data)
+        shown = app.open_preview(ItemKind.BALLOT, title, body, when, "cli", data, dry_run)
     except ValueError as exc:
         _fail(str(exc))
-    _say(item_id)
+    if as_json:
+        _say_json({**shown, "deadline": when.isoformat(), "title": title})
+        return
+    _show_opening(app, title, when, shown)
+
+
+def _show_opening(app: App, title: str, deadline: datetime, shown: dict[str, Any]) -> None:
+    """What `ballot open` sends, to whom, and the deadline as each member will read it."""
+    zone, out = _zone(app), Printer()
+    people = {p["email"]: p for p in app.members()}
+    mails = shown["mails"]
+    personal = [m for m in mails if m["purpose"] == "ballot"]
+    verb = "would be sent" if shown["dry_run"] else "queued"
+    out.line(f"Ballot: {title}")
+    out.line(f"Deadline: {fmt.when(deadline, zone, with_zone=True)}")
+    rows = []
+    for mail in personal:
+        for to in mail["to"]:
+            p = people.get(to["email"], {})
+            tz = p.get("timezone", "UTC")
+            rows.append(
+                (
+                    p.get("name", to["email"]),
+                    to["email"],
+                    p.get("language", "en"),
+                    f"{fmt.local_day_time(deadline, tz)} ({tz})",
+                )
+            )
+    out.table(
+        ("Member", "Address", "Language", "Deadline in their zone"),
+        rows,
+        title=f"Personal ballot mails {verb}: {plural(len(rows), 'member')}",
+    )
+    for subject in dict.fromkeys(m["subject"] for m in personal):
+        out.line(f"Subject: {subject}")
+    for mail in (m for m in mails if m["purpose"] != "ballot"):
+        out.line(f"Also {verb}: {mail['purpose']} to {fmt.names(mail['to'])}: {mail['subject']}")
+    if shown["dry_run"]:
+        out.line("Dry run: nothing was opened or sent.")
+    else:
+        out.line(f"opened ballot {shown['id']}")  # the id is the last word: tools read it
+
+
+@ballot.command("extend")
+@click.argument("item_id", type=int)
+@click.option("--deadline", required=True, metavar="DATE", help="The new, later deadline.")
+@click.pass_obj
+def ballot_extend(obj: Context, item_id: int, deadline: str) -> None:
+    """A later deadline for an open ballot: every member is told it in their own zone."""
+    app = obj.app()
+    zone = _zone(app)
+    when = _instant(deadline, zone, "--deadline", app.rules.deadlines)
+    before = app.item_detail(item_id)["deadline"] if _exists(app, item_id) else None
+    effects = _act(app, item_id, "extend", {"deadline": when})
+    _say(
+        f"ballot {item_id}: deadline moved from {fmt.when(before, zone)} to "
+        f"{fmt.when(when, zone, with_zone=True)}; told {_told(effects)}"
+    )
+
+
+@ballot.command("cancel")
+@click.argument("item_id", type=int)
+@click.option("--reason", required=True, help="Why: the members are told.")
+@click.pass_obj
+def ballot_cancel(obj: Context, item_id: int, reason: str) -> None:
+    """Withdraw an open ballot before its deadline: members and Secretariat told why."""
+    app = obj.app()
+    effects = _act(app, item_id, "cancel", {"reason": reason})
+    _say(f"cancelled ballot {item_id}; told {_told(effects)}")
+
+
+@cli.command("remind")
+@click.argument("item_id", type=int)
+@click.pass_obj
+def remind_command(obj: Context, item_id: int) -> None:
+    """Chase now the members who have not answered ITEM_ID (a ballot)."""
+    app = obj.app()
+    effects = _act(app, item_id, "remind", {})
+    _say(f"reminded {_told(effects)} (item {item_id})")
+
+
+@cli.command("items")
+@click.option("--state", "states", multiple=True, help="Only items in this state (repeat).")
+@click.option("--kind", "kinds", multiple=True, help="Only items of this kind (repeat).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def items_command(
+    obj: Context, states: tuple[str, ...], kinds: tuple[str, ...], as_json: bool
+) -> None:
+    """Every item of every kind, with its state, deadline and who it still waits for."""
+    app = obj.app()
+    found = app.items({s.lower() for s in states}, {k.lower() for k in kinds})
+    if as_json:
+        _say_json(found)
+        return
+    out, zone = Printer(), _zone(app)
+    if not found:
+        out.line("no items" + (" in that state" if states or kinds else " yet"))
+        return
+    out.table(
+        ("ID", "Kind", "State", "Title", "Deadline", "Waiting for"),
+        [
+            (
+                i["id"],
+                i["kind"],
+                i["state"],
+                shorten(i["title"], 50),
+                fmt.when(i["deadline"], zone),
+                plural(len(i["owing"]), "member") if i["owing"] else "-",
+            )
+            for i in found
+        ],
+        title=f"{plural(len(found), 'item')} (times in {zone})",
+    )
+
+
+@cli.command("show")
+@click.argument("item_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def show_command(obj: Context, item_id: int, as_json: bool) -> None:
+    """One item in full: who answered what, who still owes an answer, the mails sent and the
+    next scheduled step."""
+    app = obj.app()
+    try:
+        item = app.item_detail(item_id)
+    except ValueError as exc:
+        _fail(str(exc))
+    if as_json:
+        _say_json(item)
+        return
+    _show_item(app, item)
+
+
+def _show_item(app: App, item: dict[str, Any]) -> None:
+    zone, out = _zone(app), Printer()
+    now = app.clock.now()
+    out.line(f"{str(item['kind']).capitalize()} {item['id']}: {item['title']}")
+    deadline = fmt.when(item["deadline"], zone, with_zone=True)
+    if item["deadline"]:
+        deadline += f", {fmt.relative(item['deadline'], now)}"
+    facts: list[tuple[str, object]] = [
+        ("state", item["state"] + (f" ({item['outcome']})" if item.get("outcome") else "")),
+        ("deadline", deadline),
+        ("opened", f"{fmt.when(item['created_at'], zone)} by {_opened_by(item['opened_by'])}"),
+    ]
+    if item.get("options"):
+        facts.append(("options", ", ".join(item["options"])))
+    if item.get("owner"):
+        facts.append(("owner", item["owner"]))
+    if item.get("starts_at"):
+        facts.append(("starts", fmt.when(item["starts_at"], zone)))
+    if item.get("body"):
+        facts.append(("text", shorten(item["body"], 300)))
+    if item.get("determination"):
+        facts.append(("determined", shorten(item["determination"].get("text"), 300)))
+    fmt.fields(facts, out.line)
+    members = item["members_asked"]
+    answered = [a for a in item["answers"] if a["status"] == "counted"]
+    out.line("")
+    if item["answers"]:
+        out.table(
+            ("Who", "Position", "Status", "When", "Their words"),
+            [
+                (
+                    fmt.person(a["name"], a["email"]),
+                    a["label"] or "-",
+                    a["status"],
+                    fmt.when(a["at"], zone),
+                    shorten(a["text"], 60),
+                )
+                for a in item["answers"]
+            ],
+            title=f"Answers: {len(answered)} counted of {plural(members, 'member')} asked",
+        )
+    else:
+        out.line("No answers yet.")
+    owing = item["owing"]
+    if owing:
+        out.line(
+            f"Still owe an answer ({len(owing)}): "
+            + ", ".join(fmt.person(o["name"], o["email"]) for o in owing)
+        )
+    elif item["state"] in ("open", "scheduled", "overdue"):
+        out.line("Nobody owes an answer.")
+    if len(item["replies"]) > len(item["answers"]):
+        out.line("")
+        out.table(
+            ("When", "Who", "Position", "Status", "Note"),
+            [
+                (
+                    fmt.when(r["at"], zone),
+                    r["name"],
+                    r["label"] or "-",
+                    r["status"],
+                    shorten(r["note"], 60) or "-",
+                )
+                for r in item["replies"]
+            ],
+            title=f"History: {plural(len(item['replies']), 'reply', 'replies')}",
+        )
+    out.line("")
+    sent = _grouped(item["sent"])
+    out.table(
+        ("When", "What", "To", "State"),
+        [(fmt.when(at, zone), purpose, to, state) for at, purpose, to, state in sent],
+        title=f"Mails: {plural(len(item['sent']), 'mail')}",
+    )
+    steps = item["next"]
+    out.line("")
+    if steps:
+        out.line(
+            "Next: "
+            + "; ".join(
+                f"{s['step']} {fmt.when(s['at'], zone)} ({fmt.relative(s['at'], now)})"
+                for s in steps
+            )
+        )
+    else:
+        out.line("Next: nothing scheduled.")
+    out.line(f"(times in {zone})")
+
+
+def _grouped(sent: list[dict[str, Any]]) -> list[tuple[str, str, str, str]]:
+    """Mails of one purpose queued at one moment, as one line: 'ballot, 4 members, sent'."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for mail in sent:
+        groups.setdefault((mail["at"], mail["purpose"]), []).append(mail)
+    out = []
+    for (at, purpose), mails in groups.items():
+        people = [to for m in mails for to in m["to"]]
+        to = fmt.names(people) if len(people) <= 2 else plural(len(people), "person", "people")
+        states = sorted({m["state"] for m in mails})
+        out.append((at, purpose, to, ", ".join(states)))
+    return out
+
+
+@cli.command("members")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def members_command(obj: Context, as_json: bool) -> None:
+    """The members, the Board Chair, the Secretariat and facilitators the bot writes to."""
+    found = obj.app().members()
+    if as_json:
+        _say_json(found)
+        return
+    Printer().table(
+        ("Name", "Address", "Kind", "Role", "Time zone", "Language", "Mail"),
+        [
+            (
+                p["name"],
+                p["email"],
+                p["kind"],
+                p["role"] or "-",
+                p["timezone"],
+                p["language"],
+                "bouncing" if p["failing"] else "ok",
+            )
+            for p in found
+        ],
+        title=plural(sum(1 for p in found if p["kind"] == "member"), "member")
+        + f" and {plural(sum(1 for p in found if p['kind'] != 'member'), 'other')}",
+    )
 
 
 @cli.command()
@@ -312,23 +720,28 @@ def ballot_open(
 @click.pass_obj
 def meetings(obj: Context, days: int, as_json: bool) -> None:
     """Meetings called and to be called (ToR 4.1), with attendance."""
-    found = obj.app().meetings(days)
+    app = obj.app()
+    found = app.meetings(days)
     if as_json:
         _say_json(found)
         return
     if not found:
         _say("no meetings: configure [meetings.*] or schedule one")
+    zone = _zone(app)
     for m in found:
         ident = f"#{m['id']}" if m["id"] else "  -"
         answers = m.get("attendance") or {}
         apologies = sum(1 for a in answers.values() if a == "apology")
         attending = sum(1 for a in answers.values() if a == "attending")
         extra = (
-            f"call {m['call_at'][:16]}"
+            f"call {fmt.when(m['call_at'], zone)}"
             if m["state"] == "to be called"
-            else f"{attending} attending, {apologies} apologies"
+            else f"{attending} attending, {plural(apologies, 'apology', 'apologies')}"
         )
-        _say(f"{ident:5} {m['starts_at'][:16]}  {m['state']:13} {m['title']}  ({extra})")
+        starts = fmt.when(m["starts_at"], zone)
+        _say(f"{ident:5} {starts}  {m['state']:13} {m['title']}  ({extra})")
+    if found:
+        _say(f"(times in {zone})")
 
 
 @cli.group()
@@ -336,19 +749,69 @@ def meeting() -> None:
     """Meetings (ToR 4.1): schedule an ad hoc one, move or cancel one."""
 
 
-def _act(app: App, item_id: int, action: str, args: dict[str, Any]) -> None:
+def _act(app: App, item_id: int, action: str, args: dict[str, Any]) -> list[Effect]:
     """One of an item kind's actions; what the item objects to ends the command, named."""
     try:
-        app.act(item_id, action, args)
+        return app.act(item_id, action, args)
     except ValueError as exc:
         _fail(str(exc))
 
 
-def _instant(value: str, zone: str, option: str) -> datetime:
+def _told(effects: list[Effect]) -> str:
+    """Who an action's mails went to: 'Daniel Tupa', '4 members and Executive Secretariat'."""
+    people = list({p.email: p for e in effects if isinstance(e, Mail) for p in e.to}.values())
+    members = [p for p in people if p.kind == "member"]
+    shown = [{"name": p.name} for p in members] if len(members) <= 3 else []
+    parts = [fmt.names(shown)] if shown else [plural(len(members), "member")] if members else []
+    others = [p.name for p in people if p.kind != "member"]
+    return fmt.names([{"name": x} for x in [*parts, *others]]) or "nobody"
+
+
+def _exists(app: App, item_id: int) -> bool:
     try:
-        return parse_deadline(value, zone)
+        app.item_detail(item_id)
+    except ValueError:
+        return False
+    return True
+
+
+def _zone(app: App) -> str:
+    return app.settings.model.group.timezone
+
+
+def _position(app: App, key: str | None) -> str:
+    """A position as the rules label it ('AGREE'), or the word a kind keeps ('attending')."""
+    if not key:
+        return "-"
+    found = app.rules.positions.get(key)
+    return found.label if found else key
+
+
+def _counts(counts: dict[str, int]) -> str:
+    """'3 processed, 1 quarantined', or 'none'."""
+    return ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "none"
+
+
+def _indented(text: str) -> str:
+    return "\n".join(f"    {line}" for line in text.strip("\n").splitlines())
+
+
+def _opened_by(opened_by: str) -> str:
+    return "the command line" if opened_by == "cli" else opened_by or "-"
+
+
+def _secretariat_name(app: App) -> str:
+    found = [p["name"] for p in app.members() if p["kind"] == "secretariat"]
+    return found[0] if found else "the Secretariat"
+
+
+def _instant(value: str, zone: str, option: str, deadlines: Deadlines = RULES_DEFAULT) -> datetime:
+    """A date read as the email commands read it (one parser): `deadlines`, the rules' end of
+    business and weekend, for a deadline; a date alone is 17:00 in `zone` otherwise."""
+    try:
+        return parse_deadline(value, zone, deadlines)
     except ValueError as exc:
-        _fail(f"{option}: {value!r} is not a date and time ({exc})")
+        _fail(f"{option}: {value!r} is not a date ({exc})")
 
 
 @meeting.command("schedule")
@@ -380,7 +843,7 @@ def meeting_move(obj: Context, item_id: int, start: str) -> None:
     app = obj.app()
     when = _instant(start, app.settings.model.group.timezone, "--start")
     _act(app, item_id, "move", {"start": when})
-    _say(f"moved meeting {item_id} to {when.isoformat()}")
+    _say(f"moved meeting {item_id} to {fmt.when(when, _zone(app), with_zone=True)}")
 
 
 @meeting.command("cancel")
@@ -445,10 +908,12 @@ def meeting_record(
         parts = [p.strip() for p in value.split("|")]
         if len(parts) != 3:
             _fail(f"--action: {value!r} is not TITLE|OWNER-EMAIL|DUE")
-        agreed.append((parts[0], parts[1], _instant(parts[2], zone, "--action")))
+        due = _instant(parts[2], zone, "--action", app.rules.deadlines)
+        agreed.append((parts[0], parts[1], due))
     args = {"attended": attended, "decisions": decisions, "actions": agreed, "unsettled": unsettled}
     _act(app, item_id, "record", args)
-    _say(f"recorded meeting {item_id}: {len(decisions)} decision(s), {len(agreed)} action(s)")
+    done = f"{plural(len(decisions), 'decision')}, {plural(len(agreed), 'action')}"
+    _say(f"recorded meeting {item_id}: {done}")
 
 
 @meeting.command("unsettled")
@@ -460,7 +925,7 @@ def meeting_unsettled(obj: Context, item_id: int, number: int, deadline: str | N
     """Take question NUMBER the meeting could not settle to an email ballot (ToR 4.3.a)."""
     app = obj.app()
     zone = app.settings.model.group.timezone
-    when = _instant(deadline, zone, "--deadline") if deadline else None
+    when = _instant(deadline, zone, "--deadline", app.rules.deadlines) if deadline else None
     try:
         ballot_id = app.unsettled_to_ballot(item_id, number, when)
     except ValueError as exc:
@@ -485,7 +950,12 @@ def meeting_poll(
     data = {"slots": [t.isoformat() for t in times], "minutes": duration, "where": where}
     try:
         item_id = app.open_item(
-            ItemKind.POLL, title, "", _instant(answer_by, zone, "--answer-by"), "cli", data
+            ItemKind.POLL,
+            title,
+            "",
+            _instant(answer_by, zone, "--answer-by", app.rules.deadlines),
+            "cli",
+            data,
         )
     except ValueError as exc:
         _fail(str(exc))
@@ -528,7 +998,7 @@ def action_group() -> None:
 def action_add(obj: Context, title: str, owner: str, due: str, details: str) -> None:
     """Assign an action: the owner is told at once; prints its id."""
     app = obj.app()
-    when = _instant(due, app.settings.model.group.timezone, "--due")
+    when = _instant(due, app.settings.model.group.timezone, "--due", app.rules.deadlines)
     try:
         data = {"owner": owner.strip().lower()}
         item_id = app.open_item(ItemKind.ACTION, title, details, when, "cli", data)
@@ -558,7 +1028,7 @@ def feedback_open(
 ) -> None:
     """Send a draft to every member for written feedback; prints the round's id."""
     app = obj.app()
-    when = _instant(deadline, app.settings.model.group.timezone, "--deadline")
+    when = _instant(deadline, app.settings.model.group.timezone, "--deadline", app.rules.deadlines)
     spec = feedback_round(title, note, when, _draft(draft_file) if draft_file else None)
     try:
         item_id = app.open_item(spec.kind, title, note, when, "cli", spec.data)
@@ -575,7 +1045,7 @@ def feedback_open(
 def feedback_revise(obj: Context, item_id: int, draft_file: Path | None, deadline: str) -> None:
     """A revised draft: the next round goes to every member; the earlier one is kept."""
     app = obj.app()
-    when = _instant(deadline, app.settings.model.group.timezone, "--deadline")
+    when = _instant(deadline, app.settings.model.group.timezone, "--deadline", app.rules.deadlines)
     args = {"deadline": when, "draft": _draft(draft_file) if draft_file else None}
     _act(app, item_id, "revise", args)
     _say(f"sent the revised draft of round {item_id}")

@@ -127,6 +127,7 @@ class GroupConfig(_Strict):
     rules: str = "ciwp-coordination-group"
     timezone: str = "UTC"
     secretariat: list[EmailStr] = Field(min_length=1)
+    secretariat_language: LanguageCode = "en"  # the Secretariat's notices, digest and report mail
     tag: str = Field(default="CG", pattern=r"^[A-Za-z][A-Za-z0-9]{0,15}$")
 
     _tz = field_validator("timezone")(_check_tz)
@@ -137,13 +138,13 @@ class Person(_Strict):
     email: EmailStr
     aliases: list[EmailStr] = []
     timezone: str = "UTC"
+    language: LanguageCode = "en"  # every mail to this person is written in it
 
     _tz = field_validator("timezone")(_check_tz)
 
 
 class MemberConfig(Person):
     role: str
-    language: LanguageCode = "en"
 
 
 class SecurityConfig(_Strict):

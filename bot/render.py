@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_skeleton, format_time
 from jinja2 import (
     BaseLoader,
     ChoiceLoader,
@@ -66,6 +66,42 @@ def _day_filter(ctx: Context, value: datetime | None, tz: str = "UTC") -> str:
 
 
 @pass_context
+def _brief_filter(ctx: Context, value: datetime | None, tz: str = "UTC") -> str:
+    """`{{ when | brief(tz) }}`: a date and time in a list, 'Thu 10 Dec, 17:00', 'jeu. 10 déc.,
+    17:00', in the template's language."""
+    if value is None:
+        return "-"
+    at = value.astimezone(ZoneInfo(tz))
+    language = str(ctx.get("language", DEFAULT_LANGUAGE))
+    locale = LOCALES.get(language, language)
+    day = format_skeleton("MMMEd", at, locale=locale)
+    return f"{day}, {format_time(at, 'HH:mm', locale=locale)}"
+
+
+@pass_context
+def _month_filter(ctx: Context, value: datetime) -> str:
+    """`{{ period.start | month }}`: a month as a heading says it, 'December 2026',
+    'décembre 2026', 'diciembre de 2026' (CLDR's stand-alone month and year)."""
+    language = str(ctx.get("language", DEFAULT_LANGUAGE))
+    return format_skeleton("yMMMM", value, locale=LOCALES.get(language, language))
+
+
+@pass_context
+def _position_filter(ctx: Context, value: Any) -> str:
+    """A ballot position as a reader of the template's language writes it: `{{ pos | position }}`
+    for a rules Position, `{{ "AGREE" | position }}` or `{{ "agree" | position }}` for its label
+    or key; anything else ("no answer") is shown as it is."""
+    rules = ctx.get("rules")
+    positions = getattr(rules, "positions", {})
+    if isinstance(value, str):
+        value = next((p for k, p in positions.items() if value in (k, p.label)), value)
+    if isinstance(value, str) or not hasattr(value, "labels"):
+        return str(getattr(value, "label", value))
+    language = str(ctx.get("language", DEFAULT_LANGUAGE))
+    return str(value.labels.get(language, value.label))
+
+
+@pass_context
 def _local_filter(ctx: Context, value: datetime | None, tz: str = "UTC") -> str:
     """`{{ when | local(tz) }}` in the language the template is rendered in."""
     return local_time(value, tz, str(ctx.get("language", DEFAULT_LANGUAGE)))
@@ -112,6 +148,9 @@ class Renderer:
         self.env.filters["local"] = _local_filter
         self.env.filters["duration"] = duration
         self.env.filters["day"] = _day_filter
+        self.env.filters["position"] = _position_filter
+        self.env.filters["month"] = _month_filter
+        self.env.filters["brief"] = _brief_filter
 
     def _file(self, name: str, language: str, part: str) -> str:
         for lang in dict.fromkeys((language, DEFAULT_LANGUAGE)):

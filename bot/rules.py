@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -73,8 +73,20 @@ class Reminders(_Strict):
     before_deadline: list[timedelta]
 
 
+class Deadlines(_Strict):
+    """What a date written alone means, and what the Chair's whole days end at (ToR 4.3).
+
+    A time written with the date is kept as written: only a date alone (or a count of whole
+    days) is the end of business, and only such a deadline moves off a weekend."""
+
+    ref: str = ""
+    end_of_business: time = time(17, 0)  # in the group's time zone
+    weekend: Literal["next-working-day", "keep"] = "keep"
+
+
 class Position(_Strict):
-    label: str
+    label: str  # the word a mail in English asks for ("AGREE")
+    labels: dict[str, str] = {}  # the same in other languages ("D'ACCORD"); English otherwise
     kind: Literal["support", "objection", "neutral"]
     asks_reason: bool = False
     words: dict[str, list[str]]
@@ -103,6 +115,7 @@ class Rules(_Strict):
     feedback: Feedback
     actions: Actions = Actions()
     reminders: Reminders
+    deadlines: Deadlines = Deadlines()
     positions: dict[str, Position]
     languages: dict[str, Language] = {}
 

@@ -208,7 +208,7 @@ class Bot:
             deadline,
             now=now,
         )
-        return int(out.stdout.strip())
+        return int(out.stdout.split()[-1])  # what goes to whom, then the id (issue 11)
 
     def open_and_send(self, smtp: SmtpSink, now: str = "2026-12-01T09:00:00+00:00") -> int:
         """The usual start: a ballot opened from the CLI and its five mails delivered (four

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot.app import console
 from bot.app.deadlines import Deadlines
 from bot.app.enact import Cause, Enactor, base_context
 from bot.app.intake import Intake, load_item
@@ -20,7 +21,7 @@ from bot.app.setup import aliases, database_url, meeting_series, rules_for, toke
 from bot.app.status import explain_record, open_reviews, snapshot
 from bot.clock import Clock
 from bot.config import Settings
-from bot.domain.effects import OpenItem
+from bot.domain.effects import Effect, OpenItem
 from bot.domain.types import Fetched, ItemKind
 from bot.mail.compose import Composer, from_header
 from bot.pipeline import Result, World
@@ -192,26 +193,80 @@ class App:
         body = f"{question}\n\n(Not settled at the meeting '{item.title}', ToR 4.3.a.)"
         return self.open_item(ItemKind.BALLOT, title, body, when, f"meeting {item_id}")
 
-    def act(self, item_id: int, action: str, args: dict[str, Any]) -> None:
-        """Carry out one of an item kind's actions (a meeting's move or cancel), at once.
+    def act(self, item_id: int, action: str, args: dict[str, Any]) -> list[Effect]:
+        """Carry out one of an item kind's actions (a meeting's move, a ballot's extension), at
+        once; returns its effects (what the CLI says was done).
 
         Raises ValueError naming what is wrong: no such item, no such action, or the item's
         own objection."""
         with session(self.engine) as s:
-            item = repo.item(s, item_id)
-            if item is None:
-                raise ValueError(f"no item {item_id}")
-            workflow = self.registry[item.kind]
-            do = workflow.actions.get(action)
-            if do is None:
-                known = ", ".join(workflow.actions) or "none"
-                raise ValueError(f"a {item.kind} has no action {action!r} (known: {known})")
-            responses, streaks, latest = repo.standing_and_streaks(s, item_id)
-            sit = replace(
-                self.situation(s), responses=responses, unclear_in_a_row=streaks, latest=latest
-            )
-            self.enactor.enact(s, do(sit, item, args), sit, Cause(kind=item.kind))
+            effects = self.enactor.act(s, item_id, action, args, self.situation(s), Cause())
             s.commit()
+        return effects
+
+    # -- the console: what the Secretariat reads and settles from the command line -----------
+
+    def items(self, states: set[str], kinds: set[str]) -> list[dict[str, Any]]:
+        """Every item (of these states and kinds, when given) with who still owes an answer."""
+        with session(self.engine) as s:
+            return console.items(s, self.situation(s), self.registry, states, kinds)
+
+    def item_detail(self, item_id: int) -> dict[str, Any]:
+        """One item in full, as `cgbot show` prints it. Raises ValueError if there is none."""
+        with session(self.engine) as s:
+            found = console.item_detail(s, self.situation(s), self.registry, item_id)
+        if found is None:
+            raise ValueError(f"no item {item_id}")
+        return found
+
+    def members(self) -> list[dict[str, Any]]:
+        with session(self.engine) as s:
+            return console.members(self.situation(s))
+
+    def reviews(self) -> list[dict[str, Any]]:
+        with session(self.engine) as s:
+            return console.reviews(s)
+
+    def review_detail(self, n: int) -> dict[str, Any]:
+        """A review entry and the message behind it. Raises ValueError if there is none."""
+        with session(self.engine) as s:
+            found = console.review_detail(s, n)
+        if found is None:
+            raise ValueError(f"no review entry {n}")
+        return found
+
+    def resolve_review(self, n: int, answer: str, note: str, by: str) -> dict[str, Any]:
+        """Settle a review entry: dismiss it, or record the position a member clearly meant
+        (confirmed to them), in one transaction. Raises ValueError naming what is wrong."""
+        with session(self.engine) as s:
+            done = console.resolve(s, self.situation(s), self.enactor, n, answer, note, by)
+            s.commit()
+        return done
+
+    def open_preview(
+        self,
+        kind: str,
+        title: str,
+        body: str,
+        deadline: datetime | None,
+        opened_by: str,
+        data: dict[str, Any] | None = None,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """Open an item as `open_item` does and return what it queued, to whom; `dry_run`
+        rolls it all back (nothing opened, nothing sent). Raises ValueError."""
+        spec = OpenItem(kind, title, body, deadline, opened_by, dict(data or {}))
+        with session(self.engine) as s:
+            item = self.enactor.open_item(s, spec, self.situation(s))
+            if item is None:
+                raise ValueError(f"an item with the key {spec.key!r} exists already")
+            s.flush()
+            shown = {"id": item.id, "dry_run": dry_run, "mails": console.queued(s, item.id)}
+            if dry_run:
+                s.rollback()
+            else:
+                s.commit()
+        return shown
 
     def _overview(self, s: Session, sit: Situation) -> dict[str, Any]:
         """Every item as status shows it, and who bounces: what the digest reads."""

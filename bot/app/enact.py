@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.domain.effects import (
+    Act,
     AddressHealth,
     Effect,
     Mail,
@@ -24,7 +25,7 @@ from bot.domain.effects import (
     SetState,
     ToReview,
 )
-from bot.domain.types import Attachment, ItemKind, ItemView
+from bot.domain.types import Attachment, ItemKind, ItemView, PersonView
 from bot.mail.compose import Composer, archive_budget, attachments_of, thread_mbox
 from bot.store import outbox, register, repo
 from bot.store.models import Inbound, Response, Review
@@ -163,6 +164,8 @@ class Enactor:
             _note(s, event, sit, cause, effect.item_id, None, **facts)
         elif isinstance(effect, Schedule):
             workflow = effect.workflow or cause.kind
+            if effect.replaces and effect.item_id is not None:
+                repo.drop_pending(s, effect.item_id, workflow, effect.kind, effect.due_at, now)
             repo.schedule(s, effect.item_id, workflow, effect.kind, effect.due_at)
         elif isinstance(effect, ToReview):
             s.add(
@@ -199,7 +202,62 @@ class Enactor:
             repo.meta_set(s, f"{cause.kind}:{effect.key}", effect.value)
         elif isinstance(effect, Report):
             self.queue_report(s, effect, sit)
+        elif isinstance(effect, Act):
+            self._act_by_mail(s, effect, sit, cause)
         return None
+
+    def act(
+        self,
+        s: Session,
+        item_id: int,
+        action: str,
+        args: dict[str, Any],
+        sit: Situation,
+        cause: Cause,
+    ) -> list[Effect]:
+        """Carry out one of an item kind's actions on the item with its standing responses, and
+        return its effects. Raises ValueError naming what is wrong: no such item, no such
+        action, or the item's own objection (then nothing is written)."""
+        item = repo.item(s, item_id)
+        if item is None:
+            raise ValueError(f"no item {item_id}")
+        workflow = self.registry.get(item.kind)
+        do = workflow.actions.get(action) if workflow else None
+        if workflow is None or do is None:
+            known = ", ".join(workflow.actions) if workflow and workflow.actions else "none"
+            raise ValueError(
+                f"item {item_id} is a {item.kind}, which has no action {action!r} (known: {known})"
+            )
+        responses, streaks, latest = repo.standing_and_streaks(s, item_id)
+        here = replace(sit, responses=responses, unclear_in_a_row=streaks, latest=latest)
+        effects = do(here, item, args)
+        self.enact(s, effects, here, replace(cause, kind=item.kind))
+        return effects
+
+    def _act_by_mail(self, s: Session, effect: Act, sit: Situation, cause: Cause) -> None:
+        """An email command's action: done or refused, the sender is answered in its thread."""
+        command = effect.command or (effect.reply_to.subject if effect.reply_to else "")
+        try:
+            done = self.act(s, effect.item_id, effect.action, effect.args, sit, cause)
+        except ValueError as exc:
+            why = {"subject": command, "problems": [str(exc)], "zone": sit.zone}
+            refused = Mail(
+                "common/command_refused", (effect.by,), "command", why, reply_to=effect.reply_to
+            )
+            self.queue_mail(s, refused, sit, cause)
+            return
+        item = repo.item(s, effect.item_id)
+        told = _told(done, effect.by)
+        ctx = {"item": item, "command": command, "action": effect.action, "told": told}
+        answer = Mail(
+            "common/command_done",
+            (effect.by,),
+            "command",
+            ctx,
+            effect.item_id,
+            reply_to=effect.reply_to,
+        )
+        self.queue_mail(s, answer, sit, cause)
 
     @staticmethod
     def _mail_files(s: Session, inbound_id: int) -> list[dict[str, str]]:
@@ -271,8 +329,8 @@ class Enactor:
             )
         item_id = mail.item_id
 
-        def root(person_id: int | None) -> str | None:
-            return outbox.thread_root(s, item_id, person_id) if item_id else None
+        def root(people: tuple[PersonView, ...]) -> tuple[str, ...]:
+            return outbox.thread_root(s, item_id, people) if item_id else ()
 
         for composed in self.composer.compose(mail, base_context(sit), sit.now, root, extra):
             outbox.queue(s, composed, sit.now)
@@ -339,3 +397,9 @@ class Enactor:
         effects = [*workflow.on_open(sit, item), *([notice] if workflow.announce else [])]
         self.enact(s, effects, sit, Cause(kind=spec.kind, message_sha256=sha))
         return item
+
+
+def _told(effects: list[Effect], sender: PersonView) -> list[str]:
+    """Who the action's mails went to, by name, the command's sender left out."""
+    names = [p.name for e in effects if isinstance(e, Mail) for p in e.to if p.id != sender.id]
+    return list(dict.fromkeys(names))

@@ -60,6 +60,7 @@ class Schedule:
     kind: str
     due_at: datetime
     workflow: str = ""  # the item kind that runs it; needed when item_id is None
+    replaces: bool = False  # the item's pending runs of this kind are dropped (a new deadline)
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,21 @@ class OpenItem:
 
 
 @dataclass(frozen=True)
+class Act:
+    """Carry out one of an item kind's actions (a ballot's extend, cancel, remind) on the item
+    an email command names: a command sees no item, so the shell loads it and runs the action
+    in the same transaction. What the item objects to goes back to `by` as a refused command,
+    and what was done is confirmed to `by` in the thread of `reply_to`."""
+
+    item_id: int
+    action: str
+    args: dict[str, Any]
+    by: PersonView
+    reply_to: InboundMessage | None = None
+    command: str = ""  # the command as written ("EXTEND: 12"), for the answer
+
+
+@dataclass(frozen=True)
 class Remember:
     """A small fact a kind keeps between runs of its recurring work (the last digest's
     fingerprint, so that a day with nothing new sends nothing)."""
@@ -115,5 +131,14 @@ class Report:
 
 
 Effect = (
-    Mail | Record | SetState | Schedule | ToReview | OpenItem | AddressHealth | Remember | Report
+    Mail
+    | Record
+    | SetState
+    | Schedule
+    | ToReview
+    | OpenItem
+    | AddressHealth
+    | Remember
+    | Report
+    | Act
 )

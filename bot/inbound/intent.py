@@ -26,7 +26,7 @@ _CLAUSE_END = re.compile(r"[,.;:!?\u2026()\[\]\n\u2014]|\s[-\u2013]|[-\u2013]\s"
 # A sentence ends at . ! ? or an ellipsis followed by a space, or at a blank line (a semicolon
 # joins two clauses of one answer: "I need to check first; I will probably agree").
 _SENTENCE_END = re.compile(r"[.!?\u2026]+(?=\s|$)|\n[ \t]*\n")
-_QUALIFIED = "the answer is qualified (a hedge such as 'but')"
+_QUALIFIED = "the answer is qualified (a hedge such as 'but')"  # the hedged doubt's words
 # Words a greeting may carry after its greeting word: a name or two, "all", "for the paper";
 # more on a salutation line of its own ("Dear Ms. Okafor and colleagues,").
 _GREETING_TAIL = 3
@@ -39,11 +39,23 @@ class Reading:
 
     position: str | None
     reason: str
-    why: str
+    why: str  # for the Secretariat and the record, in English
+    # Why no position was taken, as a code a mail in any language can say in its own words:
+    # question, no-text, no-position, later-prose, negated, hedged, several, partly-negated,
+    # contradicted, not-offered; "" when a position was taken. `detail` is the word concerned.
+    code: str = ""
+    detail: str = ""
 
     @property
     def ambiguous(self) -> bool:
         return self.position is None
+
+
+@dataclass(frozen=True)
+class _Doubt:
+    code: str
+    why: str
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -356,7 +368,7 @@ def read_position(text: str, rules: Rules, offered: Collection[str] | None = Non
     if reading.position is not None and offered is not None and reading.position not in offered:
         label = rules.positions[reading.position].label
         why = f"{label} is not one of the answers this ballot offers"
-        return Reading(None, reading.reason, why)
+        return Reading(None, reading.reason, why, "not-offered", reading.position)
     return reading
 
 
@@ -365,7 +377,7 @@ def _read(text: str, rules: Rules) -> Reading:
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
     span = _answer_span(text, lex)
     if span is None:
-        return Reading(None, "", "the reply has no text of its own")
+        return Reading(None, "", "the reply has no text of its own", "no-text")
     start, end = span
     answer = text[start:end].strip()
     toks = _tokens(text[start:end], start)
@@ -375,11 +387,11 @@ def _read(text: str, rules: Rules) -> Reading:
     rest_hits = [h for h in later if not h.weak]
     after = _SENTENCE_END.search(text, rest[0].start) if rest else None
     following = [t for t in rest if after is None or t.start < after.start()]
-    why = _doubt(answer, toks, hits, rest, rest_hits, lex, bool(later)) or _qualified_later(
+    doubt = _doubt(answer, toks, hits, rest, rest_hits, lex, bool(later)) or _qualified_later(
         following, hits, lex
     )
-    if why is not None:
-        return Reading(None, text, why)
+    if doubt is not None:
+        return Reading(None, text, doubt.why, doubt.code, doubt.detail)
     first = hits[0]
     reason = _reason(text, start, toks[first.end - 1])
     return Reading(first.position, reason, f"'{first.phrase}' on the answer line")
@@ -393,40 +405,42 @@ def _doubt(
     rest_hits: Sequence[_Hit],
     lex: _Lexicon,
     named_later: bool,
-) -> str | None:
+) -> _Doubt | None:
     """Why the answer cannot be counted, or None when it gives one clear position."""
     if answer.rstrip().endswith("?") or answer.startswith("\u00bf"):
-        return f"the answer ('{_quoted(answer)}') is a question"
+        return _Doubt("question", f"the answer ('{_quoted(answer)}') is a question")
     if not hits:
         if named_later:
-            return (
+            why = (
                 f"its first sentence ('{_quoted(answer)}') gives no position, and words "
                 "further down are not counted"
             )
-        return "no position word found"
+            return _Doubt("later-prose", why)
+        return _Doubt("no-position", "no position word found")
     taken, rest_taken = _taken(hits), _taken(rest_hits)
     for seq, found, used in ((toks, hits, taken), (rest, rest_hits, rest_taken)):
         for hit in found:
             if _negated(seq, hit, lex, used):
-                return f"'{hit.phrase}' is negated"
+                return _Doubt("negated", f"'{hit.phrase}' is negated", hit.phrase)
     if _hedge(toks, hits, lex) is not None:
-        return _QUALIFIED
+        return _Doubt("hedged", _QUALIFIED)
     positions = sorted({h.position for h in hits})
     if len(positions) > 1:
-        return f"the answer names {positions}"
+        return _Doubt("several", f"the answer names {positions}")
     position = positions[0]
     negator = next((h for h in hits if _negated_after(toks, h, lex, taken)), None)
     if negator is not None:
-        return f"the answer is partly negated (after '{negator.phrase}')"
+        why = f"the answer is partly negated (after '{negator.phrase}')"
+        return _Doubt("partly-negated", why, negator.phrase)
     others = sorted({h.position for h in rest_hits} - {position})
     if others:
-        return f"the answer says {position} but the text also {others}"
+        return _Doubt("contradicted", f"the answer says {position} but the text also {others}")
     return None
 
 
 def _qualified_later(
     following: Sequence[_Token], hits: Sequence[_Hit], lex: _Lexicon
-) -> str | None:
+) -> _Doubt | None:
     """The sentence after the answer qualifies it: 'Agree. Provided the annex is updated.',
     'Einverstanden. Ich habe aber Bedenken zu Punkt 3.' After an objection only a sentence that
     opens with a hedge does ('Object. Unless ...'): reasons for objecting often say 'but'."""
@@ -435,6 +449,6 @@ def _qualified_later(
     if any(h.objection for h in hits):
         first = lex.hedges.get(following[0].text, ())
         opens = any(_at(following, 0, h) and _spoken(h, hits, lex) for h in first)
-        return _QUALIFIED if opens else None
+        return _Doubt("hedged", _QUALIFIED) if opens else None
     qualified = _hedge(following, _hits(following, lex), lex, hits) is not None
-    return _QUALIFIED if qualified else None
+    return _Doubt("hedged", _QUALIFIED) if qualified else None

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.domain.effects import Mail
-from bot.domain.types import Attachment, Composed
+from bot.domain.types import Attachment, Composed, PersonView
 from bot.inbound.match import mint_message_id, stable_token
 from bot.mail.ical import calendar_part, invitation
 from bot.render import Rendered, Renderer
@@ -278,10 +278,11 @@ class Composer:
         mail: Mail,
         base: dict[str, Any],
         now: datetime,
-        thread_root: Callable[[int | None], str | None],
+        thread_root: Callable[[tuple[PersonView, ...]], tuple[str, ...]],
         extra: tuple[Attachment, ...] = (),
     ) -> list[Composed]:
-        """`thread_root(person_id)`: the first mail of this item to them, to thread under."""
+        """`thread_root(recipients)`: the References and Message-ID of the first mail of this
+        item they got, to thread under (empty: this one starts their thread)."""
         attachments = (*mail.attachments, *extra)
         groups = [(p,) for p in mail.to] if mail.personal else [mail.to]
         out = []
@@ -292,7 +293,7 @@ class Composer:
             context = {**base, **mail.context, "recipient": people[0]}
             body = self.renderer.render(mail.template, context, people[0].language)
             mid = mint_message_id(self.secret, self.domain, mail.item_id, person_id)
-            in_reply_to, refs = self._thread(mail, person_id, thread_root)
+            in_reply_to, refs = self._thread(mail, people, thread_root)
             env = Envelope(
                 self.sender,
                 self.sender_addr,
@@ -348,13 +349,17 @@ class Composer:
 
     @staticmethod
     def _thread(
-        mail: Mail, person_id: int | None, thread_root: Callable[[int | None], str | None]
+        mail: Mail,
+        people: tuple[PersonView, ...],
+        thread_root: Callable[[tuple[PersonView, ...]], tuple[str, ...]],
     ) -> tuple[str, tuple[str, ...]]:
-        """Reply under the received message, else under the first mail of this item to them."""
+        """Reply under the received message, else under the first mail of this item to them,
+        whoever they are: a notice to the Secretariat joins the item's thread as a member's
+        mail does."""
         if mail.reply_to is not None:
             refs = (*mail.reply_to.references, mail.reply_to.message_id)
             return mail.reply_to.message_id, tuple(dict.fromkeys(refs))
         if mail.item_id is None:
             return "", ()
-        root = thread_root(person_id)
-        return (root, (root,)) if root else ("", ())
+        chain = tuple(dict.fromkeys(r for r in thread_root(people) if r))
+        return (chain[-1], chain) if chain else ("", ())

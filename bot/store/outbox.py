@@ -5,12 +5,15 @@ without a person deciding."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, or_, select
 
-from bot.domain.types import Composed
+from bot.domain.types import Composed, PersonView
 from bot.faults import crash_point
 from bot.store.db import session
 from bot.store.models import Outbox, OutboxState, Review
@@ -47,14 +50,35 @@ def queue(s: Session, mail: Composed, now: datetime) -> None:
     )
 
 
-def thread_root(s: Session, item_id: int, person_id: int | None) -> str | None:
-    """The Message-ID of the first mail of an item to this person (or group), to thread under."""
-    return s.exec(
-        select(Outbox.message_id)
-        .where(Outbox.item_id == item_id, Outbox.person_id == person_id)
+_HEAD_BYTES = 32_768  # a root's headers are read from this much of it, never its attachments
+
+
+def thread_root(s: Session, item_id: int, people: Sequence[PersonView]) -> tuple[str, ...]:
+    """The thread a new mail of an item joins for these recipients: the first mail of the item
+    any of them got, in person or in a notice to a group (an outcome to the Secretariat follows
+    the notice that the item was opened), as that mail's References and its Message-ID; empty
+    when they have had none."""
+    ids = [p.id for p in people]
+    addresses = {p.email for p in people}
+    found = s.exec(
+        select(Outbox.id)
+        .where(Outbox.item_id == item_id, col(Outbox.person_id).in_(ids))
         .order_by(col(Outbox.id))
         .limit(1)
     ).first()
+    notices = s.exec(
+        select(Outbox.id, Outbox.recipients)
+        .where(Outbox.item_id == item_id, col(Outbox.person_id).is_(None))
+        .order_by(col(Outbox.id))
+    )
+    shared = next((row_id for row_id, to in notices if addresses & set(to)), None)
+    first = min((i for i in (found, shared) if i is not None), default=None)
+    if first is None:
+        return ()
+    head = s.exec(select(func.substr(Outbox.raw, 1, _HEAD_BYTES)).where(Outbox.id == first)).one()
+    headers = BytesHeaderParser(policy=compat32).parsebytes(bytes(head))
+    refs = str(headers.get("references", "")).split()
+    return (*refs, str(headers.get("message-id", "")).strip())
 
 
 def claim(engine: Engine, now: datetime) -> Outbox | None:

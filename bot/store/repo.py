@@ -60,6 +60,7 @@ def sync_people(session: Session, settings: Settings) -> None:
         "kind": PersonKind.CHAIR,
         "role": "board-chair",
         "timezone": cfg.chair.timezone,
+        "language": cfg.chair.language,
     }
     for addr in cfg.group.secretariat:
         wanted.setdefault(
@@ -68,10 +69,19 @@ def sync_people(session: Session, settings: Settings) -> None:
                 "name": "Executive Secretariat",
                 "kind": PersonKind.SECRETARIAT,
                 "timezone": cfg.group.timezone,
+                "language": cfg.group.secretariat_language,
             },
         )
     for f in cfg.facilitators:
-        wanted.setdefault(f.email.lower(), {"name": f.name, "kind": PersonKind.FACILITATOR})
+        wanted.setdefault(
+            f.email.lower(),
+            {
+                "name": f.name,
+                "kind": PersonKind.FACILITATOR,
+                "timezone": f.timezone,
+                "language": f.language,
+            },
+        )
     wanted = {normalise(email): fields for email, fields in wanted.items()}
     existing = {p.email: p for p in session.exec(select(Person))}
     for email, fields in wanted.items():
@@ -326,6 +336,25 @@ def schedule(
     ).first()
     if exists is None:
         session.add(Deadline(item_id=item_id, workflow=workflow, kind=kind, due_at=due_at))
+
+
+def drop_pending(
+    session: Session, item_id: int, workflow: str, kind: str, keep: datetime, now: datetime
+) -> None:
+    """Mark an item's pending runs of one kind done, but the one at `keep` (a new deadline
+    replaces the old one's close and reminders)."""
+    rows = session.exec(
+        select(Deadline).where(
+            Deadline.item_id == item_id,
+            Deadline.workflow == workflow,
+            Deadline.kind == kind,
+            col(Deadline.done_at).is_(None),
+            Deadline.due_at != keep,
+        )
+    )
+    for row in rows:
+        row.done_at = now
+        session.add(row)
 
 
 def pending_job(session: Session, workflow: str, job: str) -> Deadline | None:

@@ -39,12 +39,24 @@ _DONE = re.compile(
     r"terminado|listo|feito|concluído|concluido|pronto)\b",
     re.IGNORECASE,
 )
+# "need until <date>" in the languages members write in. The regex finds the phrase and the
+# shape of a date (numbers and words); which word is a month, in which language, is for
+# parse_deadline (dateparser) to say, as for any deadline the bot reads.
 _NEED = re.compile(
-    r"^\W*(?:need(?:s|ed)? (?:more time )?(?:until|till|to)|more time until|"
-    r"besoin (?:de temps )?jusqu'(?:au|à)|j'ai besoin jusqu'(?:au|à)|"
-    r"necesito (?:tiempo )?hasta(?: el)?|preciso (?:de tempo )?até)\s*"
-    r"(?P<date>\d{4}-\d{2}-\d{2}(?:[ T]\d{1,2}:\d{2})?|\d{1,2} \w+ \d{4}|\w+ \d{1,2},? \d{4})",
-    re.IGNORECASE | re.MULTILINE,
+    r"""^\W*(?:
+        (?:i(?:\s+will|['’]ll)?\s+)?need(?:s|ed)?\s+(?:more\s+time\s+)?(?:until|till|to)
+        |more\s+time\s+until
+        |(?:j['’]ai\s+)?besoin\s+(?:de\s+(?:plus\s+de\s+)?temps\s+)?jusqu['’](?:au|à)
+        |necesito\s+(?:más\s+)?(?:tiempo\s+)?hasta(?:\s+el)?(?:\s+día)?
+        |preciso\s+(?:de\s+)?(?:mais\s+)?(?:tempo\s+)?até(?:\s+(?:o|ao))?(?:\s+dia)?
+    )\s*(?P<date>(?:
+        \d{4}-\d{2}-\d{2}(?:[ T]\d{1,2}:\d{2})?
+        |(?:[^\W\d_]+,?\s+){0,2}\d{1,2}(?:st|nd|rd|th|er|º|ª|\.)?\s+(?:(?:de|of)\s+)?
+            [^\W\d_]{3,}\.?,?\s+(?:de\s+)?\d{4}
+        |(?:[^\W\d_]+,?\s+)?[^\W\d_]{3,}\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}
+    )(?:,?\s+(?:at\s+|à\s+|a\s+las\s+|às\s+|um\s+|om\s+|alle\s+)?\d{1,2}(?::\d{2}|h\d{0,2}|\s?[ap]m)\b)?
+    )""",
+    re.IGNORECASE | re.MULTILINE | re.VERBOSE,
 )
 _REFUSE = re.compile(r"^\W*(?:refuse|refused|no|non|rechaz|recus)", re.IGNORECASE)
 
@@ -109,7 +121,7 @@ def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
     asked = _NEED.search(reply.text)
     if asked:
         try:
-            new_due = parse_deadline(asked.group("date"), sit.zone)
+            new_due = parse_deadline(asked.group("date"), sit.zone, sit.rules.deadlines)
         except ValueError:
             new_due = None
         if new_due is not None and new_due > sit.now:
@@ -213,7 +225,7 @@ class ActionCommand:
         fields, text = read_fields(mail.text, ("owner", "due"))
         problems = [] if mail.argument else ["the subject has no title after 'ACTION:'"]
         try:
-            due = parse_deadline(fields.get("due", ""), sit.zone)
+            due = parse_deadline(fields.get("due", ""), sit.zone, sit.rules.deadlines)
         except ValueError as exc:
             problems.append(f"Due: {fields.get('due', '')!r} is not a date ({exc})")
             due = sit.now

@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.domain.effects import (
+    Act,
     Effect,
     Mail,
     OpenItem,
@@ -28,7 +31,7 @@ from bot.domain.types import (
     ResponseView,
 )
 from bot.inbound.assent import Assent, not_an_answer, read_assent
-from bot.inbound.commands import parse_deadline, read_fields
+from bot.inbound.commands import parse_deadline, read_fields, whole_days_after
 from bot.inbound.intent import read_position
 from bot.resources import data_dir
 from bot.rules import Position, Rules
@@ -49,6 +52,7 @@ class BallotState(StrEnum):
     ESCALATED = "escalated"
     DETERMINED = "determined"
     CLOSED = "closed"
+    CANCELLED = "cancelled"  # withdrawn by the Secretariat before its deadline
 
 
 # Which deadline events move a ballot from which state; anything else is ignored.
@@ -56,6 +60,8 @@ TRANSITIONS: dict[tuple[StrEnum, str], tuple[StrEnum, ...]] = {
     (BallotState.OPEN, "close"): (BallotState.CONSENSUS, BallotState.ESCALATED, BallotState.CLOSED),
     (BallotState.ESCALATED, "propose"): (BallotState.ESCALATED,),  # a read-back pending
     (BallotState.ESCALATED, "determination"): (BallotState.DETERMINED,),
+    (BallotState.OPEN, "extend"): (BallotState.OPEN,),  # a later deadline
+    (BallotState.OPEN, "cancel"): (BallotState.CANCELLED,),
 }
 
 
@@ -127,6 +133,14 @@ def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
 
     # Judged by when the mail server received it, not by when the bot got to read it.
     after_deadline = item.deadline is not None and reply.arrived(sit) > item.deadline
+    if item.state == BallotState.CANCELLED:
+        record = Record(
+            item.id, person.id, reading.position, reply.text, "late", "ballot cancelled"
+        )
+        quiet = _repeated(sit, reply) or reply.answered in (*_BOTS_ANSWERS, "cancelled")
+        reason = str(item.data.get("cancel_reason", ""))
+        told = answer("ballot/cancelled", "late", reason=reason)
+        return [record, *([] if quiet else told)]
     if item.state != BallotState.OPEN or after_deadline:
         note = "arrived after the deadline" if after_deadline else f"ballot {item.state}"
         record = Record(item.id, person.id, reading.position, reply.text, "late", note)
@@ -137,13 +151,33 @@ def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
         return [
             Record(item.id, person.id, reading.position, reply.text, "review", why),
             ToReview("untrusted-reply", why, item.id, person.id),
-            *_unless_quiet(sit, reply, answer("ballot/clarify", "clarify", why=why)),
+            *_unless_quiet(
+                sit,
+                reply,
+                answer(
+                    "ballot/clarify",
+                    "clarify",
+                    why=why,
+                    code="automatic" if reply.held_because else "not-own-mail",
+                    detail="",
+                ),
+            ),
         ]
     if reading.position is None:
         return [
             Record(item.id, person.id, None, reply.text, "review", reading.why),
             ToReview("ambiguous", f"{reading.why}: {reply.text[:200]}", item.id, person.id),
-            *_unless_quiet(sit, reply, answer("ballot/clarify", "clarify", why=reading.why)),
+            *_unless_quiet(
+                sit,
+                reply,
+                answer(
+                    "ballot/clarify",
+                    "clarify",
+                    why=reading.why,
+                    code=reading.code,
+                    detail=reading.detail,
+                ),
+            ),
         ]
     standing = sit.responses.get(person.id)
     if (
@@ -211,6 +245,8 @@ def on_deadline(sit: Situation, item: ItemView, kind: str) -> list[Effect]:
         ctx = {"item": item, **_offered(sit, item)}
         return [Mail("ballot/reminder", waiting, "reminder", ctx, item.id)] if waiting else []
     if kind == "close" and item.state == BallotState.OPEN:
+        if item.deadline is not None and item.deadline > sit.now:
+            return []  # the close of the deadline before an extension: the new one is set
         return _close(sit, item)
     if kind == "chair-reminder" and item.state == BallotState.ESCALATED:
         ctx = {"item": item, "chair_due": datetime.fromisoformat(str(item.data["chair_due"]))}
@@ -239,22 +275,24 @@ def tally(sit: Situation) -> dict[str, list[str]]:
     return out
 
 
-_STATUS_NOTE = {"counted": "", "review": " (not counted: asked to confirm)", "late": " (late)"}
-
-
-def timeline(sit: Situation, item: ItemView) -> list[tuple[datetime, str]]:
-    """The round as it happened: opening, every reply, reminders, the deadline."""
+def timeline(sit: Situation, item: ItemView) -> list[tuple[datetime, dict[str, Any]]]:
+    """The round as it happened: opening, every reply, reminders, the deadline. Each event is
+    data (what happened, to how many, whose answer), which each language's template says in its
+    own words."""
     names = {p.id: p.name for p in (*sit.members, sit.chair)}
-    events = [(item.created_at, f"opened; ballot mailed to {len(sit.members)} members")]
+    events: list[tuple[datetime, dict[str, Any]]] = [
+        (item.created_at, {"event": "opened", "count": len(sit.members)})
+    ]
     reminders = Counter(s.at for s in sit.sent if s.purpose == "reminder")
-    events += [(at, f"reminder to {n} member(s) yet to answer") for at, n in reminders.items()]
+    events += [(at, {"event": "reminder", "count": n}) for at, n in reminders.items()]
     for r in sit.history:
-        label = _label(sit, r.position) or "no clear position"
-        note = _STATUS_NOTE.get(r.status, f" ({r.status})")
-        events.append((r.received_at, f"{names.get(r.person_id, 'someone')}: {label}{note}"))
+        name = names.get(r.person_id, "?")
+        reply = {"event": "reply", "name": name, "position": r.position, "status": r.status}
+        events.append((r.received_at, reply))
     if item.deadline is not None:
-        events.append((item.deadline, "deadline"))
-    return sorted(events)
+        events.append((item.deadline, {"event": "deadline"}))
+    order = {"opened": 0, "reminder": 1, "reply": 2, "deadline": 3}
+    return sorted(events, key=lambda e: (e[0], order[e[1]["event"]]))
 
 
 def standing(sit: Situation) -> list[tuple[PersonView, str, str]]:
@@ -281,7 +319,11 @@ def _close(sit: Situation, item: ItemView) -> list[Effect]:
         "timeline": timeline(sit, item),
     }
     if objections:
-        due = sit.now + sit.rules.consensus.chair_response
+        # Whole days at the end of business in the group's zone, off a weekend if the rules
+        # say so: the Chair is not asked for "Saturday 09:01" because the close ran then.
+        due = whole_days_after(
+            sit.now, sit.rules.consensus.chair_response, sit.zone, sit.rules.deadlines
+        )
         effects: list[Effect] = [
             move(
                 item, "close", BallotState.ESCALATED, outcome="escalated", chair_due=due.isoformat()
@@ -486,7 +528,7 @@ def parse_ballot(subject: str, text: str, rules: Rules, zone: str, now: datetime
     written = fields.get("deadline") or fields.get("by") or fields.get("due")
     if written is not None:
         try:
-            deadline = parse_deadline(written, zone)
+            deadline = parse_deadline(written, zone, rules.deadlines)
         except ValueError as exc:
             deadline = None
             problems.append(
@@ -512,7 +554,8 @@ class BallotCommand:
     def run(self, mail: CommandMail, sit: Situation) -> list[Effect]:
         subject = f"{self.prefix}: {mail.argument}"  # the command mail, or the one confirmed
         ballot = parse_ballot(subject, mail.text, sit.rules, sit.zone, sit.now)
-        opened_by = f"{mail.sender.email} by email ({mail.message.message_id})"
+        # Who, as a reader names them; the command's Message-ID is in the register already.
+        opened_by = f"{mail.sender.name} <{mail.sender.email}> by email"
         data: dict[str, Any] = {"options": list(ballot.options)} if ballot.options else {}
         return [
             OpenItem(
@@ -525,6 +568,204 @@ class BallotCommand:
                 reply_to=mail.message,
             )
         ]
+
+
+# -- the console: what the Secretariat does to an open ballot, from the CLI or by mail -----------
+
+def _shown(at: datetime, sit: Situation) -> str:
+    """A time in an error the Secretariat reads: the group's zone, to the minute."""
+    return f"{at.astimezone(ZoneInfo(sit.zone)):%Y-%m-%d %H:%M} ({sit.zone})"
+
+
+def _still_open(item: ItemView, doing: str) -> None:
+    if item.state != BallotState.OPEN:
+        raise ValueError(f"ballot {item.id} is {item.state}: it cannot be {doing}")
+
+
+def _reminders(sit: Situation, item_id: int, deadline: datetime) -> list[Effect]:
+    """The reminders of a new deadline; the first replaces those of the one before."""
+    dues = [deadline - b for b in sit.rules.reminders.before_deadline if deadline - b > sit.now]
+    return [Schedule(item_id, "reminder", due, replaces=n == 0) for n, due in enumerate(dues)]
+
+
+def _answers(sit: Situation) -> dict[int, str]:
+    """Each member's counted position key, for mails that remind them what stands."""
+    return {
+        pid: r.position
+        for pid, r in sit.responses.items()
+        if r.status == ResponseStatus.COUNTED and r.position
+    }
+
+
+def extend(sit: Situation, item: ItemView, args: dict[str, Any]) -> list[Effect]:
+    """A later deadline: every member is told it in their zone (with what they answered, if
+    they did), and the close and the reminders follow it."""
+    new: datetime = args["deadline"]
+    _still_open(item, "extended")
+    assert item.deadline is not None, "a ballot has a deadline"
+    if new <= item.deadline or new <= sit.now:
+        was = max(item.deadline, sit.now)
+        raise ValueError(
+            f"ballot {item.id}: the new deadline {_shown(new, sit)} is not after "
+            f"{'the current one' if was == item.deadline else 'now'} ({_shown(was, sit)})"
+        )
+    extended = replace(item, deadline=new)
+    ctx = {"item": extended, "was": item.deadline, "answers": _answers(sit), **_offered(sit, item)}
+    return [
+        WORKFLOW.move(
+            item, "extend", BallotState.OPEN, new, previous_deadline=item.deadline.isoformat()
+        ),
+        Mail("ballot/extended", sit.members, "extended", ctx, item.id),
+        Schedule(item.id, "close", new, replaces=True),
+        *_reminders(sit, item.id, new),
+    ]
+
+
+def cancel(sit: Situation, item: ItemView, args: dict[str, Any]) -> list[Effect]:
+    """Withdrawn before its deadline: members and Secretariat told why; nothing is decided."""
+    reason = str(args.get("reason") or "").strip()
+    _still_open(item, "cancelled")
+    if not reason:
+        raise ValueError(f"ballot {item.id}: give the reason, which the members are told")
+    ctx = {"item": item, "reason": reason}
+    return [
+        WORKFLOW.move(
+            item, "cancel", BallotState.CANCELLED, outcome="cancelled", cancel_reason=reason
+        ),
+        Mail("ballot/cancelled", _everyone(sit), "cancelled", ctx, item.id),
+    ]
+
+
+def remind(sit: Situation, item: ItemView, args: dict[str, Any]) -> list[Effect]:
+    """Chase now the members who have not answered (a clear answer counts; an unclear one not)."""
+    _still_open(item, "chased")
+    if item.deadline is not None and item.deadline <= sit.now:
+        raise ValueError(f"ballot {item.id}: its deadline has passed; it closes next")
+    waiting = missing_members(sit)
+    if not waiting:
+        raise ValueError(f"ballot {item.id}: every member has answered; nobody to remind")
+    ctx = {"item": item, **_offered(sit, item)}
+    return [Mail("ballot/reminder", waiting, "reminder", ctx, item.id)]
+
+
+def resolve(sit: Situation, item: ItemView, args: dict[str, Any]) -> list[Effect]:
+    """The Secretariat records what a member clearly meant (a reply the bot would not guess
+    at): counted, with the Secretariat's name and note in the history, and confirmed to the
+    member, who can still answer otherwise before the deadline."""
+    person = sit.member(int(args["person_id"]))
+    if person is None:
+        raise ValueError(f"ballot {item.id}: person #{args['person_id']} is not a member")
+    _still_open(item, "answered any more (dismiss the entry instead)")
+    keys, _ = _option_keys([str(args["position"])], sit.rules)
+    choices = offered(sit, item)
+    if not keys or keys[0] not in choices:
+        labels = ", ".join(p.label for p in choices.values())
+        raise ValueError(
+            f"{args['position']!r} is not a position ballot {item.id} offers ({labels})"
+        )
+    by, note = str(args["by"]), str(args.get("note") or "").strip()
+    why = f"recorded by {by}" + (f": {note}" if note else "")
+    words = str(args.get("text") or "")
+    ctx = {
+        "item": item,
+        "label": _label(sit, keys[0]),
+        "by": by,
+        "note": note,
+        "words": words,
+        "asks_reason": choices[keys[0]].asks_reason and not words.strip(),
+        **_offered(sit, item),
+    }
+    reply_to = args.get("reply_to")
+    return [
+        Record(item.id, person.id, keys[0], words, ResponseStatus.COUNTED, why),
+        Mail("ballot/resolved", (person,), "confirm", ctx, item.id, reply_to=reply_to),
+    ]
+
+
+_TAGGED = r"(?<![\w-]){tag}-(?P<n>\d+)\b"
+_NUMBERED = re.compile(r"^#?(?P<n>\d+)\b")
+
+
+def item_named(argument: str, tag: str) -> int | None:
+    """The item a command's subject names: `12`, `#12`, or the item's tag `[CG-12]` anywhere,
+    so that a command written before the subject of a reply in the item's thread works too."""
+    tagged = re.search(_TAGGED.format(tag=re.escape(tag)), argument, re.IGNORECASE)
+    found = tagged or _NUMBERED.match(argument.strip())
+    return int(found.group("n")) if found else None
+
+
+def _read_extend(text: str, sit: Situation) -> dict[str, Any]:
+    fields, _ = read_fields(text, ("deadline", "until", "by"))
+    written = fields.get("deadline") or fields.get("until") or fields.get("by")
+    if written is None:
+        raise CommandError(["the body has no 'Deadline:' line (Deadline: 2026-12-18 17:00)"])
+    try:
+        return {"deadline": parse_deadline(written, sit.zone, sit.rules.deadlines)}
+    except ValueError as exc:
+        raise CommandError([f"Deadline: {written.strip()!r} is not a date ({exc})"]) from exc
+
+
+def _read_cancel(text: str, sit: Situation) -> dict[str, Any]:
+    fields, prose = read_fields(text, ("reason",))
+    reason = (fields.get("reason") or prose).strip()
+    if not reason:
+        raise CommandError(["the body gives no reason (a 'Reason:' line, or a sentence)"])
+    return {"reason": reason}
+
+
+def _read_nothing(text: str, sit: Situation) -> dict[str, Any]:
+    return {}
+
+
+class ItemCommand:
+    """`EXTEND: 12`, `CANCEL: 12`, `REMIND: 12` from the Secretariat: the console's action on
+    the item the subject names, carried out by the shell (which loads the item) as an Act."""
+
+    def __init__(
+        self,
+        prefix: str,
+        action: str,
+        description: str,
+        read: Callable[[str, Situation], dict[str, Any]],
+    ) -> None:
+        self.prefix, self.action, self.description, self.read = prefix, action, description, read
+
+    def run(self, mail: CommandMail, sit: Situation) -> list[Effect]:
+        item_id = item_named(mail.argument, sit.tag)
+        problems = (
+            []
+            if item_id is not None
+            else [f"the subject names no item: write '{self.prefix}: 12' (or [{sit.tag}-12])"]
+        )
+        try:
+            args = self.read(mail.text, sit)
+        except CommandError as exc:
+            problems += exc.problems
+        if problems:
+            raise CommandError(problems)
+        assert item_id is not None
+        written = f"{self.prefix}: {mail.argument}"
+        return [Act(item_id, self.action, args, mail.sender, mail.message, written)]
+
+
+COMMANDS = (
+    BallotCommand(),
+    ItemCommand(
+        "EXTEND",
+        "extend",
+        "a later deadline for ballot N: EXTEND: N, Deadline: in the body",
+        _read_extend,
+    ),
+    ItemCommand(
+        "CANCEL", "cancel", "withdraw ballot N: CANCEL: N, the reason in the body", _read_cancel
+    ),
+    ItemCommand(
+        "REMIND",
+        "remind",
+        "chase now those who have not answered ballot N: REMIND: N",
+        _read_nothing,
+    ),
+)
 
 
 # -- what status, explain and the digest show ---------------------------------------------------
@@ -568,6 +809,7 @@ WORKFLOW = Workflow(
     validate=validate,
     summary=summary,
     explain=explain_records,
-    commands=(BallotCommand(),),
+    commands=COMMANDS,
+    actions={"extend": extend, "cancel": cancel, "remind": remind, "resolve": resolve},
     waits_for_mail=frozenset({"close"}),  # replies that reached the server in time count
 )

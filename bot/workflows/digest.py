@@ -43,39 +43,66 @@ def _open(items: list[dict[str, Any]], kind: str, states: tuple[str, ...]) -> li
     return [i for i in items if i["kind"] == kind and i["state"] in states]
 
 
+def _at(value: Any) -> datetime | None:
+    """A time the overview gives as ISO text, as a time the templates write in their language."""
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+_LATEST = datetime.max.replace(tzinfo=ZoneInfo("UTC"))  # what has no date sorts last
+
+
 def owed(sit: Situation, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per member: what they still have to answer, and by when (soonest first)."""
     out = []
     for member in sit.members:
-        things: list[tuple[str, str]] = []
+        things: list[tuple[datetime | None, str]] = []
         for ballot in _open(items, "ballot", ("open",)):
             if ballot["responses"].get(member.email, {}).get("status") != "counted":
-                things.append((str(ballot["deadline"]), f"ballot: {ballot['title']}"))
+                things.append((_at(ballot["deadline"]), f"ballot: {ballot['title']}"))
         for round_ in _open(items, "feedback", ("open",)):
             if round_["responses"].get(member.email, {}).get("status") == "no answer":
-                things.append((str(round_["deadline"]), f"feedback: {round_['title']}"))
+                things.append((_at(round_["deadline"]), f"feedback: {round_['title']}"))
         for action in _open(items, "action", ("open", "overdue")):
             if action.get("owner") == member.email:
-                things.append(
-                    (str(action["due"]), f"action ({action['state']}): {action['title']}")
-                )
+                what = f"action ({action['state']}): {action['title']}"
+                things.append((_at(action["due"]), what))
         for meeting in _open(items, "meeting", ("scheduled",)):
             if meeting.get("attendance", {}).get(member.email) == "no answer":
-                things.append((str(meeting["starts_at"]), f"attendance: {meeting['title']}"))
+                things.append((_at(meeting["starts_at"]), f"attendance: {meeting['title']}"))
         if things:
-            out.append({"person": member, "things": sorted(things)})
+            things.sort(key=lambda t: (t[0] or _LATEST, t[1]))
+            out.append({"person": member, "things": things})
     return out
+
+
+def _for_reading(item: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """An item as the digest shows it: people by name, times as times."""
+    shown = dict(item)
+    for key in ("deadline", "due", "starts_at"):
+        if key in shown:
+            shown[key] = _at(shown[key])
+    for key in ("responses", "attendance"):
+        if isinstance(shown.get(key), dict):
+            shown[key] = {names.get(email, email): v for email, v in shown[key].items()}
+    if "owner" in shown:
+        shown["owner"] = names.get(shown["owner"], shown["owner"])
+    return shown
 
 
 def content(sit: Situation) -> dict[str, Any]:
     """What the digest shows, from the overview the shell reads for it."""
     items: list[dict[str, Any]] = sit.overview.get("items", [])
+    names = {p.email: p.name for p in sit.people.people}
+
+    def shown(kind: str, states: tuple[str, ...]) -> list[dict[str, Any]]:
+        return [_for_reading(i, names) for i in _open(items, kind, states)]
+
     return {
         "owed": owed(sit, items),
-        "ballots": _open(items, "ballot", ("open", "escalated")),
-        "rounds": _open(items, "feedback", ("open",)),
-        "actions": _open(items, "action", ("open", "overdue")),
-        "meetings": _open(items, "meeting", ("scheduled",)),
+        "ballots": shown("ballot", ("open", "escalated")),
+        "rounds": shown("feedback", ("open",)),
+        "actions": shown("action", ("open", "overdue")),
+        "meetings": shown("meeting", ("scheduled",)),
         "failing": sit.overview.get("failing", []),
         "review": sit.overview.get("review_queue", []),
     }

@@ -225,7 +225,7 @@ class FeedbackCommand:
         deadline = sit.now + sit.rules.feedback.default_timeframe
         if "deadline" in fields:
             try:
-                deadline = parse_deadline(fields["deadline"], sit.zone)
+                deadline = parse_deadline(fields["deadline"], sit.zone, sit.rules.deadlines)
             except ValueError as exc:
                 problems.append(f"Deadline: {fields['deadline']!r} is not a date ({exc})")
         if problems:

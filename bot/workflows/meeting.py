@@ -316,7 +316,8 @@ def _record_by_mail(sit: Situation, reply: Reply) -> list[Effect]:
     for value in fields.get("action", []):
         parts = [p.strip() for p in value.split("|")]
         try:
-            actions.append((parts[0], parts[1], parse_deadline(parts[2], sit.zone)))
+            due = parse_deadline(parts[2], sit.zone, sit.rules.deadlines)
+            actions.append((parts[0], parts[1], due))
         except (IndexError, ValueError):
             why = f"Action: {value!r} is not 'title | owner@address | date'"
             return [ToReview("meeting-reply", why, reply.item.id, reply.person.id)]

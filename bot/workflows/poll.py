@@ -186,7 +186,7 @@ class PollCommand:
                 except ValueError as exc:
                     problems.append(f"Slots: {value.strip()!r} is not a date and time ({exc})")
         try:
-            deadline = parse_deadline(fields.get("answer by", ""), sit.zone)
+            deadline = parse_deadline(fields.get("answer by", ""), sit.zone, sit.rules.deadlines)
         except ValueError as exc:
             problems.append(f"Answer by: {fields.get('answer by', '')!r} is not a date ({exc})")
             deadline = sit.now

@@ -91,7 +91,7 @@ def test_one_action_chased_to_done_one_extended_one_overdue_in_the_digest(
     text = message_from_bytes(digest.raw, policy=default).get_body(("plain",)).get_content()
     actions = text[text.index("ACTIONS") :]
     assert "Update the risk register" in actions and "OVERDUE" in actions
-    assert "Collect the facilitators' reports" in actions and "2026-12-18" in actions
+    assert "Collect the facilitators' reports: Bruno Carvalho, due Fri 18 Dec, 17:00" in actions
     assert "Draft the Board note" not in actions  # done: no longer due
 
     record = {i["id"]: i for i in bot.status()["items"]}

@@ -74,7 +74,8 @@ def test_more_time_by_reply_and_the_secretariat_refusing_it(app: App) -> None:
         "J'ai besoin jusqu'au 2027-01-10, désolée.",
     )
     assert app.handle(Fetched("test", raw)) == "processed"
-    assert action_record(app, item_id)["due"] == "2027-01-10T17:00:00+00:00"
+    # 10 January 2027 is a Sunday: the group's rules move a date alone to the Monday (issue 11).
+    assert action_record(app, item_id)["due"] == "2027-01-11T17:00:00+00:00"
     notice = mail_to(app, SECRETARIAT, "notice")
     raw = clients.gmail(
         notice, "Secretariat", SECRETARIAT, BOT, T0, "REFUSE: the Board meets first."
@@ -111,10 +112,12 @@ def test_an_action_assigned_by_mail(tmp_path_factory: pytest.TempPathFactory) ->
     # A proven ACTION: mail with Owner: and Due: lines.
     trusted = '[security]\ntrusted_authserv_ids = ["mx.cg.example"]\n'
     app = make_app(tmp_path_factory.mktemp("act"), change=lambda t: t + trusted)
-    body = f"Owner: {OWNER}\nDue: 2026-12-20\n\nTwo pages for the Board."
+    # A Friday: the rules' weekend rule would move a Saturday or Sunday to the Monday.
+    body = f"Owner: {OWNER}\nDue: 2026-12-18\n\nTwo pages for the Board."
     command = clients.command("Secretariat", SECRETARIAT, BOT, T0, "ACTION: Draft the note", body)
     vouched = b"Authentication-Results: mx.cg.example; dmarc=pass header.from=cg.example\r\n"
     assert app.handle(Fetched("test", vouched + command)) == "processed"
     (item,) = [i for i in app.status()["items"] if i["kind"] == "action"]
-    assert (item["title"], item["owner"], item["due"]) == ("Draft the note", OWNER, DUE.isoformat())
+    due = datetime(2026, 12, 18, 17, tzinfo=UTC).isoformat()  # the group's end of business
+    assert (item["title"], item["owner"], item["due"]) == ("Draft the note", OWNER, due)
     assert purposes_to(app, OWNER) == ["action"]

@@ -93,7 +93,8 @@ def test_chair_is_reminded_until_a_determination_arrives(tmp_path: Path) -> None
     app.clock.jump_to(T0 + timedelta(days=10, minutes=1))
     app.run_due()
     assert state(app)["items"][0]["state"] == "escalated"
-    app.clock.jump_to(T0 + timedelta(days=10 + 14 - 7, minutes=2))  # chair_response P14D, P7D
+    # chair_response P14D from the day of the close, at 17:00 in London (issue 11); P7D before
+    app.clock.jump_to(T0 + timedelta(days=10 + 14 - 7, hours=8, minutes=2))
     app.run_due()
     reminder = last_mail_to(app, CHAIR[1])
     assert reminder.purpose == "chair-reminder" and "awaiting your reply" in body(reminder)
@@ -105,7 +106,7 @@ def test_chair_is_reminded_until_a_determination_arrives(tmp_path: Path) -> None
     raw = clients.outlook(readback, CHAIR[0], CHAIR[1], BOT, app.clock.now(), "CONFIRM")
     assert app.handle(Fetched("test", raw)) == "processed"
     assert state(app)["items"][0]["state"] == "determined"
-    app.clock.jump_to(T0 + timedelta(days=10 + 14 - 2, minutes=2))
+    app.clock.jump_to(T0 + timedelta(days=10 + 14 - 2, hours=8, minutes=2))
     app.run_due()
     assert last_mail_to(app, CHAIR[1]).purpose == "confirm"  # no reminder after determining
 

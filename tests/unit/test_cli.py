@@ -212,6 +212,7 @@ def test_meetings_lists_what_is_called_and_what_is_to_be_called(tmp_path: Path) 
     out = cgbot("--config", str(config), "--now", "2026-12-02T09:00:00Z", "meetings", env=env)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert any("2027-01-05T14:00" in line and "to be called" in line for line in lines)
-    assert any("2027-03-02T14:00" in line and "Monthly" in line for line in lines)
-    assert any("2027-03-16T14:00" in line and "Quarterly" in line for line in lines)
+    # In the group's zone (Europe/London, so 14:00 in winter), to the minute (issue 11).
+    assert any("2027-01-05 14:00" in line and "to be called" in line for line in lines)
+    assert any("2027-03-02 14:00" in line and "Monthly" in line for line in lines)
+    assert any("2027-03-16 14:00" in line and "Quarterly" in line for line in lines)

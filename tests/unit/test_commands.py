@@ -62,3 +62,28 @@ def test_written_dates_and_fields_below_the_question(rules: Rules) -> None:
     assert ballot.question == "Do you agree?"
     with pytest.raises(CommandError):  # 12/11: November or December? Ask for ISO instead.
         parse_ballot("BALLOT: X", "Deadline: 12/11/2026\n\nQ?", rules, "UTC", NOW)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # This group's rules: a date alone on a weekend is the Monday, at the end of business.
+        ("Deadline: 2026-12-12", "2026-12-14T17:00:00+00:00"),
+        ("Deadline: samedi 12 décembre 2026", "2026-12-14T17:00:00+00:00"),
+        # A time written with it is what the Secretariat chose, on any day.
+        ("Deadline: 2026-12-12 12:00", "2026-12-12T12:00:00+00:00"),
+        ("Deadline: 11 de diciembre de 2026", "2026-12-11T17:00:00+00:00"),
+    ],
+)
+def test_the_rules_deadlines_apply_to_a_ballot_mail(rules: Rules, line: str, expected: str) -> None:
+    ballot = parse_ballot("BALLOT: X", f"{line}\n\nQ?", rules, "Europe/London", NOW)
+    assert ballot.deadline.isoformat() == expected
+
+
+def test_an_ambiguous_date_is_answered_with_both_readings(rules: Rules) -> None:
+    # The Secretariat is told what to write instead, not only that it is wrong.
+    with pytest.raises(CommandError) as err:
+        parse_ballot("BALLOT: X", "Deadline: 12/11/2026\n\nQ?", rules, "UTC", NOW)
+    (problem,) = err.value.problems
+    assert problem.startswith("Deadline: '12/11/2026' is not a date")
+    assert "2026-11-12 or 2026-12-11" in problem

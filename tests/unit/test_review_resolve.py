@@ -1,0 +1,178 @@
+"""Settling the review queue (issue 11, part 4): the Secretariat records what a member clearly
+meant, with its name and note in the history, and the member is confirmed; or dismisses it.
+
+Acceptance: "`review resolve` records a position with the Secretariat's note in the history and
+confirms it to the member."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from email import message_from_bytes
+from email.policy import default
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlmodel import col, select
+
+from bot.app import App
+from bot.cli import cli
+from bot.demo import clients
+from bot.domain.types import Fetched
+from bot.store.db import session
+from bot.store.models import Outbox, RegisterEntry
+from tests.conftest import BOT, MEMBERS, T0, config_text, make_app, open_ballot
+
+NAME, EMAIL = MEMBERS[1][0], MEMBERS[1][1]  # Bruno Carvalho
+NOTE = "Confirmed by phone: para 3 is a drafting point, not an objection."
+
+
+def _mails_to(app: App, address: str) -> list[Outbox]:
+    with session(app.engine) as s:
+        rows = s.exec(select(Outbox).order_by(col(Outbox.id)))
+        return [r for r in rows if address in r.recipients]
+
+
+def _unclear(tmp_path: Path) -> tuple[App, int, bytes]:
+    """A ballot and Bruno's hedged reply to it, in review; returns the reply."""
+    app = make_app(tmp_path)
+    item_id = open_ballot(app)
+    app.clock.jump_to(T0 + timedelta(days=1))
+    ballot_mail = next(r for r in _mails_to(app, EMAIL) if r.purpose == "ballot")
+    raw = clients.gmail(
+        clients.Original(ballot_mail.raw),
+        NAME,
+        EMAIL,
+        BOT,
+        app.clock.now(),
+        "Agree in principle, but not with para 3.",
+    )
+    assert app.handle(Fetched("test", raw)) == "processed"
+    return app, item_id, raw
+
+
+def _entry(app: App) -> int:
+    (entry,) = [r for r in app.reviews() if r["reason"] == "ambiguous"]
+    return int(entry["id"])
+
+
+def test_resolve_records_the_position_with_the_note_and_confirms_it_to_the_member(
+    tmp_path: Path,
+) -> None:
+    app, item_id, reply = _unclear(tmp_path)
+    app.clock.jump_to(T0 + timedelta(days=2))
+    done = app.resolve_review(_entry(app), "AGREE", NOTE, "Marie Dupont")
+    assert done["position"] == "agree" and done["mailed"] == [EMAIL]
+
+    record = app.item_detail(item_id)
+    bruno = next(a for a in record["answers"] if a["email"] == EMAIL)
+    assert (bruno["position"], bruno["status"]) == ("agree", "counted")
+    assert bruno["text"] == "Agree in principle, but not with para 3."  # their words kept
+    # As of when the reply arrived (in time), not when the Secretariat read it.
+    assert bruno["at"].startswith((T0 + timedelta(days=1)).isoformat()[:16])
+    last = record["replies"][-1]
+    assert last["note"] == f"recorded by Marie Dupont: {NOTE}"  # name and note in the history
+    assert record["replies"][0]["status"] == "review"  # the unclear reading stays
+    assert EMAIL not in [o["email"] for o in record["owing"]]
+    assert app.reviews() == []
+
+    confirm = _mails_to(app, EMAIL)[-1]
+    assert confirm.purpose == "confirm"
+    sent = message_from_bytes(confirm.raw, policy=default)
+    assert sent["In-Reply-To"] == message_from_bytes(reply, policy=default)["Message-ID"]
+    text = sent.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "the Secretariat has recorded\nyour answer as:\n\n  AGREE" in text
+    assert f"Note from the Secretariat: {NOTE}" in text
+
+    with session(app.engine) as s:
+        events = {e.event: e.detail for e in s.exec(select(RegisterEntry))}
+    assert events["review-resolved"]["as"] == "agree"
+    assert events["review-resolved"]["by"] == "Marie Dupont"
+
+
+def test_dismiss_counts_nothing_and_is_in_the_register(tmp_path: Path) -> None:
+    app, item_id, _ = _unclear(tmp_path)
+    before = len(_mails_to(app, EMAIL))
+    done = app.resolve_review(_entry(app), "dismiss", "Spoke to him; he will reply.", "Secretariat")
+    assert done["event"] == "review-dismissed" and app.reviews() == []
+    bruno = next(a for a in app.item_detail(item_id)["answers"] if a["email"] == EMAIL)
+    assert bruno["status"] == "review"
+    assert len(_mails_to(app, EMAIL)) == before  # nobody is mailed
+    with session(app.engine) as s:
+        events = [e.event for e in s.exec(select(RegisterEntry))]
+    assert "review-dismissed" in events
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ("maybe", "'maybe' is not a position ballot 1 offers (AGREE, OBJECT, ABSTAIN)"),
+        ("object", None),
+    ],
+)
+def test_a_position_must_be_one_the_ballot_offers(
+    tmp_path: Path, answer: str, problem: str | None
+) -> None:
+    app, _, _ = _unclear(tmp_path)
+    if problem is None:
+        assert app.resolve_review(_entry(app), answer, "", "Secretariat")["position"] == answer
+        return
+    with pytest.raises(ValueError) as err:
+        app.resolve_review(_entry(app), answer, "", "Secretariat")
+    assert str(err.value) == problem
+    assert len(app.reviews()) == 1  # nothing was settled
+
+
+def test_what_cannot_be_resolved_says_so(tmp_path: Path) -> None:
+    app, item_id, _ = _unclear(tmp_path)
+    n = _entry(app)
+    app.resolve_review(n, "agree", "", "Secretariat")
+    with pytest.raises(
+        ValueError, match=f"review entry {n} was settled on 2026-12-02 09:00 \\(Europe/London\\)"
+    ):
+        app.resolve_review(n, "agree", "", "Secretariat")
+    with pytest.raises(ValueError, match="no review entry 99"):
+        app.resolve_review(99, "dismiss", "", "Secretariat")
+    # The ballot closes without every answer: an entry about the item, no member's reply.
+    app.clock.jump_to(T0 + timedelta(days=11))
+    app.run_due()
+    (closed,) = [r for r in app.reviews() if r["reason"] == "incomplete"]
+    with pytest.raises(ValueError, match="it can only be dismissed"):
+        app.resolve_review(closed["id"], "agree", "", "Secretariat")
+    assert app.item_detail(item_id)["state"] == "closed"
+
+
+def test_the_cli_shows_the_message_and_resolves_it(tmp_path: Path) -> None:
+    app, _, _ = _unclear(tmp_path)
+    config = tmp_path / "config.toml"
+    config.write_text(config_text(1, "u", "p", 1, tmp_path / "cg.db"))
+    config.chmod(0o600)
+    n = _entry(app)
+
+    def cgbot(*args: str) -> str:
+        result = CliRunner().invoke(cli, ["--config", str(config), "--now", "2026-12-02", *args])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    listed = cgbot("review")
+    assert "Bruno Carvalho" in listed and "ambiguous" in listed and "2026-12-02 09:00" in listed
+    shown = cgbot("review", "show", str(n))
+    assert "From     Bruno Carvalho <bruno@members.example>" in shown
+    assert "What they wrote (quotes and signature left out):\n    Agree in principle" in shown
+    assert f"cgbot review resolve {n} --as POSITION|dismiss" in shown
+    said = cgbot("review", "resolve", str(n), "--as", "agree", "--note", NOTE)
+    assert "Bruno Carvalho <bruno@members.example> recorded as AGREE" in said
+    assert "by Executive Secretariat" in said and "confirmation queued to bruno@" in said
+    assert "the review queue is empty" in cgbot("review")
+
+
+def test_entries_one_message_caused_are_settled_together(tmp_path: Path) -> None:
+    # The same hedged words again: one entry for the reading, one for the answer not sent.
+    app, _, reply = _unclear(tmp_path)
+    again = reply.replace(b"Message-ID: <", b"Message-ID: <again.")
+    assert app.handle(Fetched("test", again)) == "processed"
+    entries = app.reviews()
+    assert [e["reason"] for e in entries] == ["ambiguous", "ambiguous", "no-answer-sent"]
+    done = app.resolve_review(entries[1]["id"], "agree", "", "Secretariat")
+    assert done["settled"] == [entries[1]["id"], entries[2]["id"]]
+    assert [e["id"] for e in app.reviews()] == [entries[0]["id"]]  # another message: kept
