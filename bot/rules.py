@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -82,6 +82,25 @@ class Deadlines(_Strict):
     ref: str = ""
     end_of_business: time = time(17, 0)  # in the group's time zone
     weekend: Literal["next-working-day", "keep"] = "keep"
+    # Days the Secretariat is closed: "12-25" every year, or "2027-04-02" once. With
+    # weekend = "next-working-day" a whole-day deadline moves off them as off a weekend.
+    holidays: list[str] = []
+
+    @field_validator("holidays")
+    @classmethod
+    def _days(cls, value: list[str]) -> list[str]:
+        for day in value:
+            try:
+                date.fromisoformat(day if len(day) == 10 else f"2000-{day}")
+            except ValueError as exc:
+                raise ValueError(f"holidays: {day!r} is not MM-DD or YYYY-MM-DD") from exc
+        return value
+
+    def closed(self, day: date) -> bool:
+        """Not a working day: a weekend or a holiday, when the rules move deadlines off them."""
+        if self.weekend != "next-working-day":
+            return False
+        return day.weekday() >= 5 or f"{day:%m-%d}" in self.holidays or str(day) in self.holidays
 
 
 class Position(_Strict):

@@ -71,9 +71,11 @@ def parse_deadline(value: str, zone: str, rules: Deadlines = RULES_DEFAULT) -> d
 
 def end_of_business(day: date, tz: tzinfo, rules: Deadlines = RULES_DEFAULT) -> datetime:
     """A deadline of a whole day: its end of business, on the next working day if it falls on
-    a weekend and the rules move such deadlines."""
-    if rules.weekend == "next-working-day" and day.weekday() >= 5:
-        day += timedelta(days=7 - day.weekday())
+    a weekend or a holiday and the rules move such deadlines."""
+    for _ in range(366):  # a year of closed days would be a mistake in the rules: stop there
+        if not rules.closed(day):
+            break
+        day += timedelta(days=1)
     return datetime.combine(day, rules.end_of_business.replace(tzinfo=None), tzinfo=tz)
 
 

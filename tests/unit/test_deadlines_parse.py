@@ -269,3 +269,20 @@ def test_need_until_a_sunday(tmp_path: Path, answer: str, new_due: str) -> None:
     assert app.handle(Fetched("test", raw)) == "processed"
     (item,) = [i for i in app.status()["items"] if i["id"] == item_id]
     assert item["due"] == new_due
+
+
+def test_holidays_are_closed_days_like_a_weekend() -> None:
+    # "The Chair is given a deadline ... on a public holiday weekend": the Secretariat's closed
+    # days (yearly "MM-DD" or one date) move a whole-day deadline as a weekend does.
+    closed = Deadlines(weekend="next-working-day", holidays=["12-25", "12-26", "01-01"])
+    christmas_eve = datetime(2026, 12, 11, 23, 30, tzinfo=UTC)
+    got = whole_days_after(christmas_eve, timedelta(days=14), "Europe/London", closed)
+    assert got.isoformat() == "2026-12-28T17:00:00+00:00"  # not Friday the 25th
+    new_year = parse_deadline("2027-01-01", "Europe/London", closed)
+    assert new_year.isoformat() == "2027-01-04T17:00:00+00:00"  # Friday 1st, then a weekend
+    once = Deadlines(weekend="next-working-day", holidays=["2027-04-02"])
+    assert parse_deadline("2027-04-02", "Europe/London", once).date().isoformat() == "2027-04-05"
+    kept = Deadlines(weekend="keep", holidays=["12-25"])
+    assert parse_deadline("2026-12-25", "Europe/London", kept).day == 25
+    with pytest.raises(ValueError, match="holidays: '12-32' is not MM-DD"):
+        Deadlines(holidays=["12-32"])
