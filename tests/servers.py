@@ -256,11 +256,13 @@ class SmtpSink:
     lock: threading.Lock = field(default_factory=threading.Lock)
     controller: Controller | None = None
     tls: dict[str, Any] = field(default_factory=dict)  # Controller's ssl_context / tls_context
+    sessions: set[int] = field(default_factory=set)  # one per SMTP connection that sent mail
 
     async def handle_DATA(self, server: object, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         with self.lock:
             self.messages.append(Received(str(envelope.mail_from), list(envelope.rcpt_tos), raw))
+            self.sessions.add(id(session))
         return "250 Message accepted for delivery"
 
     def start(self) -> None:

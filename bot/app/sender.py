@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from bot.clock import Clock
 from bot.faults import crash_point
-from bot.mail.transport import PermanentFailure, TransientFailure, Transport
+from bot.mail.transport import PermanentFailure, TransientFailure, Transport, finish
 from bot.store import outbox
 from bot.store.models import Outbox
 
@@ -73,6 +73,20 @@ async def flush(
 
     A mail refused for good with a thread archive goes again at once without it (the Chair
     gets the packet); `on_stripped(row, refusal)` then tells the Secretariat."""
+    try:
+        return await _flush(engine, transport, clock, sender, per_hour, on_stripped)
+    finally:
+        await finish(transport)  # one SMTP session per batch, closed when the batch ends
+
+
+async def _flush(
+    engine: Engine,
+    transport: Transport,
+    clock: Clock,
+    sender: str,
+    per_hour: int,
+    on_stripped: Callable[[Outbox, str], None] | None,
+) -> int:
     sent = 0
     while True:
         row = await asyncio.to_thread(outbox.claim, engine, clock.now())

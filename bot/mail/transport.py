@@ -25,27 +25,67 @@ class Transport(Protocol):
     async def send(self, sender: str, recipients: list[str], raw: bytes) -> None: ...
 
 
+async def finish(transport: Transport) -> None:
+    """End a batch: a transport that keeps a session open across a batch closes it here (a
+    session left open while the daemon idles would be dropped by the server anyway)."""
+    close = getattr(transport, "close", None)
+    if close is not None:
+        await close()
+
+
 @dataclass
 class SmtpTransport:
+    """One SMTP session serves a whole batch of mails (connect, TLS and login once); any error
+    ends it, and the next mail opens a new one. Each mail is still its own transaction."""
+
     config: SmtpConfig
     password: str | None
+    _client: aiosmtplib.SMTP | None = field(default=None, init=False, repr=False)
+
+    async def _session(self) -> aiosmtplib.SMTP:
+        if self._client is not None and self._client.is_connected:
+            return self._client
+        cfg = self.config
+        client = aiosmtplib.SMTP(
+            hostname=cfg.host,
+            port=cfg.port,
+            use_tls=cfg.security == "ssl",
+            start_tls=cfg.security == "starttls",
+            username=cfg.username,
+            password=self.password if cfg.username else None,
+            timeout=cfg.timeout_seconds,
+            tls_context=tls_context(cfg.ca_file) if cfg.security != "none" else None,
+        )
+        await client.connect()
+        self._client = client
+        return client
+
+    async def close(self) -> None:
+        """QUIT the open session, if any; a server that already left is no error."""
+        client, self._client = self._client, None
+        if client is not None and client.is_connected:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                client.close()
+
+    async def _deliver(self, sender: str, recipients: list[str], raw: bytes) -> None:
+        try:
+            client = await self._session()
+            await client.sendmail(sender, recipients, raw)
+        except BaseException:
+            await self._drop()  # a session in an unknown state is never reused
+            raise
+
+    async def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
     async def send(self, sender: str, recipients: list[str], raw: bytes) -> None:
-        cfg = self.config
+        """One mail in the batch's session; SMTP errors turned into what they mean for it."""
         try:
-            await aiosmtplib.send(
-                raw,
-                sender=sender,
-                recipients=recipients,
-                hostname=cfg.host,
-                port=cfg.port,
-                use_tls=cfg.security == "ssl",
-                start_tls=cfg.security == "starttls",
-                username=cfg.username,
-                password=self.password if cfg.username else None,
-                timeout=cfg.timeout_seconds,
-                tls_context=tls_context(cfg.ca_file) if cfg.security != "none" else None,
-            )
+            await self._deliver(sender, recipients, raw)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             if all(500 <= c < 600 for c in codes):
