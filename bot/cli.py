@@ -583,6 +583,12 @@ def show_command(obj: Context, item_id: int, as_json: bool) -> None:
     _show_item(app, item)
 
 
+def _state_with_outcome(item: dict[str, Any]) -> str:
+    """'escalated (no consensus)', or the state alone when the outcome only repeats it."""
+    outcome = item.get("outcome")
+    return f"{item['state']} ({outcome})" if outcome and outcome != item["state"] else item["state"]
+
+
 def _show_item(app: App, item: dict[str, Any]) -> None:
     zone, out = _zone(app), Printer()
     now = app.clock.now()
@@ -591,7 +597,7 @@ def _show_item(app: App, item: dict[str, Any]) -> None:
     if item["deadline"]:
         deadline += f", {fmt.relative(item['deadline'], now)}"
     facts: list[tuple[str, object]] = [
-        ("state", item["state"] + (f" ({item['outcome']})" if item.get("outcome") else "")),
+        ("state", _state_with_outcome(item)),
         ("deadline", deadline),
         ("opened", f"{fmt.when(item['created_at'], zone)} by {_opened_by(item['opened_by'])}"),
     ]
@@ -607,7 +613,8 @@ def _show_item(app: App, item: dict[str, Any]) -> None:
         facts.append(("determined", shorten(item["determination"].get("text"), 300)))
     fmt.fields(facts, out.line)
     members = item["members_asked"]
-    answered = [a for a in item["answers"] if a["status"] == "counted"]
+    # The Chair's determination is recorded like an answer, but no member gave it.
+    answered = [a for a in item["answers"] if a["status"] == "counted" and a.get("member")]
     out.line("")
     if item["answers"]:
         out.table(
@@ -682,7 +689,8 @@ def _grouped(sent: list[dict[str, Any]]) -> list[tuple[str, str, str, str]]:
         people = [to for m in mails for to in m["to"]]
         to = fmt.names(people) if len(people) <= 2 else plural(len(people), "person", "people")
         states = sorted({m["state"] for m in mails})
-        out.append((at, purpose, to, ", ".join(states)))
+        # "readback:<hash>" names the text read back; a person reads "readback"
+        out.append((at, purpose.split(":", 1)[0], to, ", ".join(states)))
     return out
 
 

@@ -98,7 +98,9 @@ def item_detail(
 
     def who(person_id: int | None) -> dict[str, Any]:
         p = people.get(person_id or 0)
-        return {"name": p.name, "email": p.email} if p else {"name": "?", "email": ""}
+        if p is None:
+            return {"name": "?", "email": "", "member": False}
+        return {"name": p.name, "email": p.email, "member": p.kind == PersonKind.MEMBER}
 
     standing = repo.standing(s, item.id)
     record.update(

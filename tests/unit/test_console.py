@@ -208,3 +208,17 @@ def test_version_and_the_new_email_commands_are_listed() -> None:
     for prefix in ("EXTEND", "CANCEL", "REMIND"):
         assert f"Subject: {prefix}: ..." in kinds
     assert "open, consensus, escalated, determined, closed, cancelled" in kinds
+
+
+def test_the_chairs_determination_is_shown_but_not_counted_as_a_members_answer(
+    tmp_path: Path,
+) -> None:
+    # `show` said "5 counted of 4 members asked" once the Chair had determined: her answer is
+    # kept in the list, marked as nobody's answer among the members.
+    from tests.unit.test_register import escalated_and_determined
+
+    app, _ = escalated_and_determined(tmp_path)
+    detail = app.item_detail(1)
+    members = [a for a in detail["answers"] if a["member"]]
+    chair = [a for a in detail["answers"] if not a["member"]]
+    assert len(members) == 2 and [a["position"] for a in chair] == ["determination"]
