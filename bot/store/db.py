@@ -62,7 +62,12 @@ def _v2_kinds_own_their_data(conn: Any) -> None:
     conn.execute(text("UPDATE outbox SET cap_key = COALESCE(json_extract(recipients, '$[0]'), '')"))
 
 
-MIGRATIONS: list[Migration] = [_v2_kinds_own_their_data]
+def _v3_outbox_budget_index(conn: Any) -> None:
+    """The index the sender counts an hour's mail on one budget with (issue 12)."""
+    conn.execute(text("CREATE INDEX ix_outbox_budget ON outbox (cap_key, state, sent_at)"))
+
+
+MIGRATIONS: list[Migration] = [_v2_kinds_own_their_data, _v3_outbox_budget_index]
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 
 

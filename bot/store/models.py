@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -124,6 +124,10 @@ class Deadline(SQLModel, table=True):
 
 class Outbox(SQLModel, table=True):
     """An outgoing mail, written in the transaction that caused it; its Message-ID never changes."""
+
+    # The hourly budget is counted before every send: by this index, not by reading every mail
+    # ever sent (which made a long catch-up quadratic).
+    __table_args__ = (Index("ix_outbox_budget", "cap_key", "state", "sent_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     message_id: str = Field(index=True, unique=True)

@@ -29,7 +29,9 @@ def test_schema_one_database_upgrades_with_every_record_kept(tmp_path: Path) -> 
     before = schema_one_database(tmp_path / "cg.db")
     app = make_app(tmp_path, secret="v1-fixture-secret", now=datetime.now(UTC))
     with sqlite3.connect(tmp_path / "cg.db") as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        assert "ix_outbox_budget" in indexes  # schema 3 (issue 12)
         tables = tuple(before)
         after = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
     assert after == before
@@ -63,3 +65,18 @@ def test_a_migration_that_fails_part_way_changes_nothing(
         assert con.execute("PRAGMA user_version").fetchone()[0] == 1
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "standing" not in tables and "deadline" in tables
+
+
+def test_the_hourly_budget_is_counted_by_its_index_not_by_every_mail_sent(tmp_path: Path) -> None:
+    # Issue 12: the count before every send scanned every mail ever sent (all of state 'sent'),
+    # so a long catch-up slowed down with each mail it sent.
+    make_app(tmp_path)
+    with sqlite3.connect(tmp_path / "cg.db") as db:
+        plan = " ".join(
+            str(row[-1])
+            for row in db.execute(
+                "EXPLAIN QUERY PLAN SELECT count(*) FROM outbox "
+                "WHERE state = 'sent' AND cap_key = 'x' AND sent_at >= '2026-01-01'"
+            )
+        )
+    assert "ix_outbox_budget" in plan, plan
