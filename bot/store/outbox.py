@@ -91,6 +91,7 @@ def claim(engine: Engine, now: datetime) -> Outbox | None:
                 or_(col(Outbox.next_attempt_at).is_(None), col(Outbox.next_attempt_at) <= now),
             )
             .order_by(col(Outbox.priority), col(Outbox.id))
+            .limit(1)  # the ORM's first() would build every pending row (a catch-up's thousands)
         ).first()
         if row is None:
             return None

@@ -578,7 +578,10 @@ def due_deadlines(session: Session, now: datetime) -> list[Deadline]:
 
 def next_deadline(session: Session) -> datetime | None:
     row = session.exec(
-        select(Deadline).where(col(Deadline.done_at).is_(None)).order_by(col(Deadline.due_at))
+        select(Deadline)
+        .where(col(Deadline.done_at).is_(None))
+        .order_by(col(Deadline.due_at))
+        .limit(1)
     ).first()
     return row.due_at if row else None
 
