@@ -141,6 +141,7 @@ class Results:
     catch_ups: list[CatchUp] = field(default_factory=list)
     parse: ParseFigures | None = None
     failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 # -- measuring ---------------------------------------------------------------------------------
@@ -329,24 +330,42 @@ def machine(dovecot_version: str) -> list[str]:
         ),
         platform.machine(),
     )
-    head = _command(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
-    changed = _command(
-        [
-            "git",
-            "-C",
-            str(ROOT),
-            "--no-optional-locks",
-            "status",
-            "--porcelain",
-            "--untracked-files=no",
-        ]
-    )
     return [
         f"machine: nproc {len(os.sched_getaffinity(0))} ({cpu}), load average "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} at start",
         f"Python {platform.python_version()}, Dovecot {dovecot_version}, "
-        f"{_command([str(CGBOT), '--version'])}, tree {head}"
-        + (" with uncommitted changes" if changed else ""),
+        f"{_command([str(CGBOT), '--version'])}, tree {tree_state()}",
+    ]
+
+
+def tree_state() -> str:
+    """HEAD, and whether tracked files differ from it. cgbot is installed editable from this
+    tree, so each cgbot process runs what is on disk when it starts."""
+    head = _command(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+    status = ["status", "--porcelain", "--untracked-files=no"]
+    changed = _command(["git", "-C", str(ROOT), "--no-optional-locks", *status])
+    return head + (" with uncommitted changes" if changed else "")
+
+
+def last_code_change() -> float:
+    """When a file cgbot runs (bot/, rules/, templates/) was last written."""
+    return max(
+        (f.stat().st_mtime for d in ("bot", "rules", "templates") for f in (ROOT / d).rglob("*")),
+        default=0.0,
+    )
+
+
+def tree_note(start: str, began: float) -> list[str]:
+    """A warning when someone changed the code while the bench ran: the figures may mix two
+    versions of cgbot (another engineer may share this working tree)."""
+    end, changed = tree_state(), last_code_change()
+    if end == start and changed < began:
+        return []
+    when = time.strftime("%H:%M:%S", time.localtime(changed))
+    return [
+        f"WARNING: the code changed during the run (tree {start} -> {end}, last write {when}, "
+        f"the run began {time.strftime('%H:%M:%S', time.localtime(began))}): figures taken "
+        "after that may be of another version"
     ]
 
 
@@ -537,6 +556,7 @@ def report(results: Results, opts: Options, took: float) -> str:
     if results.daemon and results.daemon.exit_code != 0:
         notes.append(f"the daemon exited {results.daemon.exit_code} on SIGTERM")
     notes += [f"could not measure: {f}" for f in results.failures]
+    notes += results.warnings
     return render(rows) + "\n\n" + "\n".join(notes)
 
 
@@ -599,7 +619,7 @@ def measure(dovecot: Dovecot, work: Path, opts: Options) -> Results:
 
 def main(argv: list[str] | None = None) -> int:
     opts = options(argv)
-    started = time.monotonic()
+    started, began, tree = time.monotonic(), time.time(), tree_state()
     work = Path(tempfile.mkdtemp(prefix="cgbot-bench-"))
     work.chmod(0o755)  # Dovecot's unprivileged processes walk this path
     dovecot = start_dovecot(work / "dovecot")
@@ -609,6 +629,7 @@ def main(argv: list[str] | None = None) -> int:
         stop_dovecot(dovecot)
         if not opts.keep:
             shutil.rmtree(work, ignore_errors=True)
+    results.warnings += tree_note(tree, began)
     print(report(results, opts, time.monotonic() - started))
     if opts.keep:
         print(f"work folder kept: {work}")
