@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from bot.domain.effects import Effect, OpenItem, Record, SetState
 from bot.domain.message import InboundMessage
@@ -179,6 +180,31 @@ def explain_records(effects: list[Effect]) -> dict[str, Any]:
         "status": first.status if first else None,
         "why": first.note if first else "",
     }
+
+
+def no_opening(sit: Situation, item: ItemView) -> list[Effect]:
+    """For a kind with no items of its own (the digest, the report): opening does nothing."""
+    return []
+
+
+def no_reply(sit: Situation, reply: Reply) -> list[Effect]:
+    """For a kind with no items of its own: no reply can reach one."""
+    return []
+
+
+def no_deadline(sit: Situation, item: ItemView, kind: str) -> list[Effect]:
+    """For a kind with no items of its own: its work is its schedule's ticks."""
+    return []
+
+
+def next_local(now: datetime, zone: str, at: str, day_ok: Callable[[datetime], bool]) -> datetime:
+    """The first `at` ("07:00", in `zone`) after `now` on a day `day_ok` accepts, in UTC."""
+    local = now.astimezone(ZoneInfo(zone))
+    hour, minute = (int(x) for x in at.split(":"))
+    slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    while slot <= local or not day_ok(slot):
+        slot += timedelta(days=1)
+    return slot.astimezone(ZoneInfo("UTC"))
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.effects import Effect, Mail, Remember
-from bot.domain.types import ItemKind, ItemView
+from bot.domain.types import ItemKind
 from bot.resources import data_dir
-from bot.workflows.base import Reply, Situation, Tick, Workflow
+from bot.workflows.base import (
+    Situation,
+    Tick,
+    Workflow,
+    next_local,
+    no_deadline,
+    no_opening,
+    no_reply,
+)
 
 AT = "07:00"  # in the group's time zone
 
@@ -25,13 +33,7 @@ class DigestState(StrEnum):
 
 
 def _next(sit: Situation, weekday: int | None) -> datetime:
-    zone = ZoneInfo(sit.zone)
-    local = sit.now.astimezone(zone)
-    hour, minute = (int(x) for x in AT.split(":"))
-    slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    while slot <= local or (weekday is not None and slot.weekday() != weekday):
-        slot += timedelta(days=1)
-    return slot.astimezone(ZoneInfo("UTC"))
+    return next_local(sit.now, sit.zone, AT, lambda d: weekday is None or d.weekday() == weekday)
 
 
 def schedule(sit: Situation) -> list[Tick]:
@@ -126,27 +128,15 @@ def on_tick(sit: Situation, job: str) -> list[Effect]:
     ]
 
 
-def _no_reply(sit: Situation, reply: Reply) -> list[Effect]:
-    return []
-
-
-def _nothing(sit: Situation, item: ItemView) -> list[Effect]:
-    return []
-
-
-def _no_deadline(sit: Situation, item: ItemView, kind: str) -> list[Effect]:
-    return []
-
-
 WORKFLOW = Workflow(
     kind=ItemKind.DIGEST,
     description="the Secretariat's daily digest and weekly summary (ToR 6.2.f)",
     states=DigestState,
     initial=DigestState.NONE,
     transitions={},
-    on_open=_nothing,
-    on_reply=_no_reply,
-    on_deadline=_no_deadline,
+    on_open=no_opening,
+    on_reply=no_reply,
+    on_deadline=no_deadline,
     templates=data_dir("templates") / "digest",
     schedule=schedule,
     on_tick=on_tick,

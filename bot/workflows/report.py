@@ -14,9 +14,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.effects import Effect, Report
-from bot.domain.types import ItemKind, ItemView
+from bot.domain.types import ItemKind
 from bot.resources import data_dir
-from bot.workflows.base import Reply, Situation, Tick, Workflow
+from bot.workflows.base import (
+    Situation,
+    Tick,
+    Workflow,
+    next_local,
+    no_deadline,
+    no_opening,
+    no_reply,
+)
 
 AT = "08:00"  # on the first of the month, in the group's time zone
 _ANSWERS = ("position-recorded", "feedback-received")
@@ -247,30 +255,12 @@ def _share(rounds: list[dict[str, Any]]) -> float | None:
 
 def schedule(sit: Situation) -> list[Tick]:
     """The first of each month at 08:00 in the group's time zone."""
-    zone = ZoneInfo(sit.zone)
-    local = sit.now.astimezone(zone)
-    hour, minute = (int(x) for x in AT.split(":"))
-    slot = local.replace(day=1, hour=hour, minute=minute, second=0, microsecond=0)
-    if slot <= local:
-        slot = (slot + timedelta(days=32)).replace(day=1)
-    return [Tick("monthly", slot.astimezone(ZoneInfo("UTC")))]
+    return [Tick("monthly", next_local(sit.now, sit.zone, AT, lambda d: d.day == 1))]
 
 
 def on_tick(sit: Situation, job: str) -> list[Effect]:
     """The draft of last month's report, to the Secretariat."""
     return [Report(month_before(sit.now, sit.zone), sit.secretariat)]
-
-
-def _no_reply(sit: Situation, reply: Reply) -> list[Effect]:
-    return []
-
-
-def _nothing(sit: Situation, item: ItemView) -> list[Effect]:
-    return []
-
-
-def _no_deadline(sit: Situation, item: ItemView, kind: str) -> list[Effect]:
-    return []
 
 
 WORKFLOW = Workflow(
@@ -280,9 +270,9 @@ WORKFLOW = Workflow(
     states=ReportState,
     initial=ReportState.NONE,
     transitions={},
-    on_open=_nothing,
-    on_reply=_no_reply,
-    on_deadline=_no_deadline,
+    on_open=no_opening,
+    on_reply=no_reply,
+    on_deadline=no_deadline,
     templates=data_dir("templates") / "report",
     schedule=schedule,
     on_tick=on_tick,
