@@ -24,8 +24,9 @@ from pathlib import Path
 
 from aiosmtpd.smtp import Envelope, Session
 
-from bench.perf_mix import BOT, CHAIR, MEMBERS, SECRETARIAT, ItemMail
+from bench.perf_mix import MEMBERS, ItemMail
 from bot.demo import clients
+from tests.conftest import config_text as tests_config
 from tests.servers import Dovecot, Received, SmtpSink
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,38 +96,17 @@ def config_text(dovecot: Dovecot, user: str, password: str, smtp_port: int, db: 
         f'timezone = "{m.timezone}"\nlanguage = "{m.language}"\n'
         for m in MEMBERS
     )
-    return f"""\
-[mailbox]
-host = "127.0.0.1"
-port = {dovecot.port}
-security = "none"
-username = "{user}"
-password = "{password}"
-folder = "INBOX"
-poll_seconds = 60
-timeout_seconds = 30
-
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-security = "none"
-from_address = "{BOT}"
-max_per_address_per_hour = {HOURLY_CAP}
-
-[database]
-url = "sqlite:///{db}"
-
-[group]
-name = "CIWP Coordination Group"
-rules = "ciwp-coordination-group"
-timezone = "Europe/London"
-secretariat = ["{SECRETARIAT}"]
-
-{members}
-[chair]
-name = "{CHAIR[0]}"
-email = "{CHAIR[1]}"
-"""
+    return tests_config(
+        dovecot.port,
+        user,
+        password,
+        smtp_port,
+        db,
+        poll=60,
+        timeout=30,
+        members=members,
+        smtp_extra=f"max_per_address_per_hour = {HOURLY_CAP}\n",
+    )
 
 
 @dataclass(frozen=True)

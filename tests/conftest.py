@@ -51,11 +51,17 @@ def config_text(
     db: Path,
     secret: str | None = None,
     poll: float = 30.0,
+    timeout: int = 10,
+    members: str | None = None,
+    smtp_extra: str = "",
 ) -> str:
-    members = "\n".join(
-        f'[[members]]\nname = "{n}"\nemail = "{e}"\nrole = "{r}"\ntimezone = "{tz}"\n'
-        for n, e, r, tz in MEMBERS
-    )
+    """The tests' installation; the bench (bench/perf_rig.py) gives its own members (with their
+    languages), a longer timeout and a higher hourly cap."""
+    if members is None:
+        members = "\n".join(
+            f'[[members]]\nname = "{n}"\nemail = "{e}"\nrole = "{r}"\ntimezone = "{tz}"\n'
+            for n, e, r, tz in MEMBERS
+        )
     security = f'[security]\nsecret = "{secret}"\n' if secret else ""
     return f"""\
 [mailbox]
@@ -66,14 +72,14 @@ username = "{user}"
 password = "{password}"
 folder = "INBOX"
 poll_seconds = {poll}
-timeout_seconds = 10
+timeout_seconds = {timeout}
 
 [smtp]
 host = "127.0.0.1"
 port = {smtp_port}
 security = "none"
 from_address = "{BOT}"
-
+{smtp_extra}
 [database]
 url = "sqlite:///{db}"
 
