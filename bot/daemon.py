@@ -39,7 +39,7 @@ class Source(Protocol):
 
     async def connect(self) -> None: ...
     async def close(self) -> None: ...
-    def fetch_new(self, last_uid: int) -> AsyncIterator[Fetched]: ...
+    def fetch_batches(self, last_uid: int) -> AsyncIterator[list[Fetched]]: ...
 
 
 class Daemon:
@@ -77,11 +77,11 @@ class Daemon:
         fell due: after downtime the mailbox is caught up first, then the closes run."""
         started = self.app.clock.now()
         handled = 0
-        async for fetched in self.source.fetch_new(self._last_uid()):
+        async for batch in self.source.fetch_batches(self._last_uid()):
             async with self._deadlines_lock:  # a reply and a deadline never decide at once
-                state = await asyncio.to_thread(self.app.handle, fetched)
-            self.counters[f"inbound {state}"] += 1
-            handled += 1
+                states = await asyncio.to_thread(self.app.handle_batch, batch)
+            self.counters.update(f"inbound {state}" for state in states)
+            handled += len(states)
         self._mail_read_until = started  # everything the server had by then has been read
         if handled:
             self._outbox_wake.set()

@@ -5,6 +5,7 @@ intake.py (one message), deadlines.py (time), enact.py (effects -> rows), sender
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -123,6 +124,10 @@ class App:
     def handle(self, fetched: Fetched) -> str:
         """Archive, interpret and apply one message; returns the archive state it ends in."""
         return self.intake.handle(fetched)
+
+    def handle_batch(self, batch: Sequence[Fetched]) -> list[str]:
+        """Archive, interpret and apply a batch in two transactions (see Intake.handle_batch)."""
+        return self.intake.handle_batch(batch)
 
     def run_due(self, mail_read_until: datetime | None = None, gated: bool = False) -> int:
         """Run every deadline that has come, once (see Deadlines.run_due for `gated`)."""

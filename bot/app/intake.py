@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import parseaddr
@@ -39,7 +40,7 @@ from bot.pipeline import (
 )
 from bot.store import repo
 from bot.store.db import StoreUnavailable, session
-from bot.store.models import Inbound, InboundState
+from bot.store.models import InboundState
 
 log = logging.getLogger("cgbot")
 
@@ -60,6 +61,29 @@ def load_item(s: Session) -> Callable[[int, str], ItemRecord | None]:
 
 
 @dataclass(frozen=True)
+class Archived:
+    """One message of a batch once stored: its archive row's identity and state."""
+
+    fetched: Fetched
+    inbound_id: int
+    message_id: str
+    sha: str
+    state: str
+    arrived: datetime | None
+
+
+def _first_copies(stored: list[Archived]) -> list[Archived]:
+    """The stored messages still to apply, each once even if the batch holds its bytes twice."""
+    seen: set[int] = set()
+    fresh = []
+    for archived in stored:
+        if archived.state == InboundState.NEW and archived.inbound_id not in seen:
+            seen.add(archived.inbound_id)
+            fresh.append(archived)
+    return fresh
+
+
+@dataclass(frozen=True)
 class Intake:
     engine: Engine
     clock: Clock
@@ -72,61 +96,80 @@ class Intake:
             return inspect(raw, self.world(s))
 
     def handle(self, fetched: Fetched) -> str:
-        """Archive, interpret and apply one message; returns the archive state it ends in.
+        """Archive, interpret and apply one message; returns the archive state it ends in."""
+        return self.handle_batch([fetched])[0]
 
-        Raises only when the database itself fails: the caller then leaves the message on the
-        server and its checkpoint where it was, to try again later."""
+    def handle_batch(self, batch: Sequence[Fetched]) -> list[str]:
+        """Archive, interpret and apply a bounded batch of messages in mailbox order; returns
+        the archive state each ends in.
+
+        Two transactions for the whole batch, not two per message: one stores every raw
+        message, one applies them all (each inside its own savepoint) with the checkpoint at
+        the batch's last UID. A crash between or during them leaves the checkpoint where it
+        was, so the batch is fetched again: the stored copies are recognised by their content
+        and applied then, and nothing was sent, because the outbox rows commit with the
+        effects. Raises only when the database itself fails: the caller then leaves the
+        messages on the server and the checkpoint where it was, to try again later."""
         try:
-            return self._handle(fetched)
+            return self._handle_batch(batch)
         except OperationalError as exc:
             raise StoreUnavailable(
-                f"database {self.engine.url.database}: {exc.orig}; the message stays on the "
-                "server and is read again next time"
+                f"database {self.engine.url.database}: {exc.orig}; the messages stay on the "
+                "server and are read again next time"
             ) from exc
 
-    def _handle(self, fetched: Fetched) -> str:
+    def _handle_batch(self, batch: Sequence[Fetched]) -> list[str]:
+        if not batch:
+            return []
         now = self.clock.now()
+        with session(self.engine) as s:
+            stored = [self._archive(s, fetched, now) for fetched in batch]
+            s.commit()
+        fresh = _first_copies(stored)
+        for _ in fresh:
+            crash_point("archived")
+        states: dict[int, str] = {a.inbound_id: a.state for a in stored}
+        with session(self.engine) as s:
+            for archived in fresh:
+                states[archived.inbound_id] = self._apply(s, archived)
+            _advance(s, batch[-1])
+            s.commit()
+        for _ in fresh:
+            crash_point("applied")
+        return [states[a.inbound_id] for a in stored]
+
+    def _archive(self, s: Session, fetched: Fetched, now: datetime) -> Archived:
         # The server's clock says when it arrived; read on the bot's (possibly moved) clock.
         arrived = self.clock.from_real(fetched.arrived_at) if fetched.arrived_at else None
-        with session(self.engine) as s:
-            row = repo.archive(
-                s,
-                fetched.raw,
-                header_message_id(fetched.raw),
-                fetched.source,
-                fetched.uidvalidity,
-                fetched.uid,
-                now,
-                arrived,
-            )
-            assert row.id is not None
-            inbound_id, message_id, sha = row.id, row.message_id, row.sha256
-            if row.state != InboundState.NEW:
-                _advance(s, fetched)
-                s.commit()
-                return row.state
-        crash_point("archived")
+        raw = fetched.raw
+        row = repo.archive(
+            s, raw, header_message_id(raw), fetched.source, fetched.uidvalidity, fetched.uid,
+            now, arrived,
+        )  # fmt: skip
+        assert row.id is not None
+        return Archived(fetched, row.id, row.message_id, row.sha256, row.state, arrived)
+
+    def _apply(self, s: Session, archived: Archived) -> str:
+        """Interpret and apply one stored message inside a savepoint of the batch's
+        transaction: a message that breaks the code is rolled back alone and quarantined."""
+        twin = repo.handled_twin(s, archived.message_id, archived.inbound_id)
+        if twin is not None:
+            repo.mark_duplicate(s, archived.inbound_id, twin, self.clock.now())
+            return InboundState.DUPLICATE
+        raw, ids = archived.fetched.raw, (archived.inbound_id, archived.message_id, archived.sha)
         try:
-            with session(self.engine) as s:
-                world = _with_dkim_keys(self.world(s), fetched.raw)
-                result = inspect(fetched.raw, world, arrived)
-                outcome = result.outcome
-                state = self._settle(s, world, outcome, inbound_id, message_id, sha, result)
-                _advance(s, fetched)
-                s.commit()
+            with s.begin_nested():
+                world = _with_dkim_keys(self.world(s), raw)
+                result = inspect(raw, world, archived.arrived)
+                return self._settle(s, world, result.outcome, *ids, result)
         except OperationalError:
             raise  # the database, not the message, is at fault: leave it on the server
         except Exception as exc:  # a bug must not stop the daemon or lose the message
-            log.exception("message #%s could not be handled", inbound_id)
+            log.exception("message #%s could not be handled", archived.inbound_id)
             detail = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"
-            with session(self.engine) as s:
-                world = self.world(s)
+            with s.begin_nested():
                 crashed = Quarantined(Crashed(detail=detail))
-                state = self._settle(s, world, crashed, inbound_id, message_id, sha, None)
-                _advance(s, fetched)
-                s.commit()
-        crash_point("applied")
-        return state
+                return self._settle(s, self.world(s), crashed, *ids, None)
 
     def _settle(
         self,
@@ -157,7 +200,7 @@ class Intake:
             told = writer is not None and repo.told_held(s, writer.id, item_id, now)
             effects = quarantine_effects(
                 outcome.refusal,
-                result.inspection.raw if result else _raw(s, inbound_id),
+                result.inspection.raw if result else repo.raw_of(s, inbound_id),
                 item_id,
                 person_id,
                 tell=None if told else writer,
@@ -198,12 +241,6 @@ def _writer(insp: Inspection | None, world: World) -> PersonView | None:
     if person is None or person.kind not in (PersonKind.MEMBER, PersonKind.CHAIR):
         return None
     return person
-
-
-def _raw(s: Session, inbound_id: int) -> bytes:
-    row = s.get(Inbound, inbound_id)
-    assert row is not None
-    return row.raw
 
 
 def _advance(s: Session, fetched: Fetched) -> None:

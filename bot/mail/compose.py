@@ -211,7 +211,13 @@ def _leave_out(raw: bytes, spots: list[_Spot]) -> bytes:
 
 
 def attachments_of(raw: bytes) -> list[Attachment]:
-    """The files attached to a received mail, as they were sent (a paper for a meeting)."""
+    """The files attached to a received mail, as they were sent (a paper for a meeting).
+
+    Only a part with a file name is a file, and a file name is a `name` or `filename`
+    parameter (RFC 2045, 2183, 2231) in some part's headers: a mail without those four
+    letters anywhere has no files, and is not parsed a second time to learn it."""
+    if b"name" not in raw.lower():
+        return []
     try:
         msg = BytesParser(policy=policy.default).parsebytes(raw)
     except Exception:  # a mail too broken to read has no papers to give

@@ -24,6 +24,14 @@ from bot.mail.tls import tls_context
 log = logging.getLogger("cgbot.imap")
 
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+_UID = re.compile(rb"\bUID (\d+)")
+_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
+_FETCH_LINE = re.compile(rb"^\d+ FETCH \(")
+
+# A catch-up reads this much per UID FETCH and per database transaction: few round trips and
+# commits, and memory bounded whatever the backlog.
+BATCH_MESSAGES = 50
+BATCH_BYTES = 5 * 1024 * 1024
 
 
 class ImapDown(Exception):
@@ -90,7 +98,7 @@ async def _starttls_client(cfg: MailboxConfig, lost: Any) -> aioimaplib.IMAP4:
 
 
 class ImapSource:
-    """One folder of one account. `fetch_new` yields messages above the checkpoint UID."""
+    """One folder of one account. `fetch_batches` yields the messages above the checkpoint."""
 
     def __init__(self, cfg: MailboxConfig, password: str | None) -> None:
         self.cfg = cfg
@@ -170,26 +178,50 @@ class ImapSource:
         uids = [int(x) for line in resp.lines[:1] for x in bytes(line).split() if x.isdigit()]
         return sorted(u for u in uids if u > last_uid)  # "n:*" always includes the highest UID
 
-    async def fetch(self, uid: int) -> tuple[bytes, datetime | None] | None:
-        """The message and when the server received it (INTERNALDATE), never marking it read."""
+    async def sizes(self, uids: list[int]) -> list[tuple[int, int]]:
+        """(UID, size) of these messages, in UID order, so a batch can be planned before any
+        message is held. Asked a slice at a time: aioimaplib rescans a response's lines for
+        each line it reads, and recurses once per line."""
         assert self.client is not None
-        query = "(UID INTERNALDATE BODY.PEEK[])"
-        resp = await self._call(self.client.uid("fetch", str(uid), query))
+        wanted = ",".join(str(u) for u in uids)
+        resp = await self._call(self.client.uid("fetch", wanted, "(RFC822.SIZE)"))
         if resp.result != "OK":
-            raise ImapDown(f"UID FETCH {uid} failed: {_text(resp.lines)}")
-        arrived = next((d for line in resp.lines if (d := internaldate(line))), None)
+            raise ImapDown(f"UID FETCH {wanted[:60]} (RFC822.SIZE) failed: {_text(resp.lines)}")
+        found = {}
         for line in resp.lines:
             if isinstance(line, bytearray):
-                return bytes(line), arrived
-        return None  # expunged meanwhile
+                continue
+            uid, size = _UID.search(bytes(line)), _SIZE.search(bytes(line))
+            if uid and size:
+                found[int(uid.group(1))] = int(size.group(1))
+        return sorted((u, s) for u, s in found.items() if u in set(uids))
 
-    async def fetch_new(self, last_uid: int) -> AsyncIterator[Fetched]:
+    async def fetch_many(self, uids: list[int]) -> dict[int, tuple[bytes, datetime | None]]:
+        """The messages and when the server received each (INTERNALDATE), in one UID FETCH,
+        never marking them read; a UID expunged meanwhile is simply absent."""
+        assert self.client is not None
+        query = "(UID INTERNALDATE BODY.PEEK[])"
+        wanted = ",".join(str(u) for u in uids)
+        resp = await self._call(self.client.uid("fetch", wanted, query))
+        if resp.result != "OK":
+            raise ImapDown(f"UID FETCH {wanted[:60]} failed: {_text(resp.lines)}")
+        return fetched_messages(resp.lines, set(uids))
+
+    async def fetch_batches(self, last_uid: int) -> AsyncIterator[list[Fetched]]:
+        """The messages above `last_uid` in UID order, a bounded batch at a time: at most
+        BATCH_MESSAGES messages and BATCH_BYTES bytes in memory (one larger message alone)."""
         assert self.uidvalidity is not None
-        for uid in await self.uids_after(last_uid):
-            found = await self.fetch(uid)
-            if found is not None:
-                raw, arrived = found
-                yield Fetched(self.name, raw, self.uidvalidity, uid, arrived)
+        waiting = await self.uids_after(last_uid)
+        for first in range(0, len(waiting), BATCH_MESSAGES):
+            for uids in plan_batches(await self.sizes(waiting[first : first + BATCH_MESSAGES])):
+                found = await self.fetch_many(uids)
+                batch = [
+                    Fetched(self.name, found[uid][0], self.uidvalidity, uid, found[uid][1])
+                    for uid in uids
+                    if uid in found  # expunged meanwhile: gone, nothing to read
+                ]
+                if batch:
+                    yield batch
 
     async def wait_for_change(self, timeout: float) -> None:
         """Return when the folder may have new mail, or after `timeout` seconds."""
@@ -249,6 +281,53 @@ def internaldate(line: Any) -> datetime | None:
     if found is None:
         return None
     return datetime.strptime(found.group(1).decode(), "%d-%b-%Y %H:%M:%S %z")
+
+
+def plan_batches(
+    sized: list[tuple[int, int]],
+    max_messages: int = BATCH_MESSAGES,
+    max_bytes: int = BATCH_BYTES,
+) -> list[list[int]]:
+    """Group (UID, size) pairs, in order, into batches of at most `max_messages` messages and
+    `max_bytes` bytes; a message larger than `max_bytes` goes alone."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    total = 0
+    for uid, size in sized:
+        if current and (len(current) >= max_messages or total + size > max_bytes):
+            batches.append(current)
+            current, total = [], 0
+        current.append(uid)
+        total += size
+    if current:
+        batches.append(current)
+    return batches
+
+
+def fetched_messages(
+    lines: list[Any], wanted: set[int]
+) -> dict[int, tuple[bytes, datetime | None]]:
+    """Pair each message literal of a multi-message FETCH response with its UID and
+    INTERNALDATE: aioimaplib hands over the "n FETCH (... BODY[] {size}" line, the literal
+    as a bytearray, then the line that closes it (where a server may put the UID instead)."""
+    found: dict[int, tuple[bytes, datetime | None]] = {}
+    uid: int | None = None
+    arrived: datetime | None = None
+    body: bytes | None = None
+    for line in lines:
+        if isinstance(line, bytearray):
+            body = bytes(line)
+            continue
+        text = bytes(line) if not isinstance(line, str) else line.encode()
+        if _FETCH_LINE.match(text):
+            uid, arrived, body = None, None, None
+        if (match := _UID.search(text)) is not None:
+            uid = int(match.group(1))
+        arrived = internaldate(line) or arrived
+        if body is not None and uid is not None and uid in wanted:
+            found[uid] = (body, arrived)
+            uid, arrived, body = None, None, None
+    return found
 
 
 def _text(lines: list[Any]) -> str:

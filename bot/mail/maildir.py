@@ -35,9 +35,22 @@ class MaildirSource:
         """Drop a message into new/ as a mail server would."""
         return self.box.add(mailbox.MaildirMessage(raw))
 
-    async def fetch_new(self, last_uid: int = 0) -> AsyncIterator[Fetched]:
+    async def fetch_batches(
+        self, last_uid: int = 0, size: int = 50
+    ) -> AsyncIterator[list[Fetched]]:
+        """New mail in delivery order, `size` messages at a time, each moved to cur/ once the
+        batch is handled."""
         new = sorted((self.path / "new").iterdir(), key=lambda p: (p.stat().st_mtime_ns, p.name))
-        for file in new:
-            arrived = datetime.fromtimestamp(file.stat().st_mtime, UTC)  # its delivery
-            yield Fetched(self.name, file.read_bytes(), arrived_at=arrived)
-            file.rename(self.path / "cur" / f"{file.name}:2,S")
+        for first in range(0, len(new), size):
+            files = new[first : first + size]
+            yield [
+                # st_mtime is its delivery
+                Fetched(self.name, f.read_bytes(), arrived_at=_mtime(f))
+                for f in files
+            ]
+            for file in files:
+                file.rename(self.path / "cur" / f"{file.name}:2,S")
+
+
+def _mtime(file: Path) -> datetime:
+    return datetime.fromtimestamp(file.stat().st_mtime, UTC)

@@ -393,8 +393,8 @@ def archive(
     now: datetime,
     arrived_at: datetime | None = None,
 ) -> Inbound:
-    """Store the raw message once. The same bytes again return the existing row; another copy
-    of a Message-ID already handled is kept but marked as a duplicate."""
+    """Store the raw message once: the same bytes again return the existing row. Another copy
+    of a Message-ID is stored too; applying it finds its handled twin (`handled_twin`)."""
     digest = sha256(raw)
     existing = session.exec(select(Inbound).where(Inbound.sha256 == digest)).first()
     if existing is not None:
@@ -410,21 +410,35 @@ def archive(
         size=len(raw),
         raw=raw,
     )
-    if message_id:
-        twin = session.exec(
-            select(Inbound.id).where(
-                Inbound.message_id == message_id, Inbound.state != InboundState.NEW
-            )
-        ).first()
-        if twin is not None:
-            row.state = InboundState.DUPLICATE
-            row.reason = "duplicate"
-            row.detail = f"same Message-ID as archived message #{twin}"
-            row.processed_at = now
     session.add(row)
-    session.commit()
-    session.refresh(row)
+    session.flush()  # the caller commits the batch
     return row
+
+
+def handled_twin(session: Session, message_id: str, inbound_id: int) -> int | None:
+    """Another archived message with this Message-ID already handled: this copy is a repeat."""
+    if not message_id:
+        return None
+    return session.exec(
+        select(Inbound.id).where(
+            Inbound.message_id == message_id,
+            Inbound.state != InboundState.NEW,
+            Inbound.id != inbound_id,
+        )
+    ).first()
+
+
+def mark_duplicate(session: Session, inbound_id: int, twin: int, now: datetime) -> None:
+    settle_inbound(
+        session, inbound_id, InboundState.DUPLICATE, now, "duplicate",
+        f"same Message-ID as archived message #{twin}",
+    )  # fmt: skip
+
+
+def raw_of(session: Session, inbound_id: int) -> bytes:
+    row = session.get(Inbound, inbound_id)
+    assert row is not None, f"archived message #{inbound_id} vanished"
+    return row.raw
 
 
 def settle_inbound(

@@ -572,6 +572,7 @@ class BallotCommand:
 
 # -- the console: what the Secretariat does to an open ballot, from the CLI or by mail -----------
 
+
 def _shown(at: datetime, sit: Situation) -> str:
     """A time in an error the Secretariat reads: the group's zone, to the minute."""
     return f"{at.astimezone(ZoneInfo(sit.zone)):%Y-%m-%d %H:%M} ({sit.zone})"
