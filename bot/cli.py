@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-import logging
 import mimetypes
 import re
 import sys
+import tempfile
+import time
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -17,6 +19,7 @@ import click
 from sqlalchemy.exc import OperationalError
 
 from bot import cli_format as fmt
+from bot import logsetup
 from bot.app import App
 from bot.app.setup import rules_for
 from bot.cli_format import Printer, plural, shorten
@@ -26,6 +29,7 @@ from bot.domain.effects import Effect, Mail
 from bot.domain.types import Attachment, ItemKind
 from bot.errors import ConfigError
 from bot.inbound.commands import RULES_DEFAULT, parse_deadline
+from bot.logsetup import LogFormat
 from bot.rules import Deadlines
 from bot.store.db import StoreUnavailable
 from bot.store.outbox import NotResendable
@@ -80,8 +84,17 @@ class Context:
         for problem in problems:
             _say(f"warning: {problem}", err=True)
 
-    def app(self) -> App:
+    def app(self, rehearsal_in: Path | None = None) -> App:
+        """The installation; with `rehearsal_in`, over a throwaway copy of its database made
+        in that folder (`run --dry-run`)."""
         settings = self.settings()
+        if rehearsal_in is not None:
+            from bot.app.rehearsal import throwaway_copy
+
+            try:
+                settings = throwaway_copy(settings, rehearsal_in)
+            except ConfigError as exc:
+                _fail(str(exc))
         try:
             rules_for(settings)
         except ConfigError as exc:
@@ -128,15 +141,30 @@ def _version() -> str:
     is_flag=True,
     help="Run even when a file holding a secret is readable by others (a warning instead).",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json", "journal"]),
+    default="text",
+    show_default=True,
+    help="text for people, json lines for a log collector, journal under systemd.",
+)
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the log here (rotated at 10 MB, 5 kept) instead of stderr.",
+)
 @click.pass_context
 def cli(
-    ctx: click.Context, config: Path, now: str | None, verbose: int, insecure_permissions: bool
+    ctx: click.Context,
+    config: Path,
+    now: str | None,
+    verbose: int,
+    insecure_permissions: bool,
+    log_format: LogFormat,
+    log_file: Path | None,
 ) -> None:
     """cgbot: email consensus and follow-up for the Coordination Group."""
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # mail-parser warns about every MIME part it does not turn into text (reports, images).
-    logging.getLogger("mailparser").setLevel(logging.ERROR if verbose < 2 else logging.DEBUG)
+    logsetup.configure(verbose, log_format, log_file)  # secrets masked in every line
     ctx.obj = Context(config, now, insecure_permissions)
 
 
@@ -193,26 +221,115 @@ def check_config(obj: Context, strict: bool) -> None:
 
 @cli.command()
 @click.option("--once", is_flag=True, help="One pass: fetch, process, run what is due, send, exit.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Rehearse: read the mailbox read-only, decide into a throwaway copy of the database, "
+    "write each mail to --outbox-dir instead of sending it, then show a summary.",
+)
+@click.option(
+    "--maildir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Read this local Maildir instead of the IMAP mailbox (no server needed).",
+)
+@click.option(
+    "--outbox-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write each mail as an .eml file here instead of sending it by SMTP.",
+)
 @click.pass_obj
-def run(obj: Context, once: bool) -> None:
+def run(
+    obj: Context, once: bool, dry_run: bool, maildir: Path | None, outbox_dir: Path | None
+) -> None:
     """Watch the mailbox and act on replies and deadlines."""
-    from bot.daemon import Daemon
+    from bot.daemon import Daemon, Source
     from bot.mail.imap import ImapDown, ImapSource
-    from bot.mail.transport import SmtpTransport
+    from bot.mail.maildir import MaildirSource
+    from bot.mail.oauth import tokens_for
+    from bot.mail.transport import FolderTransport, SmtpTransport, Transport
 
-    app = obj.app()
-    cfg = app.settings.model
-    source = ImapSource(cfg.mailbox, app.settings.mailbox_password)
-    daemon = Daemon(app, source, SmtpTransport(cfg.smtp, app.settings.smtp_password))
-    try:
-        counters = asyncio.run(daemon.run_once() if once else daemon.run_forever())
-    except ImapDown as exc:
-        _fail(f"mailbox: {exc}", 1)
-    except StoreUnavailable as exc:
-        _fail(str(exc), 75)  # EX_TEMPFAIL: try again later
-    except OperationalError as exc:
-        _fail(f"database {app.engine.url.database}: {exc.orig}; nothing was lost", 75)
+    with contextlib.ExitStack() as stack:
+        if dry_run:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cgbot-dry-")))
+            outbox_dir = outbox_dir or Path.cwd() / f"dry-run-{time.strftime('%Y%m%d-%H%M%S')}"
+            app = obj.app(rehearsal_in=work)
+        else:
+            app = obj.app()
+        cfg = app.settings.model
+        tokens = tokens_for(app.settings) if maildir is None or outbox_dir is None else None
+        source: Source = (
+            MaildirSource(maildir, readonly=dry_run)
+            if maildir is not None
+            else ImapSource(cfg.mailbox, app.settings.mailbox_password, tokens, readonly=dry_run)
+        )
+        transport: Transport = (
+            FolderTransport(outbox_dir)
+            if outbox_dir is not None
+            else SmtpTransport(cfg.smtp, app.settings.smtp_password, tokens)
+        )
+        daemon = Daemon(app, source, transport)
+        try:
+            counters = asyncio.run(daemon.run_once() if once else daemon.run_forever())
+        except ImapDown as exc:
+            _fail(f"mailbox: {exc}", 1)
+        except StoreUnavailable as exc:
+            _fail(str(exc), 75)  # EX_TEMPFAIL: try again later
+        except OperationalError as exc:
+            _fail(f"database {app.engine.url.database}: {exc.orig}; nothing was lost", 75)
+        if dry_run:
+            assert isinstance(transport, FolderTransport)
+            _rehearsal_summary(app, transport)
+            return
     _say(" ".join(f"{k}={v}" for k, v in sorted(counters.items())) or "nothing to do")
+
+
+def _rehearsal_summary(app: App, transport: Any) -> None:
+    from bot.app.rehearsal import mail_rows
+
+    out = Printer()
+    read = app.status()["inbound"]
+    out.line(
+        "rehearsal: nothing was sent, marked or moved, and the database is as it was; "
+        f"the mails are in {transport.folder}"
+    )
+    out.table(
+        ["messages read", "count"],
+        [(state, n) for state, n in sorted(read.items())] or [("(none new)", 0)],
+    )
+    rows = mail_rows(transport.written)
+    out.table(["to", "subject", "file"], rows or [("-", "(no mail would be sent)", "-")])
+
+
+@cli.group()
+def auth() -> None:
+    """OAuth2 sign-in of the mailbox (Microsoft 365, Google Workspace, a token command)."""
+
+
+@auth.command("login")
+@click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for sign-in.")
+@click.pass_obj
+def auth_login(obj: Context, timeout: float) -> None:
+    """Sign the mailbox in once and store what renews its tokens (a private file)."""
+    from bot.mail.oauth import GoogleTokens, MicrosoftTokens, TokenUnavailable, token_source
+    from bot.mail.oauth_loopback import SignInFailed
+
+    settings = obj.settings()
+    cfg = settings.model.oauth2
+    if cfg is None:
+        _fail(f"{settings.path}: no [oauth2] table; see config.example.toml")
+    source = token_source(cfg, settings.oauth2_client_secret, settings.oauth2_token_file)
+    try:
+        if isinstance(source, GoogleTokens):
+            token = source.login(_say, timeout)
+        elif isinstance(source, MicrosoftTokens):
+            token = source.login(_say)
+        else:
+            token = source.fetch()
+    except (TokenUnavailable, SignInFailed) as exc:
+        _fail(f"oauth2 ({cfg.provider}): {exc}", 1)
+    left = max(0, int(token.expires_at - time.time()) // 60)
+    stored = "" if cfg.provider == "command" else f"; renewal kept in {settings.oauth2_token_file}"
+    _say(f"signed in ({cfg.provider}): an access token valid for {left} min{stored}")
 
 
 @cli.command()
@@ -245,19 +362,95 @@ def status(obj: Context, as_json: bool) -> None:
         f"inbound: {_counts(snap['inbound'])}; outbox: {_counts(snap['outbox'])} "
         f"(times in {zone})"
     )
+    service = snap["service"]
+    polled = service["last_poll"]
+    out.line(
+        f"last poll: {fmt.when(polled, zone) if polled else 'never'}"
+        f"{f' ({fmt.relative(polled, app.clock.now())})' if polled else ''}; "
+        f"waiting to be sent: {service['outbox_waiting']}; "
+        f"quarantined: {service['quarantined']}"
+    )
+    for failing in service["failing_addresses"]:
+        out.line(f"failing address: {failing['email']} since {fmt.when(failing['since'], zone)}")
 
 
 @cli.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--max-age",
+    type=float,
+    default=None,
+    help="Seconds since the last successful poll that still count as healthy "
+    "(default: three poll intervals, at least 10 minutes).",
+)
+@click.pass_obj
+def health(obj: Context, max_age: float | None) -> None:
+    """Exit 0 when the mailbox was read recently, 1 when not (for a monitoring check)."""
+    app = obj.app()
+    service = app.status()["service"]
+    bound = max_age or max(600.0, 3 * app.settings.model.mailbox.poll_seconds)
+    polled = fmt.instant(service["last_poll"])
+    if polled is None:
+        _fail(f"unhealthy: the mailbox has never been read (bound {bound:.0f} s)", 1)
+    age = (app.clock.now() - polled).total_seconds()
+    if age > bound:
+        _fail(f"unhealthy: last successful poll {age:.0f} s ago (bound {bound:.0f} s)", 1)
+    _say(
+        f"healthy: last successful poll {age:.0f} s ago; {service['outbox_waiting']} mail "
+        f"waiting, {service['quarantined']} quarantined, "
+        f"{len(service['failing_addresses'])} failing address(es)"
+    )
+
+
+@cli.command()
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
-def explain(obj: Context, file: Path, as_json: bool) -> None:
-    """What the bot would do with FILE.eml, and why. Nothing is written or sent."""
+def explain(obj: Context, path: Path, as_json: bool) -> None:
+    """What the bot would do with PATH, and why: one .eml in detail, or a folder (a Maildir or
+    .eml files) or an mbox, one line per message. Nothing is written or sent."""
     app = obj.app()
-    record = app.explain_record(file.read_bytes())
-    if as_json:
-        _say_json(record)
+    messages = _messages_in(path)
+    if len(messages) == 1 and path.is_file() and not as_json:
+        _explain_one(app.explain_record(messages[0][1]))
         return
+    records = [(label, app.explain_record(raw)) for label, raw in messages]
+    if as_json:
+        data = [{"message": label, **record} for label, record in records]
+        _say_json(data[0] if path.is_file() and len(data) == 1 else data)
+        return
+    Printer().table(
+        ["message", "from", "outcome", "item", "why"],
+        [
+            (
+                label,
+                shorten(r["from"] or "-", 40),
+                f"{r['outcome']} {r.get('reason') or r.get('status') or ''}".strip(),
+                f"#{r['item']['id']}" if r["item"] else "-",
+                shorten(r["why"], 70),
+            )
+            for label, r in records
+        ],
+    )
+
+
+def _messages_in(path: Path) -> list[tuple[str, bytes]]:
+    """(label, raw) of each message: one file, an mbox, a Maildir or a folder of files."""
+    import mailbox
+
+    if path.is_dir():
+        if (path / "cur").is_dir() or (path / "new").is_dir():
+            folder = mailbox.Maildir(str(path), create=False)
+            return sorted((key, folder.get_bytes(key)) for key in folder.iterkeys())
+        files = sorted(f for f in path.iterdir() if f.is_file() and not f.name.startswith("."))
+        return [(f.name, f.read_bytes()) for f in files]
+    raw = path.read_bytes()
+    if raw.startswith(b"From "):  # an mbox: each message after its "From " line
+        box = mailbox.mbox(str(path), create=False)
+        return [(f"{path.name}#{i + 1}", box.get_bytes(k)) for i, k in enumerate(box.iterkeys())]
+    return [(path.name, raw)]
+
+
+def _explain_one(record: dict[str, Any]) -> None:
     member = record["member"]
     item = record["item"]
     _say(f"message:   {record['message_id']} from {record['from']}")

@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot import logsafe
 from bot.errors import ConfigError, person_label, validation_lines
 from bot.render import languages
 from bot.rules import Rules, composition_warnings, load_rules, resolve_rules_path
@@ -77,11 +78,15 @@ class _WithSecret(_Strict):
         return self
 
 
+Auth = Literal["password", "oauth2"]  # oauth2: SASL XOAUTH2 with a token from [oauth2]
+
+
 class MailboxConfig(_WithSecret):
     host: str
     port: int = Field(ge=1, le=65535)
     security: Security = "ssl"
     username: str
+    auth: Auth = "password"
     folder: str = "INBOX"
     poll_seconds: float = Field(default=60.0, gt=0)
     idle: bool = True
@@ -93,7 +98,8 @@ class SmtpConfig(_WithSecret):
     host: str
     port: int = Field(ge=1, le=65535)
     security: Security = "starttls"
-    username: str | None = None
+    username: str | None = None  # with auth = "oauth2", the mailbox signed in (from_address)
+    auth: Auth = "password"
     from_address: EmailStr
     from_name: str = "Coordination Group Secretariat (cgbot)"
     timeout_seconds: float = Field(default=30.0, gt=0)
@@ -103,6 +109,48 @@ class SmtpConfig(_WithSecret):
     max_message_bytes: int = Field(default=20_000_000, ge=1)
     # Inside the thread archive a larger attachment is left out, named with its SHA-256.
     archive_attachment_bytes: int = Field(default=2_000_000, ge=1)
+
+
+class OAuth2Config(_Strict):
+    """Where the access tokens for `auth = "oauth2"` come from (see bot/mail/oauth.py)."""
+
+    provider: Literal["microsoft", "google", "command"]
+    # microsoft: "device-code" (the mailbox's owner signs in once with `cgbot auth login`) or
+    # "client-credentials" (an app registration granted the mailbox, with a client secret).
+    flow: Literal["device-code", "client-credentials"] = "device-code"
+    client_id: str = ""
+    tenant: str = "organizations"  # microsoft: the directory (tenant) ID or domain
+    client_secret: str | None = Field(default=None, repr=False)
+    client_secret_env: str | None = None
+    client_secret_file: str | None = None
+    token_command: str = ""  # command: prints the token, or JSON with access_token/expires_in
+    token_file: str = "oauth2-token.json"  # refresh token / MSAL cache, private, by the config
+    scopes: list[str] = []  # empty: the provider's mail scopes
+    authority: str = ""  # microsoft: another cloud's login host (default login.microsoftonline.com)
+    auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"  # google
+    token_url: str = "https://oauth2.googleapis.com/token"  # google
+    refresh_margin_seconds: int = Field(default=300, ge=0)
+
+    @model_validator(mode="after")
+    def _complete(self) -> OAuth2Config:
+        secrets = [
+            k
+            for k in ("client_secret", "client_secret_env", "client_secret_file")
+            if getattr(self, k)
+        ]
+        if len(secrets) > 1:
+            raise ValueError(f"give only one of {', '.join(secrets)}")
+        if self.provider == "command" and not self.token_command.strip():
+            raise ValueError('provider "command" needs token_command')
+        if self.provider in ("microsoft", "google") and not self.client_id:
+            raise ValueError(f'provider "{self.provider}" needs client_id (the app registration)')
+        needs_secret = self.provider == "google" or self.flow == "client-credentials"
+        if self.provider != "command" and needs_secret and not secrets:
+            raise ValueError(
+                f'provider "{self.provider}" needs client_secret, client_secret_env or '
+                "client_secret_file"
+            )
+        return self
 
 
 class DatabaseConfig(_Strict):
@@ -193,6 +241,14 @@ class ConfigModel(_Strict):
     facilitators: list[Person] = []
     security: SecurityConfig = SecurityConfig()
     meetings: dict[str, MeetingSeriesConfig] = {}  # keyed like the rules' [meetings.*]
+    oauth2: OAuth2Config | None = None
+
+    @model_validator(mode="after")
+    def _oauth_source(self) -> ConfigModel:
+        users = [k for k in ("mailbox", "smtp") if getattr(self, k).auth == "oauth2"]
+        if users and self.oauth2 is None:
+            raise ValueError(f'{" and ".join(users)}: auth = "oauth2" needs an [oauth2] table')
+        return self
 
 
 @dataclass(frozen=True)
@@ -205,10 +261,17 @@ class Settings:
     smtp_password: str | None
     secret: str | None
     warnings: tuple[str, ...]
+    oauth2_client_secret: str | None = None
 
     @property
     def base_dir(self) -> Path:
         return self.path.parent
+
+    @property
+    def oauth2_token_file(self) -> Path:
+        """Where the refresh token or MSAL's cache is kept (relative to the config file)."""
+        assert self.model.oauth2 is not None
+        return _secret_path(self.model.oauth2.token_file, self.base_dir)
 
 
 def _secret_path(file: str, base: Path) -> Path:
@@ -240,6 +303,8 @@ def _inline_secret_keys(model: ConfigModel) -> list[str]:
     keys = [f"{k}.password" for k in ("mailbox", "smtp") if getattr(model, k).password is not None]
     if model.security.secret is not None:
         keys.append("security.secret")
+    if model.oauth2 is not None and model.oauth2.client_secret is not None:
+        keys.append("oauth2.client_secret")
     return keys
 
 
@@ -251,6 +316,11 @@ def _named_secret_files(model: ConfigModel, base: Path) -> dict[Path, list[str]]
         ("smtp.password_file", model.smtp.password_file),
         ("security.secret_file", model.security.secret_file),
     ]
+    if model.oauth2 is not None:
+        named += [
+            ("oauth2.client_secret_file", model.oauth2.client_secret_file),
+            ("oauth2.token_file", model.oauth2.token_file),
+        ]
     files: dict[Path, list[str]] = {}
     for key, file in named:
         if file is not None:
@@ -396,11 +466,18 @@ def _settings(model: ConfigModel, path: Path) -> tuple[Settings | None, list[str
         "smtp.password": (sm.password, sm.password_env, sm.password_file),
         "security.secret": (sec.secret, sec.secret_env, sec.secret_file),
     }
+    if (oa := model.oauth2) is not None:
+        sources["oauth2.client_secret"] = (
+            oa.client_secret,
+            oa.client_secret_env,
+            oa.client_secret_file,
+        )
     resolved: dict[str, str | None] = {}
     errors: list[str] = []
     for key, (inline, env, file) in sources.items():
         try:
             resolved[key] = _resolve_secret(f"{path}: {key}", inline, env, file, base)
+            logsafe.register(resolved[key] or "")  # never in a log line, whoever prints it
         except ConfigError as exc:
             errors.append(str(exc))
     if errors:
@@ -411,6 +488,7 @@ def _settings(model: ConfigModel, path: Path) -> tuple[Settings | None, list[str
         mailbox_password=resolved["mailbox.password"],
         smtp_password=resolved["smtp.password"],
         secret=resolved["security.secret"],
+        oauth2_client_secret=resolved.get("oauth2.client_secret"),
         warnings=(),
     )
     return settings, []

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -42,13 +43,20 @@ class Source(Protocol):
     def fetch_batches(self, last_uid: int) -> AsyncIterator[list[Fetched]]: ...
 
 
+STOP_SECONDS = 20.0  # after SIGTERM: the batch in hand ends, then mail is sent this long
+
+
 class Daemon:
-    def __init__(self, app: App, source: Source, transport: Transport) -> None:
+    def __init__(
+        self, app: App, source: Source, transport: Transport, stop_seconds: float = STOP_SECONDS
+    ) -> None:
         self.app = app
         self.source = source
         self.transport = transport
+        self.stop_seconds = stop_seconds
         self.counters: Counter[str] = Counter()
         self._stop = asyncio.Event()
+        self._stop_by: float | None = None  # monotonic: when sending stops after a SIGTERM
         self._outbox_wake = asyncio.Event()
         self._scheduler: AsyncIOScheduler | None = None
         self._mail_read_until: datetime | None = None  # closes wait until mail is read to here
@@ -78,11 +86,14 @@ class Daemon:
         started = self.app.clock.now()
         handled = 0
         async for batch in self.source.fetch_batches(self._last_uid()):
+            if self._stop.is_set():  # stopping: a batch not begun stays on the server
+                return handled
             async with self._deadlines_lock:  # a reply and a deadline never decide at once
                 states = await asyncio.to_thread(self.app.handle_batch, batch)
             self.counters.update(f"inbound {state}" for state in states)
             handled += len(states)
         self._mail_read_until = started  # everything the server had by then has been read
+        await asyncio.to_thread(self.app.mark_polled, self.source.name)
         if handled:
             self._outbox_wake.set()
         await self.run_due()
@@ -131,12 +142,33 @@ class Daemon:
             cfg.from_address,
             cfg.max_per_address_per_hour,
             on_stripped=tell_secretariat,
+            stop=self._sending_over,
         )
         self.counters["mail sent"] += sent
         return sent
 
+    def _sending_over(self) -> bool:
+        """After a stop, sending goes on (mail by mail, never cut mid-mail) for stop_seconds."""
+        return self._stop_by is not None and time.monotonic() > self._stop_by
+
+    def stop(self) -> None:
+        """SIGTERM/SIGINT: finish the batch in hand, send for up to stop_seconds, exit."""
+        if not self._stop.is_set():
+            log.info(
+                "stopping: the batch in hand ends, then mail goes out for up to %.0f s",
+                self.stop_seconds,
+            )
+            self._stop_by = time.monotonic() + self.stop_seconds
+        self._stop.set()
+
+    def _on_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop)
+
     async def run_once(self) -> Counter[str]:
         """Fetch, process, run what is due, send, and return the counters."""
+        self._on_signals()
         self.counters["uncertain after crash"] += self.app.recover_uncertain()
         await self.source.connect()
         try:
@@ -216,13 +248,14 @@ class Daemon:
             except Exception:
                 log.exception("sending failed; the outbox keeps the mail")
             self._outbox_wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._outbox_wake.wait(), 15)
+            wake = asyncio.ensure_future(self._outbox_wake.wait())
+            stop = asyncio.ensure_future(self._stop.wait())
+            await asyncio.wait({wake, stop}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
+            wake.cancel()
+            stop.cancel()
 
     async def run_forever(self) -> Counter[str]:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._stop.set)
+        self._on_signals()
         self.counters["uncertain after crash"] += self.app.recover_uncertain()
         self._scheduler = AsyncIOScheduler(
             job_defaults={"coalesce": True, "misfire_grace_time": None}
@@ -235,13 +268,16 @@ class Daemon:
             asyncio.create_task(self._sender_loop()),
         ]
         await self._stop.wait()
-        log.info("stopping: %s", dict(self.counters))
-        for task in tasks:
+        self._scheduler.shutdown(wait=False)
+        # The inbound loop ends after the batch in hand (committed whole or not begun), the
+        # sender after the mail in hand; then what is queued goes out until the bound.
+        _, late = await asyncio.wait(tasks, timeout=self.stop_seconds)
+        for task in late:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._scheduler.shutdown(wait=False)
         await self.source.close()
+        if not self._sending_over():
+            with contextlib.suppress(Exception):
+                await self.flush()
+        log.info("stopped: %s", dict(self.counters))
         return self.counters
-
-    def stop(self) -> None:
-        self._stop.set()

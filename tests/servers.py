@@ -6,6 +6,7 @@ mailboxes never leak between tests while one server serves the whole session."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import imaplib
 import os
@@ -24,7 +25,7 @@ from typing import Any
 
 import trustme
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope, Session
+from aiosmtpd.smtp import AuthResult, Envelope, Session
 
 MAIL_UID = 5000
 DH_PARAMS = Path("/usr/share/dovecot/dh.pem")  # shipped by Debian's dovecot-core
@@ -59,7 +60,7 @@ ssl_cert = <{root}/server.pem
 ssl_key = <{root}/server.key
 ssl_dh = <{root}/dh.pem
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth2_mechanisms}
 mail_location = maildir:{root}/mail/%u/Maildir
 mail_uid = {uid}
 mail_gid = {uid}
@@ -69,9 +70,10 @@ default_internal_user = {internal}
 default_login_user = {login}
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {root}/passwd
 }}
-userdb {{
+{oauth2_passdb}userdb {{
   driver = static
   args = uid={uid} gid={uid} home={root}/mail/%u
 }}
@@ -207,7 +209,28 @@ class Dovecot:
             client.logout()
 
 
-def start_dovecot(root: Path) -> Dovecot:
+OAUTH2_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/dovecot-oauth2.conf.ext
+}}
+"""
+
+# RFC 7662 introspection, as a WSO2 or Keycloak deployment configures it.
+OAUTH2_CONF = """\
+introspection_mode = post
+introspection_url = {url}/introspect
+username_attribute = username
+active_attribute = active
+active_value = true
+force_introspection = yes
+"""
+
+
+def start_dovecot(root: Path, oauth2_url: str | None = None) -> Dovecot:
+    """A Dovecot on loopback; with `oauth2_url`, it also takes SASL XOAUTH2/OAUTHBEARER and asks
+    that server's /introspect whether a token is good."""
     if shutil.which("dovecot") is None:
         raise RuntimeError("dovecot is not installed (apt-get install dovecot-imapd)")
     root.mkdir(parents=True, exist_ok=True)
@@ -230,8 +253,12 @@ def start_dovecot(root: Path) -> Dovecot:
             uid=MAIL_UID,
             internal="dovenull",
             login="dovenull",
+            oauth2_passdb=OAUTH2_PASSDB.format(root=root) if oauth2_url else "",
+            oauth2_mechanisms=" xoauth2 oauthbearer" if oauth2_url else "",
         )
     )
+    if oauth2_url:
+        (root / "dovecot-oauth2.conf.ext").write_text(OAUTH2_CONF.format(url=oauth2_url))
     server.start()
     return server
 
@@ -287,3 +314,36 @@ class SmtpSink:
                     return list(self.messages)
             time.sleep(0.02)
         raise TimeoutError(f"{len(self.messages)} of {count} mails arrived in {timeout}s")
+
+
+@dataclass
+class XOAuth2Sink(SmtpSink):
+    """An SmtpSink that requires SASL XOAUTH2 (RFC 4954 AUTH with an initial response) and
+    asks `user_of` (the test's token server) whether the bearer token belongs to the user."""
+
+    user_of: Any = None
+    logins: list[str] = field(default_factory=list)  # users signed in, one per session
+
+    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:
+        try:
+            fields = base64.b64decode(args[1]).decode().split("\x01")
+            user = fields[0].removeprefix("user=")
+            token = fields[1].removeprefix("auth=Bearer ")
+        except (IndexError, ValueError):
+            return AuthResult(success=False, handled=False)
+        if self.user_of(token) != user:
+            return AuthResult(success=False, handled=False)  # handled=False: 535 at once
+        self.logins.append(user)
+        return AuthResult(success=True, auth_data=user)
+
+    def start(self) -> None:
+        self.port = self.port or free_port()
+        self.controller = Controller(
+            self,
+            hostname="127.0.0.1",
+            port=self.port,
+            auth_required=True,
+            auth_require_tls=False,  # loopback, no TLS in this test server
+            **self.tls,
+        )
+        self.controller.start()

@@ -125,6 +125,13 @@ class App:
         """Archive, interpret and apply one message; returns the archive state it ends in."""
         return self.intake.handle(fetched)
 
+    def mark_polled(self, source: str) -> None:
+        """The mailbox was read to its end just now: what `cgbot health` checks."""
+        with session(self.engine) as s:
+            repo.meta_set(s, "last_poll", self.clock.now().isoformat())
+            repo.meta_set(s, "last_poll_source", source)
+            s.commit()
+
     def handle_batch(self, batch: Sequence[Fetched]) -> list[str]:
         """Archive, interpret and apply a batch in two transactions (see Intake.handle_batch)."""
         return self.intake.handle_batch(batch)

@@ -67,14 +67,16 @@ async def flush(
     sender: str,
     per_hour: int = 1000,
     on_stripped: Callable[[Outbox, str], None] | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> int:
     """Send every due row once; returns how many went out. Stops at the first transient error
-    so that mail leaves in order when the server comes back.
+    so that mail leaves in order when the server comes back, and before the next mail once
+    `stop()` says so (never in the middle of one: a mail cut off mid-send would be uncertain).
 
     A mail refused for good with a thread archive goes again at once without it (the Chair
     gets the packet); `on_stripped(row, refusal)` then tells the Secretariat."""
     try:
-        return await _flush(engine, transport, clock, sender, per_hour, on_stripped)
+        return await _flush(engine, transport, clock, sender, per_hour, on_stripped, stop)
     finally:
         await finish(transport)  # one SMTP session per batch, closed when the batch ends
 
@@ -86,9 +88,10 @@ async def _flush(
     sender: str,
     per_hour: int,
     on_stripped: Callable[[Outbox, str], None] | None,
+    stop: Callable[[], bool],
 ) -> int:
     sent = 0
-    while True:
+    while not stop():
         row = await asyncio.to_thread(outbox.claim, engine, clock.now())
         if row is None:
             return sent
@@ -119,3 +122,4 @@ async def _flush(
             return sent
         await asyncio.to_thread(outbox.sent, engine, row.id, clock.now())
         sent += 1
+    return sent

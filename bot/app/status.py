@@ -13,7 +13,7 @@ from bot.domain.effects import Mail
 from bot.domain.types import ItemView, PersonKind, PersonView, ResponseView
 from bot.pipeline import Handled, Ignored, Quarantined, Result
 from bot.store import repo
-from bot.store.models import Checkpoint, Inbound, Outbox, Review
+from bot.store.models import Checkpoint, Inbound, Outbox, OutboxState, Person, Review
 from bot.workflows.base import Registry, Situation
 
 
@@ -80,10 +80,27 @@ def snapshot(s: Session, sit: Situation, registry: Registry) -> dict[str, Any]:
         "review_queue": [review_record(r) for r in open_reviews(s)],
         "inbound": dict(inbound),
         "outbox": dict(outbox),
+        "service": service_record(s, outbox, inbound),
         "mailboxes": [
             {"source": c.source, "uidvalidity": c.uidvalidity, "last_uid": c.last_uid}
             for c in s.exec(select(Checkpoint))
         ],
+    }
+
+
+WAITING = (OutboxState.PENDING, OutboxState.SENDING)  # outbox states of mail not yet out
+
+
+def service_record(s: Session, outbox: Counter[str], inbound: Counter[str]) -> dict[str, Any]:
+    """What whoever runs cgbot watches: when the mailbox was last read to its end, what
+    waits to be sent, what is held, and which addresses keep failing."""
+    failing = s.exec(select(Person).where(col(Person.failing_since).is_not(None)))
+    return {
+        "last_poll": repo.meta_get(s, "last_poll"),
+        "mailbox": repo.meta_get(s, "last_poll_source"),
+        "outbox_waiting": sum(outbox.get(state, 0) for state in WAITING),
+        "quarantined": inbound.get("quarantined", 0),
+        "failing_addresses": [{"email": p.email, "since": _iso(p.failing_since)} for p in failing],
     }
 
 

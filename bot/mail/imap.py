@@ -19,6 +19,7 @@ import aioimaplib
 
 from bot.config import MailboxConfig
 from bot.domain.types import Fetched
+from bot.mail.oauth import Tokens, TokenUnavailable, sasl_xoauth2
 from bot.mail.tls import tls_context
 
 log = logging.getLogger("cgbot.imap")
@@ -97,12 +98,51 @@ async def _starttls_client(cfg: MailboxConfig, lost: Any) -> aioimaplib.IMAP4:
     return client
 
 
+class _Authenticate(aioimaplib.Command):  # type: ignore[misc]
+    """AUTHENTICATE with an initial response (RFC 4959). A server that refuses the token
+    sends a challenge carrying its error and waits for the client's empty answer before it
+    says NO; aioimaplib's own xoauth2() never answers (it hangs until the timeout), so this
+    command answers once. (Its text is what goes on the wire, so it cannot hide its argument;
+    aioimaplib logs it at DEBUG, where bot.logsafe masks the SASL string.)"""
+
+    def __init__(self, tag: str, mechanism: str, initial: str, client: aioimaplib.IMAP4) -> None:
+        super().__init__("AUTHENTICATE", tag, mechanism, initial, loop=client.protocol.loop)
+        self._transport = client.protocol.transport
+        self._answered = False
+
+    def append_to_resp(self, line: bytes, result: str = "Pending") -> None:
+        if line.startswith(b"+") and not self._answered:
+            self._answered = True
+            self._transport.write(b"\r\n")
+        super().append_to_resp(line, result)
+
+
+async def authenticate_xoauth2(client: aioimaplib.IMAP4, user: str, token: str) -> Any:
+    """SASL XOAUTH2 over an unauthenticated connection; the server's tagged answer."""
+    protocol = client.protocol
+    initial = sasl_xoauth2(user, token)
+    response = await protocol.execute(
+        _Authenticate(protocol.new_tag(), "XOAUTH2", initial, client), scrub=initial
+    )
+    if response.result == "OK":
+        protocol.state = aioimaplib.AUTH
+    return response
+
+
 class ImapSource:
     """One folder of one account. `fetch_batches` yields the messages above the checkpoint."""
 
-    def __init__(self, cfg: MailboxConfig, password: str | None) -> None:
+    def __init__(
+        self,
+        cfg: MailboxConfig,
+        password: str | None,
+        tokens: Tokens | None = None,
+        readonly: bool = False,
+    ) -> None:
         self.cfg = cfg
         self.password = password or ""
+        self.tokens = tokens
+        self.readonly = readonly  # EXAMINE: the server changes no flag for this session
         self.client: aioimaplib.IMAP4 | None = None
         self.uidvalidity: int | None = None
         self.idle_capable = False
@@ -145,12 +185,18 @@ class ImapSource:
             raise ImapDown(f"cannot connect to {cfg.host}:{cfg.port}: {exc}") from exc
         client = self.client
         assert client is not None
-        login = await self._call(client.login(cfg.username, self.password))
-        if login.result != "OK":
-            raise ImapAuthFailed(f"login as {cfg.username} refused: {_text(login.lines)}")
-        selected = await self._call(client.select(cfg.folder))
+        if cfg.auth == "oauth2":
+            await self._login_xoauth2(client)
+        else:
+            login = await self._call(client.login(cfg.username, self.password))
+            if login.result != "OK":
+                raise ImapAuthFailed(f"login as {cfg.username} refused: {_text(login.lines)}")
+        opened = client.examine(cfg.folder) if self.readonly else client.select(cfg.folder)
+        selected = await self._call(opened)
         if selected.result != "OK":
             raise ImapDown(f"cannot select folder {cfg.folder!r}: {_text(selected.lines)}")
+        if self.readonly:  # aioimaplib's examine() leaves its state at AUTH
+            client.protocol.state = aioimaplib.SELECTED
         found = next(
             (m for line in selected.lines if (m := _UIDVALIDITY.search(bytes(line)))), None
         )
@@ -158,6 +204,24 @@ class ImapSource:
             raise ImapDown(f"folder {cfg.folder!r} reported no UIDVALIDITY")
         self.uidvalidity = int(found.group(1))
         self.idle_capable = cfg.idle and client.has_capability("IDLE")
+
+    async def _login_xoauth2(self, client: aioimaplib.IMAP4) -> None:
+        """XOAUTH2 with the current token; a refused token is replaced by a fresh one and tried
+        once more (it may have expired early or been revoked)."""
+        assert self.tokens is not None, "auth = oauth2 without a token source"
+        answer = None
+        for _ in range(2):
+            try:
+                token = await asyncio.to_thread(self.tokens.get)
+            except TokenUnavailable as exc:
+                raise ImapAuthFailed(f"no OAuth2 token for {self.cfg.username}: {exc}") from exc
+            answer = await self._call(authenticate_xoauth2(client, self.cfg.username, token))
+            if answer.result == "OK":
+                return
+            self.tokens.refused(token)
+            log.info("the server refused the OAuth2 token; asking the provider for a new one")
+        assert answer is not None
+        raise ImapAuthFailed(f"XOAUTH2 as {self.cfg.username} refused twice: {_text(answer.lines)}")
 
     async def close(self) -> None:
         client, self.client = self.client, None

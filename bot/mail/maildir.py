@@ -14,8 +14,9 @@ from bot.domain.types import Fetched
 
 
 class MaildirSource:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = path
+        self.readonly = readonly  # a rehearsal: read new/, move nothing
         self.box = mailbox.Maildir(str(path), create=True)
 
     uidvalidity: int | None = None
@@ -48,6 +49,8 @@ class MaildirSource:
                 Fetched(self.name, f.read_bytes(), arrived_at=_mtime(f))
                 for f in files
             ]
+            if self.readonly:
+                continue
             for file in files:
                 file.rename(self.path / "cur" / f"{file.name}:2,S")
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiosmtplib
 
 from bot.config import SmtpConfig
+from bot.mail.oauth import Tokens, TokenUnavailable
 from bot.mail.tls import tls_context
 
 
@@ -40,25 +42,62 @@ class SmtpTransport:
 
     config: SmtpConfig
     password: str | None
+    tokens: Tokens | None = None  # auth = "oauth2": SASL XOAUTH2 with these tokens
     _client: aiosmtplib.SMTP | None = field(default=None, init=False, repr=False)
 
     async def _session(self) -> aiosmtplib.SMTP:
         if self._client is not None and self._client.is_connected:
             return self._client
+        if self.config.auth == "oauth2":
+            client = await self._connect_xoauth2()
+        else:
+            client = self._client_for(self.config.username, self.password)
+            await client.connect()
+        self._client = client
+        return client
+
+    def _client_for(
+        self, username: str | None, password: str | None, token: Any = None
+    ) -> aiosmtplib.SMTP:
         cfg = self.config
-        client = aiosmtplib.SMTP(
+        return aiosmtplib.SMTP(
             hostname=cfg.host,
             port=cfg.port,
             use_tls=cfg.security == "ssl",
             start_tls=cfg.security == "starttls",
-            username=cfg.username,
-            password=self.password if cfg.username else None,
+            username=username,
+            password=password if username and token is None else None,
+            oauth_token_generator=token,
             timeout=cfg.timeout_seconds,
             tls_context=tls_context(cfg.ca_file) if cfg.security != "none" else None,
         )
-        await client.connect()
-        self._client = client
-        return client
+
+    async def _connect_xoauth2(self) -> aiosmtplib.SMTP:
+        """Connect and log in with the current token; a refused token (535) is replaced by a
+        fresh one and tried once more on a new connection."""
+        tokens = self.tokens
+        assert tokens is not None, "auth = oauth2 without a token source"
+        user = self.config.username or self.config.from_address
+        used: list[str] = []
+
+        async def token() -> str:
+            try:
+                used.append(await asyncio.to_thread(tokens.get))
+            except TokenUnavailable as exc:
+                raise aiosmtplib.SMTPException(f"no OAuth2 token for {user}: {exc}") from exc
+            return used[-1]
+
+        for attempt in (1, 2):
+            client = self._client_for(user, None, token)
+            try:
+                await client.connect()
+                return client
+            except aiosmtplib.SMTPAuthenticationError:
+                client.close()
+                if attempt == 2 or not used:
+                    raise
+                tokens.refused(used[-1])
+        raise AssertionError("unreachable")
 
     async def close(self) -> None:
         """QUIT the open session, if any; a server that already left is no error."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -216,3 +217,62 @@ def test_meetings_lists_what_is_called_and_what_is_to_be_called(tmp_path: Path) 
     assert any("2027-01-05 14:00" in line and "to be called" in line for line in lines)
     assert any("2027-03-02 14:00" in line and "Monthly" in line for line in lines)
     assert any("2027-03-16 14:00" in line and "Quarterly" in line for line in lines)
+
+
+def test_explain_reads_an_mbox_and_a_maildir_one_line_each(config: Path, tmp_path: Path) -> None:
+    import mailbox
+
+    bounces = sorted((FIXTURES / "corpus" / "mikel-mail").rglob("report_*.eml"))[:2]
+    samples = [FIXTURES / "replies" / "outlook_fr_objection.eml", *bounces]
+    assert len(samples) == 3
+    box = mailbox.mbox(str(tmp_path / "saved.mbox"))
+    for sample in samples:
+        box.add(sample.read_bytes())
+    box.close()
+    folder = mailbox.Maildir(str(tmp_path / "Maildir"))
+    for sample in samples:
+        folder.add(sample.read_bytes())
+
+    for path, label in ((tmp_path / "saved.mbox", "saved.mbox#"), (tmp_path / "Maildir", "")):
+        out = cgbot("--config", str(config), "explain", str(path))
+        assert out.returncode == 0, out.stderr
+        lines = [line for line in out.stdout.splitlines()[1:] if line.strip()]
+        assert len(lines) == 3, out.stdout  # the header, then one line per message
+        assert all(label in line for line in lines)
+        assert "amina@members.example" in out.stdout and "ignored" in out.stdout
+        records = json.loads(cgbot("--config", str(config), "explain", "--json", str(path)).stdout)
+        assert len(records) == 3 and {r["outcome"] for r in records} >= {"ignored"}
+
+
+def test_a_local_maildir_runs_without_servers_and_health_follows_the_polls(
+    config: Path, tmp_path: Path
+) -> None:
+    import mailbox
+
+    inbox, sent = tmp_path / "Maildir", tmp_path / "sent"
+    mailbox.Maildir(str(inbox)).add(
+        (FIXTURES / "replies" / "outlook_fr_objection.eml").read_bytes()
+    )
+    base = ["--config", str(config), "--now", "2026-12-01T09:00:00Z"]
+    never = cgbot(*base, "health")
+    assert never.returncode == 1 and "never been read" in never.stderr
+
+    run = cgbot(*base, "--log-format", "json", "-vv", "run", "--once", "--maildir", str(inbox),
+                "--outbox-dir", str(sent))  # fmt: skip
+
+    assert run.returncode == 0, run.stderr
+    logged = [json.loads(line) for line in run.stderr.splitlines() if line.strip()]
+    assert logged and {"time", "level", "logger", "message"} <= set(logged[0])
+    assert not list((inbox / "new").iterdir()) and len(list((inbox / "cur").iterdir())) == 1
+    status = json.loads(cgbot(*base, "status", "--json").stdout)
+    assert status["inbound"] == {"quarantined": 1}  # no ballot is open: held for review
+    assert status["service"]["last_poll"].startswith("2026-12-01T09:00:")  # --now's clock
+    assert status["service"]["quarantined"] == 1
+    healthy = cgbot(*base, "health")
+    assert healthy.returncode == 0 and healthy.stdout.startswith("healthy"), healthy.stderr
+    later = ["--config", str(config), "--now", "2026-12-01T09:11:00Z"]
+    stale = cgbot(*later, "health")
+    assert stale.returncode == 1 and re.search(r"poll 6[56]\d s ago \(bound 600 s\)", stale.stderr)
+    assert cgbot(*later, "health", "--max-age", "900").returncode == 0
+    plain = cgbot(*base, "status").stdout
+    assert "last poll: " in plain and "quarantined: 1" in plain

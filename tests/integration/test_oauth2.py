@@ -1,0 +1,196 @@
+"""OAuth2 for real: Dovecot's oauth2 passdb and an XOAUTH2-only SMTP server, both asking a token
+server on loopback; cgbot signs in with tokens from a command, from Google's refresh grant
+(google-auth) and from `cgbot auth login`'s PKCE sign-in (issue 13)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlparse
+
+import pytest
+
+from bot.mail.oauth import sasl_xoauth2
+from tests.conftest import BOT, MEMBERS, Bot, config_text
+from tests.oauth_server import TokenServer
+from tests.servers import Dovecot, XOAuth2Sink, start_dovecot
+
+pytestmark = pytest.mark.integration
+
+NOW = "2026-12-01T09:00:00+00:00"
+
+TOKEN_SCRIPT = """\
+import json, pathlib, sys
+here = pathlib.Path(sys.argv[1])
+tokens = json.loads((here / "tokens.json").read_text())
+count = here / "calls"
+n = int(count.read_text()) if count.exists() else 0
+count.write_text(str(n + 1))
+print(json.dumps({"access_token": tokens[min(n, len(tokens) - 1)], "expires_in": 3600}))
+"""
+
+
+@pytest.fixture(scope="module")
+def tokens() -> Iterator[TokenServer]:
+    server = TokenServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def oauth_dovecot(tokens: TokenServer) -> Iterator[Dovecot]:
+    root = Path(tempfile.mkdtemp(prefix="cgbot-oauth-dovecot-"))
+    root.chmod(0o755)  # Dovecot's unprivileged processes walk the path
+    server = start_dovecot(root, oauth2_url=tokens.url)
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def sink(tokens: TokenServer) -> Iterator[XOAuth2Sink]:
+    server = XOAuth2Sink(user_of=tokens.user_of)
+    server.start()
+    yield server
+    server.stop()
+
+
+def oauth_bot(folder: Path, dovecot: Dovecot, sink: XOAuth2Sink, oauth2: str) -> Bot:
+    """An installation whose mailbox and SMTP server take only XOAUTH2."""
+    user, password = dovecot.new_user()
+    text = config_text(
+        dovecot.port,
+        user,
+        password,
+        sink.port,
+        folder / "cg.db",
+        smtp_extra=f'username = "{user}"\nauth = "oauth2"\n',
+    )
+    text = text.replace(f'password = "{password}"\n', 'auth = "oauth2"\n', 1)
+    config = folder / "config.toml"
+    config.write_text(text + "\n[oauth2]\n" + oauth2)
+    config.chmod(0o600)
+    return Bot(folder, config, dovecot, user, password)
+
+
+def command_source(folder: Path, tokens: list[str]) -> str:
+    (folder / "tokens.json").write_text(json.dumps(tokens))
+    script = folder / "issue_token.py"  # (not token.py: that would shadow the stdlib module)
+    script.write_text(TOKEN_SCRIPT)
+    return f'provider = "command"\ntoken_command = "{sys.executable} {script} {folder}"\n'
+
+
+def stranger(to: str) -> bytes:
+    return (
+        f"From: Someone <someone@elsewhere.example>\r\nTo: {to}\r\nSubject: Hello\r\n"
+        f"Message-ID: <s1@elsewhere.example>\r\nDate: Tue, 01 Dec 2026 08:00:00 +0000\r\n"
+        "\r\nHello there.\r\n"
+    ).encode()
+
+
+def test_a_refused_token_is_replaced_and_never_logged(
+    tmp_path: Path, oauth_dovecot: Dovecot, sink: XOAuth2Sink, tokens: TokenServer
+) -> None:
+    bot = oauth_bot(tmp_path, oauth_dovecot, sink, "")
+    stale = tokens.issue(bot.user)
+    tokens.revoke(stale)  # what an expired or withdrawn token looks like to the server
+    fresh = tokens.issue(bot.user)
+    with bot.config.open("a") as out:
+        out.write(command_source(tmp_path, [stale, fresh]))
+    bot.open_ballot("Adopt the 2027 shortlist", "Do you agree?", "2026-12-11T17:00:00Z", NOW)
+    bot.append(stranger(BOT))
+
+    proc = bot.run("-vv", "run", "--once", now=NOW)
+
+    assert sink.logins == [bot.user]  # SMTP signed in with XOAUTH2, once for the batch
+    sink.wait_for(5)
+    assert all(len(sink.to(member[1])) == 1 for member in MEMBERS)  # the ballot mails went out
+    assert bot.status()["inbound"] == {"quarantined": 1}  # the mailbox was read
+    seen = [t for t in tokens.asked if t in (stale, fresh)]
+    assert seen[:2] == [stale, fresh]  # IMAP: refused, a new token asked for, accepted
+    assert (tmp_path / "calls").read_text() == "2"  # one refresh, shared by IMAP and SMTP
+    log = proc.stdout + proc.stderr
+    assert "AUTHENTICATE XOAUTH2" in log  # -vv did log the exchange...
+    for secret in (stale, fresh, sasl_xoauth2(bot.user, stale), sasl_xoauth2(bot.user, fresh)):
+        assert secret not in log  # ...but never a token, raw or inside the SASL string
+
+
+def test_google_refresh_token_signs_in(
+    tmp_path: Path,
+    oauth_dovecot: Dovecot,
+    sink: XOAuth2Sink,
+    tokens: TokenServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    google = (
+        f'provider = "google"\nclient_id = "{tokens.client_id}"\n'
+        f'client_secret_env = "CG_TEST_CLIENT_SECRET"\ntoken_url = "{tokens.url}/token"\n'
+    )
+    bot = oauth_bot(tmp_path, oauth_dovecot, sink, google)
+    stored = tmp_path / "oauth2-token.json"
+    stored.write_text(json.dumps({"refresh_token": tokens.refresh_token(bot.user)}))
+    stored.chmod(0o600)
+    bot.append(stranger(BOT))
+    monkeypatch.setenv("CG_TEST_CLIENT_SECRET", tokens.client_secret)
+
+    bot.run("run", "--once", now=NOW)
+
+    assert bot.status()["inbound"] == {"quarantined": 1}
+    issued = [t for t in tokens.asked if tokens.valid.get(t) == bot.user]
+    assert issued, "Dovecot was never asked about a token google-auth obtained"
+    stored.chmod(0o644)  # a refresh token anyone on the machine can read: refused
+    proc = bot.run("run", "--once", now=NOW, check=False)
+    assert proc.returncode != 0 and "oauth2-token.json" in proc.stderr
+
+
+def test_auth_login_stores_the_refresh_token_privately(
+    tmp_path: Path, oauth_dovecot: Dovecot, sink: XOAuth2Sink, tokens: TokenServer
+) -> None:
+    google = (
+        f'provider = "google"\nclient_id = "{tokens.client_id}"\n'
+        f'client_secret = "{tokens.client_secret}"\ntoken_url = "{tokens.url}/token"\n'
+        f'auth_url = "{tokens.url}/authorize"\n'
+    )
+    bot = oauth_bot(tmp_path, oauth_dovecot, sink, google)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "--config", str(bot.config), "auth", "login"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.stdout is not None
+    shown = ""
+    while "\nhttp" not in shown:
+        shown += proc.stdout.readline()
+    address = re.search(r"^(http\S+)$", shown, re.M)
+    assert address is not None, shown
+    asked = {k: v[0] for k, v in parse_qs(urlparse(address.group(1)).query).items()}
+    assert asked["code_challenge_method"] == "S256"
+    assert asked["scope"] == "https://mail.google.com/"
+    with pytest.raises(urllib.error.HTTPError):  # an answer to another sign-in is turned away
+        urllib.request.urlopen(f"{asked['redirect_uri']}?code=x&state=forged", timeout=10)
+    code = tokens.expect_code(bot.user, asked["code_challenge"])
+    query = urlencode({"code": code, "state": asked["state"]})
+    with urllib.request.urlopen(f"{asked['redirect_uri']}?{query}", timeout=10) as answer:
+        assert b"signed in" in answer.read()
+    out, err = proc.communicate(timeout=30)
+
+    assert proc.returncode == 0, err
+    stored = tmp_path / "oauth2-token.json"
+    assert stored.stat().st_mode & 0o777 == 0o600
+    refresh = json.loads(stored.read_text())["refresh_token"]
+    assert tokens.refresh[refresh] == bot.user
+    assert refresh not in shown + out + err and code not in shown + out + err
+    bot.append(stranger(BOT))
+    bot.run("run", "--once", now=NOW)  # and the stored token now signs the bot in
+    assert bot.status()["inbound"] == {"quarantined": 1}
