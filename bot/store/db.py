@@ -1,74 +1,25 @@
-"""Engine, pragmas and schema versions for the SQLite database."""
+"""Engine, pragmas and schema migrations (Alembic) for the database."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, text
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel, create_engine
 
-from bot.store import models
+from bot.store import models  # noqa: F401  (the tables SQLModel's metadata describes)
 
-# Schema versions live in SQLite's `PRAGMA user_version`. A new database is created at the
-# latest version from the models; an older one is brought up by running each step after its
-# version, in order, in one transaction. A release that changes a table appends a step here.
-Migration = Callable[[Any], None]
-
-
-def _v2_kinds_own_their_data(conn: Any) -> None:
-    """Standing responses kept as rows; deadlines that belong to no item; options into data;
-    the hash-chained register (it starts empty: schema 1 kept no register)."""
-    models.Standing.__table__.create(conn)  # type: ignore[attr-defined]
-    models.RegisterEntry.__table__.create(conn)  # type: ignore[attr-defined]
-    models.Blob.__table__.create(conn)  # type: ignore[attr-defined]
-    models.ResponseFile.__table__.create(conn)  # type: ignore[attr-defined]
-    conn.execute(
-        text(
-            "INSERT INTO standing (item_id, person_id, latest_id, counted_id) "
-            "SELECT item_id, person_id, max(id), max(CASE WHEN status = 'counted' THEN id END) "
-            "FROM response GROUP BY item_id, person_id"
-        )
-    )
-    conn.execute(text("ALTER TABLE deadline RENAME TO deadline_v1"))
-    for index in ("ix_deadline_item_id", "ix_deadline_due_at"):
-        conn.execute(text(f"DROP INDEX IF EXISTS {index}"))
-    models.Deadline.__table__.create(conn)  # type: ignore[attr-defined]
-    conn.execute(
-        text(
-            "INSERT INTO deadline (id, item_id, workflow, kind, due_at, done_at) "
-            "SELECT d.id, d.item_id, i.kind, d.kind, d.due_at, d.done_at "
-            "FROM deadline_v1 d JOIN item i ON i.id = d.item_id"
-        )
-    )
-    conn.execute(text("DROP TABLE deadline_v1"))
-    conn.execute(
-        text(
-            "UPDATE item SET data = json_set(data, '$.options', json(options)) "
-            "WHERE options IS NOT NULL AND options != '[]'"
-        )
-    )
-    conn.execute(text("ALTER TABLE item DROP COLUMN options"))
-    conn.execute(text("ALTER TABLE inbound ADD COLUMN arrived_at DATETIME"))
-    conn.execute(text("ALTER TABLE item ADD COLUMN key VARCHAR"))
-    conn.execute(text("CREATE UNIQUE INDEX ix_item_key ON item (key)"))
-    conn.execute(text("ALTER TABLE review ADD COLUMN notify BOOLEAN NOT NULL DEFAULT 0"))
-    conn.execute(text("ALTER TABLE review ADD COLUMN notified_at DATETIME"))
-    conn.execute(text("ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 0"))
-    conn.execute(text("ALTER TABLE outbox ADD COLUMN cap_key VARCHAR NOT NULL DEFAULT ''"))
-    conn.execute(text("UPDATE outbox SET cap_key = COALESCE(json_extract(recipients, '$[0]'), '')"))
-
-
-def _v3_outbox_budget_index(conn: Any) -> None:
-    """The index the sender counts an hour's mail on one budget with (issue 12)."""
-    conn.execute(text("CREATE INDEX ix_outbox_budget ON outbox (cap_key, state, sent_at)"))
-
-
-MIGRATIONS: list[Migration] = [_v2_kinds_own_their_data, _v3_outbox_budget_index]
-SCHEMA_VERSION = 1 + len(MIGRATIONS)
+MIGRATIONS = Path(__file__).parent / "migrations"  # Alembic's revisions (one per schema change)
+# Before Alembic the schema version lived in SQLite's `PRAGMA user_version`: 1, 2 or 3 is the
+# revision such a database is at.
+LEGACY_REVISIONS = {1: "0001", 2: "0002", 3: "0003"}
 
 
 class StoreUnavailable(Exception):
@@ -122,22 +73,63 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def migrate(engine: Engine) -> None:
-    """Create a new schema, or run the steps after the stored version."""
+def migrate(engine: Engine, location: Path = MIGRATIONS) -> None:
+    """Bring the schema to Alembic's head, in one transaction (a step that fails leaves the
+    database as it was). A new database is created from the models and stamped at the head;
+    one made before Alembic is stamped at the revision its user_version names, then upgraded."""
     with engine.begin() as conn:
-        version = conn.execute(text("PRAGMA user_version")).scalar_one()
-        query = text("SELECT count(*) FROM sqlite_master WHERE type='table'")
-        tables = conn.execute(query).scalar_one()  # read it all: an open cursor locks DDL
-        if version == 0 and tables == 0:
-            SQLModel.metadata.create_all(conn)
-        else:
-            for step in MIGRATIONS[max(version - 1, 0) :]:
-                step(conn)
-        conn.execute(text(f"PRAGMA user_version = {SCHEMA_VERSION}"))
+        config = Config()
+        config.set_main_option("script_location", str(location))
+        config.attributes["connection"] = conn
+        if MigrationContext.configure(conn).get_current_revision() is None:
+            if not inspect(conn).get_table_names():
+                SQLModel.metadata.create_all(conn)
+                command.stamp(config, "head")
+            else:
+                command.stamp(config, _legacy_revision(conn, engine))
+        command.upgrade(config, "head")
     for suffix in ("-wal", "-shm"):
         path = _sqlite_path(str(engine.url))
         if path is not None and Path(f"{path}{suffix}").exists():
             os.chmod(f"{path}{suffix}", 0o600)
+
+
+def _legacy_revision(conn: Any, engine: Engine) -> str:
+    """The revision of a database that has tables but no alembic_version: an SQLite one made
+    before Alembic, whose schema version is its user_version."""
+    if engine.dialect.name != "sqlite":
+        raise RuntimeError(
+            f"database {engine.url.render_as_string()}: it has tables but no alembic_version; "
+            "not a cgbot database (or one from a newer release)"
+        )
+    version = conn.execute(text("PRAGMA user_version")).scalar_one()
+    if version not in LEGACY_REVISIONS:
+        raise RuntimeError(
+            f"database {engine.url.database}: schema version {version} is not one this "
+            f"release can upgrade ({', '.join(map(str, LEGACY_REVISIONS))})"
+        )
+    return LEGACY_REVISIONS[version]
+
+
+def _scripts(location: Path = MIGRATIONS) -> ScriptDirectory:
+    config = Config()
+    config.set_main_option("script_location", str(location))
+    return ScriptDirectory.from_config(config)
+
+
+def head_revision(location: Path = MIGRATIONS) -> str:
+    head = _scripts(location).get_current_head()
+    assert head is not None, f"{location}: no revisions"
+    return head
+
+
+def known_revision(revision: str, location: Path = MIGRATIONS) -> bool:
+    """Whether this release has `revision` (a database from a newer one is at a revision it
+    has never heard of)."""
+    try:
+        return _scripts(location).get_revision(revision) is not None
+    except Exception:  # alembic raises its own ResolutionError/CommandError kinds
+        return False
 
 
 def session(engine: Engine) -> Session:

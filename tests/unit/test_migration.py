@@ -1,18 +1,25 @@
-"""A database written by the previous release (schema 1) is brought up to date, keeping every
-record. The fixture is a dump of a real schema-1 database made by that release: a ballot
-offering two positions, four replies (two of them unclear) and their confirmations."""
+"""Databases written by earlier releases are brought up to date by Alembic, keeping every record:
+a schema-1 database (a dump made by the first release: a ballot offering two positions, four
+replies, two of them unclear, and their confirmations) and the whole `cgbot demo` database of
+the release before Alembic (schema 3, made by commit 574b6dc: four items of every kind, replies
+with a file, the register, the outbox, a review)."""
 
 from __future__ import annotations
 
+import gzip
+import shutil
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, event
+from sqlmodel import SQLModel, select
 
 from bot.store import db as store_db
-from bot.store.db import SCHEMA_VERSION, session
+from bot.store.db import head_revision, session
 from bot.store.models import Deadline
 from tests.conftest import FIXTURES, MEMBERS, make_app
 
@@ -29,7 +36,8 @@ def test_schema_one_database_upgrades_with_every_record_kept(tmp_path: Path) -> 
     before = schema_one_database(tmp_path / "cg.db")
     app = make_app(tmp_path, secret="v1-fixture-secret", now=datetime.now(UTC))
     with sqlite3.connect(tmp_path / "cg.db") as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        revision = db.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+        assert revision == head_revision()
         indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert "ix_outbox_budget" in indexes  # schema 3 (issue 12)
         tables = tuple(before)
@@ -47,24 +55,58 @@ def test_schema_one_database_upgrades_with_every_record_kept(tmp_path: Path) -> 
     assert deadlines and all(d.workflow == "ballot" and d.item_id for d in deadlines)
 
 
-def test_a_migration_that_fails_part_way_changes_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Schema changes run in one transaction (sqlite3 would commit each CREATE on its own):
-    # a step that fails after the schema-2 step leaves the schema-1 database as it was.
+def test_a_migration_that_fails_part_way_changes_nothing(tmp_path: Path) -> None:
+    # Schema changes run in one transaction (sqlite3 would commit each CREATE on its own): a
+    # revision that fails after the schema-2 step leaves the schema-1 database as it was.
     path = tmp_path / "cg.db"
     schema_one_database(path)
-
-    def fails(conn: object) -> None:
-        raise RuntimeError("a later step fails")
-
-    monkeypatch.setattr(store_db, "MIGRATIONS", [*store_db.MIGRATIONS, fails])
-    with pytest.raises(RuntimeError):
-        store_db.make_engine(f"sqlite:///{path}")
+    location = tmp_path / "migrations"
+    shutil.copytree(store_db.MIGRATIONS, location, ignore=shutil.ignore_patterns("__pycache__"))
+    head = head_revision()
+    (location / "versions" / "9999_fails.py").write_text(
+        f'revision = "9999"\ndown_revision = "{head}"\n\n\n'
+        "def upgrade() -> None:\n    raise RuntimeError('a later step fails')\n"
+    )
+    engine = create_engine(f"sqlite:///{path}")
+    event.listen(engine, "connect", store_db._on_connect)
+    event.listen(engine, "begin", store_db._begin)
+    with pytest.raises(RuntimeError, match="a later step fails"):
+        store_db.migrate(engine, location)
     with sqlite3.connect(path) as con:
         assert con.execute("PRAGMA user_version").fetchone()[0] == 1
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert "standing" not in tables and "deadline" in tables
+    assert "standing" not in tables and "alembic_version" not in tables and "deadline" in tables
+
+
+def rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table, in primary-key order, by column name."""
+    with sqlite3.connect(path) as db:
+        names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        out = {}
+        for name in names:
+            cursor = db.execute(f'SELECT * FROM "{name}" ORDER BY 1')
+            columns = [c[0] for c in cursor.description]
+            out[name] = [tuple(zip(columns, row, strict=True)) for row in cursor]
+        return out
+
+
+def test_the_previous_release_database_upgrades_with_every_record_kept(tmp_path: Path) -> None:
+    path = tmp_path / "cg.db"
+    path.write_bytes(gzip.decompress((FIXTURES / "cgbot-0.1.0-demo.db.gz").read_bytes()))
+    before = rows(path)
+    assert sum(len(r) for r in before.values()) > 200 and len(before["outbox"]) == 69
+
+    store_db.make_engine(f"sqlite:///{path}").dispose()  # what opening it does first
+
+    after = rows(path)
+    assert after.pop("alembic_version") == [(("version_num", head_revision()),)]
+    for table, records in before.items():
+        kept = {tuple(pair for pair in row if pair[0] in dict(records[0])) for row in after[table]}
+        assert set(records) <= kept, f"{table}: records lost or changed"
+    assert set(after) == set(before)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
 def test_the_hourly_budget_is_counted_by_its_index_not_by_every_mail_sent(tmp_path: Path) -> None:
@@ -80,3 +122,18 @@ def test_the_hourly_budget_is_counted_by_its_index_not_by_every_mail_sent(tmp_pa
             )
         )
     assert "ix_outbox_budget" in plan, plan
+
+
+def test_the_migrations_build_what_the_models_describe(tmp_path: Path) -> None:
+    # A model changed without a revision would show here: the oldest database upgraded to
+    # the head has the tables, columns, types and indexes a new database gets from the models.
+    schema_one_database(tmp_path / "cg.db")
+    engine = store_db.make_engine(f"sqlite:///{tmp_path / 'cg.db'}")
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        differences = compare_metadata(context, SQLModel.metadata)
+    described = sorted(str(d[0]) for d in differences)
+    # Schema 2 made item.key unique with a unique index, the model with a unique constraint:
+    # the same rule for SQLite, so the one difference allowed.
+    assert described == ["add_constraint", "remove_index"], differences
+    assert all("'key'" in repr(d) and "table=<item>" in repr(d) for d in differences)
