@@ -1272,8 +1272,12 @@ def outbox_resend(obj: Context, row_id: int) -> None:
 def _database_path(app: App) -> Path:
     path = app.engine.url.database
     if not path or path == ":memory:":
-        _fail("backup and restore need a SQLite database file")
+        _fail("backup and restore need a SQLite database file or PostgreSQL")
     return Path(path)
+
+
+def _is_postgres(app: App) -> bool:
+    return app.engine.dialect.name == "postgresql"
 
 
 @cli.command("backup")
@@ -1281,14 +1285,18 @@ def _database_path(app: App) -> Path:
 @click.pass_obj
 def backup_command(obj: Context, target: Path) -> None:
     """Write a consistent copy of the database to TARGET (safe while the daemon runs)."""
-    from bot.store.backup import backup
+    from bot.store.backup import ToolMissing, backup, backup_postgres
 
     app = obj.app()
+    where = app.engine.url.render_as_string() if _is_postgres(app) else _database_path(app)
     try:
-        size = backup(_database_path(app), target)
-    except FileExistsError as exc:
+        if _is_postgres(app):
+            size = backup_postgres(app.engine.url, target)
+        else:
+            size = backup(_database_path(app), target)
+    except (FileExistsError, ToolMissing, ValueError) as exc:
         _fail(str(exc))
-    _say(f"backed up {_database_path(app)} to {target} ({size} bytes)")
+    _say(f"backed up {where} to {target} ({size} bytes)")
 
 
 @cli.command("restore")
@@ -1298,16 +1306,22 @@ def backup_command(obj: Context, target: Path) -> None:
 def restore_command(obj: Context, source: Path, yes: bool) -> None:
     """Replace the database with a backup. Stop the daemon first; mail that arrived since the
     backup is read again from the mailbox (the checkpoint goes back with it)."""
-    from bot.store.backup import restore
+    from bot.store.backup import ToolMissing, restore, restore_postgres
 
     if not yes:
         _fail("restore replaces the current database: add --yes to confirm")
     app = obj.app()
     try:
-        restore(source, _database_path(app))
-    except ValueError as exc:
+        if _is_postgres(app):
+            app.engine.dispose()  # our own connections would hold locks pg_restore needs
+            restore_postgres(source, app.engine.url)
+            where: object = app.engine.url.render_as_string()
+        else:
+            restore(source, _database_path(app))
+            where = _database_path(app)
+    except (ValueError, ToolMissing) as exc:
         _fail(str(exc))
-    _say(f"restored {_database_path(app)} from {source}")
+    _say(f"restored {where} from {source}")
 
 
 @cli.group("register")

@@ -28,6 +28,8 @@ from bot.store.models import Outbox
 from bot.workflows.base import Registry
 from bot.workflows.registry import STANDARD
 from tests.headers import CHECKED, check_headers
+from tests.pg import Postgres, server_binaries, start_postgres
+from tests.pg import remove as remove_postgres
 from tests.servers import Dovecot, SmtpSink, start_dovecot
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -48,7 +50,7 @@ def config_text(
     user: str,
     password: str,
     smtp_port: int,
-    db: Path,
+    db: Path | str,
     secret: str | None = None,
     poll: float = 30.0,
     timeout: int = 10,
@@ -81,7 +83,7 @@ security = "none"
 from_address = "{BOT}"
 {smtp_extra}
 [database]
-url = "sqlite:///{db}"
+url = "{db if isinstance(db, str) else f"sqlite:///{db}"}"
 
 [group]
 name = "CIWP Coordination Group"
@@ -130,9 +132,7 @@ def mail_to(app: App, address: str, purpose: str = "ballot") -> clients.Original
     with session(app.engine) as s:
         rows = s.exec(select(Outbox).order_by(col(Outbox.id)))
         raw = [
-            r.raw
-            for r in rows
-            if address in r.recipients and r.purpose.split(":")[0] == purpose
+            r.raw for r in rows if address in r.recipients and r.purpose.split(":")[0] == purpose
         ][-1]
     return clients.Original(raw)
 
@@ -164,6 +164,26 @@ class Bot:
     dovecot: Dovecot | None
     user: str
     password: str
+    db_url: str = ""  # the database it runs on (SQLite in folder, or a PostgreSQL database)
+
+    @property
+    def on_postgres(self) -> bool:
+        return self.db_url.startswith("postgresql")
+
+    def sql(self, statement: str) -> list[tuple[Any, ...]]:
+        """One statement on the installation's database, whichever it is (a test's look or
+        change behind cgbot's back); the rows it returns."""
+        from sqlalchemy import create_engine, text
+
+        from bot.store.db import normalise_url
+
+        engine = create_engine(normalise_url(self.db_url or f"sqlite:///{self.folder / 'cg.db'}"))
+        try:
+            with engine.begin() as conn:
+                result = conn.execute(text(statement))
+                return [tuple(r) for r in result] if result.returns_rows else []
+        finally:
+            engine.dispose()
 
     def run(
         self,
@@ -188,11 +208,13 @@ class Bot:
             raise AssertionError(f"{args} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
         return proc
 
-    def popen(self, *args: str, now: str | None = None) -> subprocess.Popen[str]:
+    def popen(
+        self, *args: str, now: str | None = None, log_name: str = "daemon.log"
+    ) -> subprocess.Popen[str]:
         cmd = [sys.executable, "-m", "bot", "--config", str(self.config), "-v"]
         if now:
             cmd += ["--now", now]
-        log = open(self.folder / "daemon.log", "w")  # noqa: SIM115 (closed with the process)
+        log = open(self.folder / log_name, "w")  # noqa: SIM115 (closed with the process)
         return subprocess.Popen(
             [*cmd, *args], stdout=log, stderr=subprocess.STDOUT, text=True, cwd=self.folder
         )
@@ -278,10 +300,34 @@ def smtp() -> Iterator[SmtpSink]:
             check_headers(received.raw, BOT)
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One PostgreSQL server for the session (a fresh database per test). Skipped where it is
+    not installed, except in CI, where a missing server is a failure, not a skip."""
+    if server_binaries() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed: .ci/run installs it")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    root = Path(tempfile.mkdtemp(prefix="cgbot-pg-"))
+    root.chmod(0o755)
+    server = start_postgres(root)
+    yield server
+    remove_postgres(server)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each integration test runs on SQLite (the embedded default) and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'cg.db'}"
+    server: Postgres = request.getfixturevalue("postgres")
+    return server.new_database()
+
+
 @pytest.fixture
-def bot(tmp_path: Path, dovecot: Dovecot, smtp: SmtpSink) -> Bot:
+def bot(tmp_path: Path, dovecot: Dovecot, smtp: SmtpSink, db_url: str) -> Bot:
     user, password = dovecot.new_user()
     config = tmp_path / "config.toml"
-    config.write_text(config_text(dovecot.port, user, password, smtp.port, tmp_path / "cg.db"))
+    config.write_text(config_text(dovecot.port, user, password, smtp.port, db_url))
     config.chmod(0o600)
-    return Bot(tmp_path, config, dovecot, user, password)
+    return Bot(tmp_path, config, dovecot, user, password, db_url)

@@ -212,7 +212,7 @@ class Dovecot:
 OAUTH2_PASSDB = """\
 passdb {{
   driver = oauth2
-  mechanisms = xoauth2 oauthbearer
+  mechanisms = {mechanisms}
   args = {root}/dovecot-oauth2.conf.ext
 }}
 """
@@ -228,8 +228,10 @@ force_introspection = yes
 """
 
 
-def start_dovecot(root: Path, oauth2_url: str | None = None) -> Dovecot:
-    """A Dovecot on loopback; with `oauth2_url`, it also takes SASL XOAUTH2/OAUTHBEARER and asks
+def start_dovecot(
+    root: Path, oauth2_url: str | None = None, oauth2_mechanisms: str = "xoauth2 oauthbearer"
+) -> Dovecot:
+    """A Dovecot on loopback; with `oauth2_url`, it also takes SASL `oauth2_mechanisms` and asks
     that server's /introspect whether a token is good."""
     if shutil.which("dovecot") is None:
         raise RuntimeError("dovecot is not installed (apt-get install dovecot-imapd)")
@@ -253,8 +255,10 @@ def start_dovecot(root: Path, oauth2_url: str | None = None) -> Dovecot:
             uid=MAIL_UID,
             internal="dovenull",
             login="dovenull",
-            oauth2_passdb=OAUTH2_PASSDB.format(root=root) if oauth2_url else "",
-            oauth2_mechanisms=" xoauth2 oauthbearer" if oauth2_url else "",
+            oauth2_passdb=(
+                OAUTH2_PASSDB.format(root=root, mechanisms=oauth2_mechanisms) if oauth2_url else ""
+            ),
+            oauth2_mechanisms=f" {oauth2_mechanisms}" if oauth2_url else "",
         )
     )
     if oauth2_url:
@@ -331,6 +335,9 @@ class XOAuth2Sink(SmtpSink):
             token = fields[1].removeprefix("auth=Bearer ")
         except (IndexError, ValueError):
             return AuthResult(success=False, handled=False)
+        return self._check(user, token)
+
+    def _check(self, user: str, token: str) -> AuthResult:
         if self.user_of(token) != user:
             return AuthResult(success=False, handled=False)  # handled=False: 535 at once
         self.logins.append(user)
@@ -347,3 +354,20 @@ class XOAuth2Sink(SmtpSink):
             **self.tls,
         )
         self.controller.start()
+
+
+@dataclass
+class OAuthBearerSink(XOAuth2Sink):
+    """The same, offering SASL OAUTHBEARER (RFC 7628) beside XOAUTH2."""
+
+    mechanisms_used: list[str] = field(default_factory=list)
+
+    async def auth_OAUTHBEARER(self, server: Any, args: list[str]) -> AuthResult:
+        try:
+            gs2, *fields = base64.b64decode(args[1]).decode().split("\x01")
+            user = gs2.split(",")[1].removeprefix("a=").replace("=2C", ",").replace("=3D", "=")
+            token = next(f for f in fields if f.startswith("auth=")).removeprefix("auth=Bearer ")
+        except (IndexError, ValueError, StopIteration):
+            return AuthResult(success=False, handled=False)
+        self.mechanisms_used.append("OAUTHBEARER")
+        return self._check(user, token)

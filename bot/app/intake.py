@@ -131,6 +131,10 @@ class Intake:
         states: dict[int, str] = {a.inbound_id: a.state for a in stored}
         with session(self.engine) as s:
             for archived in fresh:
+                now_in = repo.inbound_state(s, archived.inbound_id)
+                if now_in != InboundState.NEW:  # another daemon applied it meanwhile
+                    states[archived.inbound_id] = now_in
+                    continue
                 states[archived.inbound_id] = self._apply(s, archived)
             _advance(s, batch[-1])
             s.commit()

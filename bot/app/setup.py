@@ -14,16 +14,17 @@ from bot.errors import ConfigError
 from bot.inbound.address import normalise
 from bot.rules import Rules, composition_warnings, load_rules, resolve_rules_path
 from bot.store import repo
+from bot.store.db import normalise_url
 
 
 def database_url(settings: Settings) -> str:
     """A relative SQLite path is taken relative to the config file, not the working folder."""
-    url = make_url(settings.model.database.url)
+    url = make_url(normalise_url(settings.model.database.url))
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         path = Path(url.database)
         if not path.is_absolute():
-            return str(url.set(database=str(settings.base_dir / path)))
-    return str(url)
+            url = url.set(database=str(settings.base_dir / path))
+    return url.render_as_string(hide_password=False)
 
 
 def rules_for(settings: Settings) -> tuple[Rules, list[str]]:

@@ -19,7 +19,7 @@ import aioimaplib
 
 from bot.config import MailboxConfig
 from bot.domain.types import Fetched
-from bot.mail.oauth import Tokens, TokenUnavailable, sasl_xoauth2
+from bot.mail.oauth import SASL_ABORT, Tokens, TokenUnavailable, pick_mechanism, sasl_initial
 from bot.mail.tls import tls_context
 
 log = logging.getLogger("cgbot.imap")
@@ -108,21 +108,30 @@ class _Authenticate(aioimaplib.Command):  # type: ignore[misc]
     def __init__(self, tag: str, mechanism: str, initial: str, client: aioimaplib.IMAP4) -> None:
         super().__init__("AUTHENTICATE", tag, mechanism, initial, loop=client.protocol.loop)
         self._transport = client.protocol.transport
+        self._abort = SASL_ABORT[mechanism].encode() + b"\r\n"
         self._answered = False
 
     def append_to_resp(self, line: bytes, result: str = "Pending") -> None:
         if line.startswith(b"+") and not self._answered:
             self._answered = True
-            self._transport.write(b"\r\n")
+            self._transport.write(self._abort)
         super().append_to_resp(line, result)
 
 
-async def authenticate_xoauth2(client: aioimaplib.IMAP4, user: str, token: str) -> Any:
-    """SASL XOAUTH2 over an unauthenticated connection; the server's tagged answer."""
+def offered_mechanisms(client: aioimaplib.IMAP4) -> set[str]:
+    """The SASL mechanisms the server lists (AUTH=... capabilities)."""
+    capabilities = getattr(client.protocol, "capabilities", ()) or ()
+    return {c.split("=", 1)[1].upper() for c in capabilities if c.upper().startswith("AUTH=")}
+
+
+async def authenticate_oauth(client: aioimaplib.IMAP4, user: str, token: str) -> Any:
+    """SASL OAUTHBEARER (or XOAUTH2 where that is all the server offers) over an
+    unauthenticated connection; the server's tagged answer."""
     protocol = client.protocol
-    initial = sasl_xoauth2(user, token)
+    mechanism = pick_mechanism(offered_mechanisms(client))
+    initial = sasl_initial(mechanism, user, token)
     response = await protocol.execute(
-        _Authenticate(protocol.new_tag(), "XOAUTH2", initial, client), scrub=initial
+        _Authenticate(protocol.new_tag(), mechanism, initial, client), scrub=initial
     )
     if response.result == "OK":
         protocol.state = aioimaplib.AUTH
@@ -206,8 +215,8 @@ class ImapSource:
         self.idle_capable = cfg.idle and client.has_capability("IDLE")
 
     async def _login_xoauth2(self, client: aioimaplib.IMAP4) -> None:
-        """XOAUTH2 with the current token; a refused token is replaced by a fresh one and tried
-        once more (it may have expired early or been revoked)."""
+        """OAUTHBEARER or XOAUTH2 with the current token; a refused token is replaced by a fresh
+        one and tried once more (it may have expired early or been revoked)."""
         assert self.tokens is not None, "auth = oauth2 without a token source"
         answer = None
         for _ in range(2):
@@ -215,7 +224,7 @@ class ImapSource:
                 token = await asyncio.to_thread(self.tokens.get)
             except TokenUnavailable as exc:
                 raise ImapAuthFailed(f"no OAuth2 token for {self.cfg.username}: {exc}") from exc
-            answer = await self._call(authenticate_xoauth2(client, self.cfg.username, token))
+            answer = await self._call(authenticate_oauth(client, self.cfg.username, token))
             if answer.result == "OK":
                 return
             self.tokens.refused(token)

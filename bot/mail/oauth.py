@@ -60,6 +60,29 @@ def sasl_xoauth2(user: str, token: str) -> str:
     return logsafe.register(base64.b64encode(raw).decode("ascii"))
 
 
+def sasl_oauthbearer(user: str, token: str) -> str:
+    """The OAUTHBEARER initial response (RFC 7628 section 3.1), base64: a GS2 header naming the
+    user (`,` and `=` escaped), then the bearer token."""
+    authzid = user.replace("=", "=3D").replace(",", "=2C")
+    raw = f"n,a={authzid},\x01auth=Bearer {token}\x01\x01".encode()
+    return logsafe.register(base64.b64encode(raw).decode("ascii"))
+
+
+# The client's answer to a server's error challenge, after which the server says NO/535:
+# RFC 7628 asks OAUTHBEARER clients for a lone %x01; XOAUTH2 clients send an empty line.
+SASL_ABORT = {"OAUTHBEARER": "AQ==", "XOAUTH2": ""}
+
+
+def sasl_initial(mechanism: str, user: str, token: str) -> str:
+    return (sasl_oauthbearer if mechanism == "OAUTHBEARER" else sasl_xoauth2)(user, token)
+
+
+def pick_mechanism(offered: set[str]) -> str:
+    """OAUTHBEARER, the standard, where the server offers it; else XOAUTH2 (Google's and
+    Microsoft's own, which both offer)."""
+    return "OAUTHBEARER" if "OAUTHBEARER" in {m.upper() for m in offered} else "XOAUTH2"
+
+
 class Tokens:
     """The current access token: fetched when missing, `margin` seconds before it expires, or
     when the caller says the server refused it (`refused`)."""
@@ -266,16 +289,16 @@ class MicrosoftTokens:
     def _app(self, cache: Any) -> Any:
         import msal
 
+        # Another login host (a national cloud, an ADFS, the tests' own) is used as given:
+        # MSAL's instance discovery would ask login.microsoftonline.com about it.
+        where = {"authority": self.authority, "token_cache": cache}
+        if self.cfg.authority:
+            where["instance_discovery"] = False
         if self.cfg.flow == "client-credentials":
             return msal.ConfidentialClientApplication(
-                self.cfg.client_id,
-                client_credential=self.client_secret,
-                authority=self.authority,
-                token_cache=cache,
+                self.cfg.client_id, client_credential=self.client_secret, **where
             )
-        return msal.PublicClientApplication(
-            self.cfg.client_id, authority=self.authority, token_cache=cache
-        )
+        return msal.PublicClientApplication(self.cfg.client_id, **where)
 
     def fetch(self) -> AccessToken:
         cache = self._cache()

@@ -6,12 +6,12 @@ import asyncio
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import aiosmtplib
 
 from bot.config import SmtpConfig
-from bot.mail.oauth import Tokens, TokenUnavailable
+from bot.mail.oauth import SASL_ABORT, Tokens, TokenUnavailable, pick_mechanism, sasl_initial
 from bot.mail.tls import tls_context
 
 
@@ -56,9 +56,7 @@ class SmtpTransport:
         self._client = client
         return client
 
-    def _client_for(
-        self, username: str | None, password: str | None, token: Any = None
-    ) -> aiosmtplib.SMTP:
+    def _client_for(self, username: str | None, password: str | None) -> aiosmtplib.SMTP:
         cfg = self.config
         return aiosmtplib.SMTP(
             hostname=cfg.host,
@@ -66,37 +64,36 @@ class SmtpTransport:
             use_tls=cfg.security == "ssl",
             start_tls=cfg.security == "starttls",
             username=username,
-            password=password if username and token is None else None,
-            oauth_token_generator=token,
+            password=password if username else None,
             timeout=cfg.timeout_seconds,
             tls_context=tls_context(cfg.ca_file) if cfg.security != "none" else None,
         )
 
     async def _connect_xoauth2(self) -> aiosmtplib.SMTP:
-        """Connect and log in with the current token; a refused token (535) is replaced by a
-        fresh one and tried once more on a new connection."""
+        """Connect and sign in with the current token (OAUTHBEARER where offered, else
+        XOAUTH2); a refused token is replaced by a fresh one and tried once more."""
         tokens = self.tokens
         assert tokens is not None, "auth = oauth2 without a token source"
         user = self.config.username or self.config.from_address
-        used: list[str] = []
-
-        async def token() -> str:
-            try:
-                used.append(await asyncio.to_thread(tokens.get))
-            except TokenUnavailable as exc:
-                raise aiosmtplib.SMTPException(f"no OAuth2 token for {user}: {exc}") from exc
-            return used[-1]
-
-        for attempt in (1, 2):
-            client = self._client_for(user, None, token)
-            try:
-                await client.connect()
-                return client
-            except aiosmtplib.SMTPAuthenticationError:
-                client.close()
-                if attempt == 2 or not used:
-                    raise
-                tokens.refused(used[-1])
+        client = self._client_for(None, None)
+        await client.connect()
+        try:
+            await client.ehlo()  # the AUTH mechanisms on offer (after STARTTLS, if any)
+            for attempt in (1, 2):
+                try:
+                    token = await asyncio.to_thread(tokens.get)
+                except TokenUnavailable as exc:
+                    raise aiosmtplib.SMTPException(f"no OAuth2 token for {user}: {exc}") from exc
+                try:
+                    await _sign_in(client, user, token)
+                    return client
+                except aiosmtplib.SMTPAuthenticationError:
+                    tokens.refused(token)
+                    if attempt == 2:
+                        raise
+        except BaseException:
+            client.close()
+            raise
         raise AssertionError("unreachable")
 
     async def close(self) -> None:
@@ -152,3 +149,17 @@ class FolderTransport:
         path = self.folder / f"{number:03d}-to-{who}.eml"
         path.write_bytes(raw)
         self.written.append((recipients, raw, path))
+
+
+async def _sign_in(client: aiosmtplib.SMTP, user: str, token: str) -> None:
+    """SASL OAUTHBEARER (RFC 7628) when the server offers it, else XOAUTH2; raises
+    SMTPAuthenticationError when the token is refused."""
+    if pick_mechanism(set(client.server_auth_methods)) == "XOAUTH2":
+        await client.auth_xoauth2(user, token)
+        return
+    initial = sasl_initial("OAUTHBEARER", user, token)
+    answer = await client.execute_command(b"AUTH", b"OAUTHBEARER", initial.encode("ascii"))
+    if answer.code == 334:  # the server's error, as a challenge: abort it (RFC 7628 3.2.3)
+        answer = await client.execute_command(SASL_ABORT["OAUTHBEARER"].encode("ascii"))
+    if answer.code != 235:
+        raise aiosmtplib.SMTPAuthenticationError(answer.code, answer.message)

@@ -61,14 +61,41 @@ def _begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
+# PostgreSQL: every transaction first takes this transaction-level advisory lock, so that two
+# daemons on one database decide one at a time, as SQLite's single writer makes them: a reply
+# is applied, a deadline run and a mail claimed once, and the register's hash chain never
+# forks. (A committee's mail is a few messages a minute; the lock is held for a batch.)
+DECISIONS_LOCK = 0x6367626F74  # "cgbot"
+LOCK_WAIT = "60s"  # a transaction waiting longer than this fails (and is retried), never hangs
+
+
+def _pg_begin(conn: Any) -> None:
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
+    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({DECISIONS_LOCK})")
+
+
+def normalise_url(url: str) -> str:
+    """`postgresql://` means psycopg 3 here (SQLAlchemy's default driver would be psycopg2)."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
 def make_engine(url: str) -> Engine:
     """Open (creating if needed) the database and bring its schema to the current version."""
+    url = normalise_url(url)
     path = _sqlite_path(url)
     if path is not None:
         _create_private(path)
-    engine = create_engine(url, connect_args={"check_same_thread": False})
-    event.listen(engine, "connect", _on_connect)
-    event.listen(engine, "begin", _begin)
+    if make_url(url).get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _on_connect)
+        event.listen(engine, "begin", _begin)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+        if engine.dialect.name == "postgresql":
+            event.listen(engine, "begin", _pg_begin)
     migrate(engine)
     return engine
 

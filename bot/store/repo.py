@@ -435,6 +435,11 @@ def mark_duplicate(session: Session, inbound_id: int, twin: int, now: datetime) 
     )  # fmt: skip
 
 
+def inbound_state(session: Session, inbound_id: int) -> str:
+    state = session.exec(select(Inbound.state).where(Inbound.id == inbound_id)).one()
+    return str(state)
+
+
 def raw_of(session: Session, inbound_id: int) -> bytes:
     row = session.get(Inbound, inbound_id)
     assert row is not None, f"archived message #{inbound_id} vanished"

@@ -14,14 +14,15 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 
-from bot.mail.oauth import sasl_xoauth2
+from bot.mail.oauth import sasl_oauthbearer, sasl_xoauth2
 from tests.conftest import BOT, MEMBERS, Bot, config_text
-from tests.oauth_server import TokenServer
-from tests.servers import Dovecot, XOAuth2Sink, start_dovecot
+from tests.oauth_server import MicrosoftIdentity, TokenServer
+from tests.servers import Dovecot, OAuthBearerSink, XOAuth2Sink, start_dovecot
 
 pytestmark = pytest.mark.integration
 
@@ -46,25 +47,46 @@ def tokens() -> Iterator[TokenServer]:
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def oauth_dovecot(tokens: TokenServer) -> Iterator[Dovecot]:
+def _dovecot(tokens: TokenServer, mechanisms: str) -> Iterator[Dovecot]:
     root = Path(tempfile.mkdtemp(prefix="cgbot-oauth-dovecot-"))
     root.chmod(0o755)  # Dovecot's unprivileged processes walk the path
-    server = start_dovecot(root, oauth2_url=tokens.url)
+    server = start_dovecot(root, oauth2_url=tokens.url, oauth2_mechanisms=mechanisms)
     yield server
     server.stop()
     shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
-def sink(tokens: TokenServer) -> Iterator[XOAuth2Sink]:
-    server = XOAuth2Sink(user_of=tokens.user_of)
+@pytest.fixture(scope="module")
+def oauth_dovecot(tokens: TokenServer) -> Iterator[Dovecot]:
+    yield from _dovecot(tokens, "xoauth2 oauthbearer")
+
+
+@pytest.fixture(scope="module")
+def xoauth2_dovecot(tokens: TokenServer) -> Iterator[Dovecot]:
+    """A server offering only XOAUTH2 (Gmail's IMAP, say): the mechanism cgbot falls back to."""
+    yield from _dovecot(tokens, "xoauth2")
+
+
+def _sink(kind: type[XOAuth2Sink], tokens: TokenServer) -> Iterator[Any]:
+    server = kind(user_of=tokens.user_of)
     server.start()
     yield server
     server.stop()
 
 
-def oauth_bot(folder: Path, dovecot: Dovecot, sink: XOAuth2Sink, oauth2: str) -> Bot:
+@pytest.fixture
+def bearer_sink(tokens: TokenServer) -> Iterator[OAuthBearerSink]:
+    yield from _sink(OAuthBearerSink, tokens)
+
+
+@pytest.fixture
+def sink(tokens: TokenServer) -> Iterator[XOAuth2Sink]:
+    yield from _sink(XOAuth2Sink, tokens)
+
+
+def oauth_bot(
+    folder: Path, dovecot: Dovecot, sink: XOAuth2Sink, oauth2: str, db_url: str = ""
+) -> Bot:
     """An installation whose mailbox and SMTP server take only XOAUTH2."""
     user, password = dovecot.new_user()
     text = config_text(
@@ -72,14 +94,14 @@ def oauth_bot(folder: Path, dovecot: Dovecot, sink: XOAuth2Sink, oauth2: str) ->
         user,
         password,
         sink.port,
-        folder / "cg.db",
+        db_url or folder / "cg.db",
         smtp_extra=f'username = "{user}"\nauth = "oauth2"\n',
     )
     text = text.replace(f'password = "{password}"\n', 'auth = "oauth2"\n', 1)
     config = folder / "config.toml"
     config.write_text(text + "\n[oauth2]\n" + oauth2)
     config.chmod(0o600)
-    return Bot(folder, config, dovecot, user, password)
+    return Bot(folder, config, dovecot, user, password, db_url)
 
 
 def command_source(folder: Path, tokens: list[str]) -> str:
@@ -98,9 +120,9 @@ def stranger(to: str) -> bytes:
 
 
 def test_a_refused_token_is_replaced_and_never_logged(
-    tmp_path: Path, oauth_dovecot: Dovecot, sink: XOAuth2Sink, tokens: TokenServer
+    tmp_path: Path, oauth_dovecot: Dovecot, sink: XOAuth2Sink, tokens: TokenServer, db_url: str
 ) -> None:
-    bot = oauth_bot(tmp_path, oauth_dovecot, sink, "")
+    bot = oauth_bot(tmp_path, oauth_dovecot, sink, "", db_url)
     stale = tokens.issue(bot.user)
     tokens.revoke(stale)  # what an expired or withdrawn token looks like to the server
     fresh = tokens.issue(bot.user)
@@ -119,34 +141,38 @@ def test_a_refused_token_is_replaced_and_never_logged(
     assert seen[:2] == [stale, fresh]  # IMAP: refused, a new token asked for, accepted
     assert (tmp_path / "calls").read_text() == "2"  # one refresh, shared by IMAP and SMTP
     log = proc.stdout + proc.stderr
-    assert "AUTHENTICATE XOAUTH2" in log  # -vv did log the exchange...
-    for secret in (stale, fresh, sasl_xoauth2(bot.user, stale), sasl_xoauth2(bot.user, fresh)):
-        assert secret not in log  # ...but never a token, raw or inside the SASL string
+    assert "AUTHENTICATE OAUTHBEARER" in log  # -vv logged the exchange (RFC 7628 first)...
+    for token in (stale, fresh):
+        for secret in (token, sasl_oauthbearer(bot.user, token), sasl_xoauth2(bot.user, token)):
+            assert secret not in log  # ...but never a token, raw or inside a SASL string
 
 
 def test_google_refresh_token_signs_in(
     tmp_path: Path,
-    oauth_dovecot: Dovecot,
-    sink: XOAuth2Sink,
+    xoauth2_dovecot: Dovecot,
+    bearer_sink: OAuthBearerSink,
     tokens: TokenServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # IMAP offers XOAUTH2 only, SMTP both: cgbot takes OAUTHBEARER where it can.
     google = (
         f'provider = "google"\nclient_id = "{tokens.client_id}"\n'
         f'client_secret_env = "CG_TEST_CLIENT_SECRET"\ntoken_url = "{tokens.url}/token"\n'
     )
-    bot = oauth_bot(tmp_path, oauth_dovecot, sink, google)
+    bot = oauth_bot(tmp_path, xoauth2_dovecot, bearer_sink, google)
     stored = tmp_path / "oauth2-token.json"
     stored.write_text(json.dumps({"refresh_token": tokens.refresh_token(bot.user)}))
     stored.chmod(0o600)
-    bot.append(stranger(BOT))
     monkeypatch.setenv("CG_TEST_CLIENT_SECRET", tokens.client_secret)
+    bot.open_ballot("Adopt the 2027 shortlist", "Do you agree?", "2026-12-11T17:00:00Z", NOW)
+    bot.append(stranger(BOT))
 
     bot.run("run", "--once", now=NOW)
 
     assert bot.status()["inbound"] == {"quarantined": 1}
     issued = [t for t in tokens.asked if tokens.valid.get(t) == bot.user]
     assert issued, "Dovecot was never asked about a token google-auth obtained"
+    assert bearer_sink.logins == [bot.user] and bearer_sink.mechanisms_used == ["OAUTHBEARER"]
     stored.chmod(0o644)  # a refresh token anyone on the machine can read: refused
     proc = bot.run("run", "--once", now=NOW, check=False)
     assert proc.returncode != 0 and "oauth2-token.json" in proc.stderr
@@ -194,3 +220,77 @@ def test_auth_login_stores_the_refresh_token_privately(
     bot.append(stranger(BOT))
     bot.run("run", "--once", now=NOW)  # and the stored token now signs the bot in
     assert bot.status()["inbound"] == {"quarantined": 1}
+
+
+@pytest.fixture
+def microsoft(tokens: TokenServer, tmp_path: Path) -> Iterator[MicrosoftIdentity]:
+    identity = MicrosoftIdentity(tokens, mailbox="")
+    identity.start(tmp_path)
+    yield identity
+    identity.stop()
+
+
+def microsoft_bot(tmp_path: Path, dovecot: Dovecot, sink: XOAuth2Sink, ms: MicrosoftIdentity,
+                  flow: str) -> Bot:  # fmt: skip
+    table = (
+        f'provider = "microsoft"\nflow = "{flow}"\ntenant = "{ms.tenant}"\n'
+        f'client_id = "11111111-2222-3333-4444-555555555555"\n'
+        f'authority = "{ms.authority_host}"\n'
+    )
+    if flow == "client-credentials":
+        table += f'client_secret = "{ms.client_secret}"\n'
+    bot = oauth_bot(tmp_path, dovecot, sink, table)
+    ms.mailbox = bot.user  # the mailbox the app registration was granted
+    return bot
+
+
+def test_microsoft_client_credentials_through_msal(
+    tmp_path: Path,
+    oauth_dovecot: Dovecot,
+    sink: XOAuth2Sink,
+    microsoft: MicrosoftIdentity,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", microsoft.ca_file)  # MSAL's HTTPS trusts the test CA
+    bot = microsoft_bot(tmp_path, oauth_dovecot, sink, microsoft, "client-credentials")
+    bot.append(stranger(BOT))
+
+    bot.run("run", "--once", now=NOW)
+
+    assert bot.status()["inbound"] == {"quarantined": 1}
+    assert microsoft.grants == ["client_credentials"]  # one token, shared by IMAP and SMTP
+
+
+def test_microsoft_device_code_sign_in_then_silent_tokens(
+    tmp_path: Path,
+    oauth_dovecot: Dovecot,
+    sink: XOAuth2Sink,
+    microsoft: MicrosoftIdentity,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", microsoft.ca_file)
+    bot = microsoft_bot(tmp_path, oauth_dovecot, sink, microsoft, "device-code")
+    refused = bot.run("run", "--once", now=NOW, check=False)
+    assert refused.returncode != 0 and "cgbot auth login" in refused.stderr  # not signed in yet
+
+    login = subprocess.Popen(
+        [sys.executable, "-m", "bot", "--config", str(bot.config), "auth", "login"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert login.stdout is not None
+    line = login.stdout.readline()
+    code = re.search(r"enter the code (\w+)", line)
+    assert code is not None, line
+    microsoft.approve(code.group(1))  # the Secretariat signs in as the mailbox in a browser
+    out, err = login.communicate(timeout=60)
+    assert login.returncode == 0, err
+    assert out.startswith("signed in (microsoft)")
+    cache = tmp_path / "oauth2-token.json"
+    assert cache.stat().st_mode & 0o777 == 0o600 and "RefreshToken" in cache.read_text()
+
+    bot.append(stranger(BOT))
+    bot.run("run", "--once", now=NOW)  # MSAL answers from its cache: no new sign-in
+
+    assert bot.status()["inbound"] == {"quarantined": 1}
+    assert microsoft.grants[0] == "urn:ietf:params:oauth:grant-type:device_code"
+    assert "client_credentials" not in microsoft.grants

@@ -19,6 +19,8 @@ from bot.mail.oauth import (
     CommandTokens,
     Tokens,
     TokenUnavailable,
+    pick_mechanism,
+    sasl_oauthbearer,
     sasl_xoauth2,
     write_private,
 )
@@ -87,6 +89,13 @@ def test_a_failing_token_command_is_named_with_its_error(tmp_path: Path) -> None
         CommandTokens(f"{sys.executable} {script}").fetch()
     with pytest.raises(TokenUnavailable, match="no-such-helper"):
         CommandTokens("no-such-helper --token").fetch()
+
+
+def test_oauthbearer_is_rfc_7628_and_preferred_where_offered() -> None:
+    decoded = base64.b64decode(sasl_oauthbearer("cg,x=y@example.org", "ya29.abc"))
+    assert decoded == b"n,a=cg=2Cx=3Dy@example.org,\x01auth=Bearer ya29.abc\x01\x01"
+    assert pick_mechanism({"PLAIN", "XOAUTH2", "OAUTHBEARER"}) == "OAUTHBEARER"
+    assert pick_mechanism({"plain", "xoauth2"}) == "XOAUTH2"
 
 
 def test_sasl_string_is_the_documented_xoauth2_format() -> None:

@@ -289,9 +289,7 @@ def samples(language: str) -> dict[str, dict[str, Any]]:
             "weekly": True,
             "today": NOW,
             "failing": [me],
-            "owed": [
-                {"person": me, "things": [(DUE, "ballot: B"), (None, "action (overdue): A")]}
-            ],
+            "owed": [{"person": me, "things": [(DUE, "ballot: B"), (None, "action (overdue): A")]}],
             "ballots": [
                 {
                     "id": 3,
@@ -311,9 +309,7 @@ def samples(language: str) -> dict[str, dict[str, Any]]:
                     "responses": {me.name: {"status": "no-comments"}},
                 }
             ],
-            "actions": [
-                {"id": 5, "title": "A", "owner": me.name, "due": DUE, "state": "overdue"}
-            ],
+            "actions": [{"id": 5, "title": "A", "owner": me.name, "due": DUE, "state": "overdue"}],
             "meetings": [
                 {"id": 7, "title": "M", "starts_at": DUE, "attendance": {me.name: "apology"}}
             ],
