@@ -10,6 +10,7 @@ import re
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -278,23 +279,24 @@ def run(
             _fail(f"database {app.engine.url.database}: {exc.orig}; nothing was lost", 75)
         if dry_run:
             assert isinstance(transport, FolderTransport)
-            _rehearsal_summary(app, transport)
+            _rehearsal_summary(counters, transport)
             return
     _say(" ".join(f"{k}={v}" for k, v in sorted(counters.items())) or "nothing to do")
 
 
-def _rehearsal_summary(app: App, transport: Any) -> None:
+def _rehearsal_summary(counters: Counter[str], transport: Any) -> None:
+    """What this rehearsal read (by what became of each message) and would have sent."""
     from bot.app.rehearsal import mail_rows
 
     out = Printer()
-    read = app.status()["inbound"]
+    read = {k.removeprefix("inbound "): n for k, n in counters.items() if k.startswith("inbound ")}
     out.line(
         "rehearsal: nothing was sent, marked or moved, and the database is as it was; "
         f"the mails are in {transport.folder}"
     )
     out.table(
-        ["messages read", "count"],
-        [(state, n) for state, n in sorted(read.items())] or [("(none new)", 0)],
+        ["new messages, would be", "count"],
+        [(state, n) for state, n in sorted(read.items())] or [("(no new mail)", 0)],
     )
     rows = mail_rows(transport.written)
     out.table(["to", "subject", "file"], rows or [("-", "(no mail would be sent)", "-")])

@@ -271,7 +271,9 @@ class Daemon:
         self._scheduler.shutdown(wait=False)
         # The inbound loop ends after the batch in hand (committed whole or not begun), the
         # sender after the mail in hand; then what is queued goes out until the bound.
-        _, late = await asyncio.wait(tasks, timeout=self.stop_seconds)
+        # (The sender stops claiming mail at the bound; the one in hand gets its SMTP timeout.)
+        bound = self.stop_seconds + self.app.settings.model.smtp.timeout_seconds
+        _, late = await asyncio.wait(tasks, timeout=bound)
         for task in late:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,8 +1,10 @@
-"""One message in: archive it raw, read what it needs once, run the pipeline, commit its effects.
+"""Messages in, a bounded batch at a time: archive them raw, read what each needs once, run the
+pipeline, commit the effects.
 
 Store first, decide second, act last: the raw bytes are committed before interpretation; the
 interpretation, the state change, the outgoing mail and the mailbox checkpoint are committed
-together; a message that breaks the code is quarantined with the traceback, never lost."""
+together; a message that breaks the code is rolled back alone and quarantined with the
+traceback, never lost."""
 
 from __future__ import annotations
 
