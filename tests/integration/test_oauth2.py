@@ -119,10 +119,18 @@ def stranger(to: str) -> bytes:
     ).encode()
 
 
+@pytest.mark.parametrize("mechanism", ["OAUTHBEARER", "XOAUTH2"])
 def test_a_refused_token_is_replaced_and_never_logged(
-    tmp_path: Path, oauth_dovecot: Dovecot, sink: XOAuth2Sink, tokens: TokenServer, db_url: str
+    tmp_path: Path,
+    sink: XOAuth2Sink,
+    tokens: TokenServer,
+    db_url: str,
+    mechanism: str,
+    request: pytest.FixtureRequest,
 ) -> None:
-    bot = oauth_bot(tmp_path, oauth_dovecot, sink, "", db_url)
+    # A server offering both mechanisms gets OAUTHBEARER, one offering XOAUTH2 only gets that.
+    server = "oauth_dovecot" if mechanism == "OAUTHBEARER" else "xoauth2_dovecot"
+    bot = oauth_bot(tmp_path, request.getfixturevalue(server), sink, "", db_url)
     stale = tokens.issue(bot.user)
     tokens.revoke(stale)  # what an expired or withdrawn token looks like to the server
     fresh = tokens.issue(bot.user)
@@ -141,10 +149,29 @@ def test_a_refused_token_is_replaced_and_never_logged(
     assert seen[:2] == [stale, fresh]  # IMAP: refused, a new token asked for, accepted
     assert (tmp_path / "calls").read_text() == "2"  # one refresh, shared by IMAP and SMTP
     log = proc.stdout + proc.stderr
-    assert "AUTHENTICATE OAUTHBEARER" in log  # -vv logged the exchange (RFC 7628 first)...
+    assert f"AUTHENTICATE {mechanism}" in log  # -vv logged the exchange...
     for token in (stale, fresh):
         for secret in (token, sasl_oauthbearer(bot.user, token), sasl_xoauth2(bot.user, token)):
             assert secret not in log  # ...but never a token, raw or inside a SASL string
+
+
+def test_smtp_asks_for_a_new_token_when_its_own_is_refused(
+    tmp_path: Path, oauth_dovecot: Dovecot, sink: XOAuth2Sink, tokens: TokenServer
+) -> None:
+    # No IMAP in this run (a local Maildir): SMTP is the first to meet the revoked token.
+    bot = oauth_bot(tmp_path, oauth_dovecot, sink, "")
+    stale = tokens.issue(bot.user)
+    tokens.revoke(stale)
+    fresh = tokens.issue(bot.user)
+    with bot.config.open("a") as out:
+        out.write(command_source(tmp_path, [stale, fresh]))
+    bot.open_ballot("Adopt the 2027 shortlist", "Do you agree?", "2026-12-11T17:00:00Z", NOW)
+
+    bot.run("run", "--once", "--maildir", str(tmp_path / "Maildir"), now=NOW)
+
+    assert [t for t in tokens.asked if t in (stale, fresh)] == [stale, fresh]  # 535, then OK
+    assert sink.logins == [bot.user]
+    assert all(len(sink.to(member[1])) == 1 for member in MEMBERS)
 
 
 def test_google_refresh_token_signs_in(
