@@ -279,7 +279,9 @@ class Daemon:
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.source.close()
         if not self._sending_over():
-            with contextlib.suppress(Exception):
+            try:
                 await self.flush()
+            except Exception:  # stopping anyway: the outbox keeps what did not go
+                log.exception("sending on the way out failed; the outbox keeps the mail")
         log.info("stopped: %s", dict(self.counters))
         return self.counters
