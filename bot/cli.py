@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -510,12 +511,8 @@ def review(ctx: click.Context, as_json: bool) -> None:
 def review_show(obj: Context, number: int, as_json: bool) -> None:
     """Review entry NUMBER and the message behind it, as a person reads mail."""
     app = obj.app()
-    try:
-        entry = app.review_detail(number)
-    except ValueError as exc:
-        _fail(str(exc))
-    if as_json:
-        _say_json(entry)
+    entry = _loaded(lambda: app.review_detail(number), as_json)
+    if entry is None:
         return
     zone, out = _zone(app), Printer()
     state = f"settled {fmt.when(entry['resolved_at'], zone)}" if entry["resolved_at"] else "open"
@@ -768,14 +765,9 @@ def show_command(obj: Context, item_id: int, as_json: bool) -> None:
     """One item in full: who answered what, who still owes an answer, the mails sent and the
     next scheduled step."""
     app = obj.app()
-    try:
-        item = app.item_detail(item_id)
-    except ValueError as exc:
-        _fail(str(exc))
-    if as_json:
-        _say_json(item)
-        return
-    _show_item(app, item)
+    item = _loaded(lambda: app.item_detail(item_id), as_json)
+    if item is not None:
+        _show_item(app, item)
 
 
 def _state_with_outcome(item: dict[str, Any]) -> str:
@@ -950,6 +942,19 @@ def meetings(obj: Context, days: int, as_json: bool) -> None:
 @cli.group()
 def meeting() -> None:
     """Meetings (ToR 4.1): schedule an ad hoc one, move or cancel one."""
+
+
+def _loaded(load: Callable[[], dict[str, Any]], as_json: bool) -> dict[str, Any] | None:
+    """One record for a `show` command: what it objects to ends the command, named; with
+    --json it is printed here and None is returned (nothing more to print)."""
+    try:
+        record = load()
+    except ValueError as exc:
+        _fail(str(exc))
+    if as_json:
+        _say_json(record)
+        return None
+    return record
 
 
 def _act(app: App, item_id: int, action: str, args: dict[str, Any]) -> list[Effect]:

@@ -152,13 +152,7 @@ class App:
         """Create an item and let its workflow send what opening it sends, in one transaction.
 
         Raises ValueError with every problem the item's workflow finds in it."""
-        spec = OpenItem(kind, title, body, deadline, opened_by, dict(data or {}))
-        with session(self.engine) as s:
-            item = self.enactor.open_item(s, spec, self.situation(s))
-            if item is None:
-                raise ValueError(f"an item with the key {spec.key!r} exists already")
-            s.commit()
-        return item.id
+        return int(self.open_preview(kind, title, body, deadline, opened_by, data)["id"])
 
     def meetings(self, days: int = 120) -> list[dict[str, Any]]:
         """Meetings called (with their state and attendance) and those still to be called."""

@@ -132,10 +132,11 @@ class Intake:
             crash_point("archived")
         states: dict[int, str] = {a.inbound_id: a.state for a in stored}
         with session(self.engine) as s:
+            # Read again in this transaction: another daemon may have applied some meanwhile.
+            now_in = repo.inbound_states(s, [a.inbound_id for a in fresh])
             for archived in fresh:
-                now_in = repo.inbound_state(s, archived.inbound_id)
-                if now_in != InboundState.NEW:  # another daemon applied it meanwhile
-                    states[archived.inbound_id] = now_in
+                if now_in[archived.inbound_id] != InboundState.NEW:
+                    states[archived.inbound_id] = now_in[archived.inbound_id]
                     continue
                 states[archived.inbound_id] = self._apply(s, archived)
             _advance(s, batch[-1])

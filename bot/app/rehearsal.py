@@ -3,12 +3,11 @@ real changed. The mailbox is opened read-only (EXAMINE), decisions go into a thr
 of the database (so the real checkpoint, record and outbox stay as they are), and each mail
 that would have gone out is written to a folder instead.
 
-The copy is taken with SQLite's online backup from a read-only connection: a consistent
+The copy is `cgbot backup`'s (SQLite's online backup from a read-only connection): a consistent
 snapshot even while a daemon writes, and never a write to the original."""
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import replace
 from email.parser import BytesHeaderParser
 from email.policy import default
@@ -19,6 +18,7 @@ from sqlalchemy.engine import make_url
 from bot.app.setup import database_url
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.store.backup import backup
 
 
 def throwaway_copy(settings: Settings, folder: Path) -> Settings:
@@ -32,13 +32,7 @@ def throwaway_copy(settings: Settings, folder: Path) -> Settings:
         )
     original, copy = Path(url.database), folder / "rehearsal.db"
     if original.exists():
-        source = sqlite3.connect(f"{original.resolve().as_uri()}?mode=ro", uri=True)
-        target = sqlite3.connect(copy)
-        try:
-            source.backup(target)
-        finally:
-            target.close()
-            source.close()
+        backup(original, copy)
     database = settings.model.database.model_copy(update={"url": f"sqlite:///{copy}"})
     return replace(settings, model=settings.model.model_copy(update={"database": database}))
 

@@ -19,8 +19,14 @@ def backup(database: Path, target: Path) -> int:
     if target.exists():
         raise FileExistsError(f"{target} exists; give a new file name")
     os.close(os.open(target, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
-    with sqlite3.connect(database) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
+    # Read-only: a backup (or a rehearsal's copy) never writes to the database it copies.
+    source = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
+    copy = sqlite3.connect(target)
+    try:
+        source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
     return target.stat().st_size
 
 

@@ -435,9 +435,14 @@ def mark_duplicate(session: Session, inbound_id: int, twin: int, now: datetime) 
     )  # fmt: skip
 
 
-def inbound_state(session: Session, inbound_id: int) -> str:
-    state = session.exec(select(Inbound.state).where(Inbound.id == inbound_id)).one()
-    return str(state)
+def inbound_states(session: Session, inbound_ids: list[int]) -> dict[int, str]:
+    """The archive state of each message, in one query (a batch's)."""
+    if not inbound_ids:
+        return {}
+    rows = session.exec(
+        select(Inbound.id, Inbound.state).where(col(Inbound.id).in_(inbound_ids))
+    ).all()
+    return {int(row_id): str(state) for row_id, state in rows if row_id is not None}
 
 
 def raw_of(session: Session, inbound_id: int) -> bytes:
