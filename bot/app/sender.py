@@ -9,7 +9,6 @@ import io
 import logging
 import re
 from collections.abc import Callable
-from datetime import timedelta
 from email.generator import BytesGenerator
 from email.message import Message
 from email.parser import BytesParser
@@ -27,12 +26,6 @@ log = logging.getLogger("cgbot.outbox")
 
 ARCHIVE_TYPE = "application/mbox"  # the thread archive the Chair's packet carries
 _HEADERS_END = re.compile(rb"\r?\n\r?\n")
-
-
-def _held_by_rate_limit(engine: Engine, row: Outbox, limit: int, clock: Clock) -> bool:
-    """The row's budget (the sender whose mail caused it, else its recipient) is spent."""
-    key = row.cap_key or (row.recipients[0] if row.recipients else "")
-    return outbox.sent_last_hour(engine, key, clock.now()) >= limit
 
 
 def _is_archive(part: Message | str) -> bool:
@@ -92,14 +85,10 @@ async def _flush(
 ) -> int:
     sent = 0
     while not stop():
-        row = await asyncio.to_thread(outbox.claim, engine, clock.now())
+        row = await asyncio.to_thread(outbox.claim, engine, clock.now(), per_hour)
         if row is None:
             return sent
         assert row.id is not None
-        if await asyncio.to_thread(_held_by_rate_limit, engine, row, per_hour, clock):
-            until = clock.now() + timedelta(minutes=10)
-            await asyncio.to_thread(outbox.defer, engine, row.id, until)
-            continue
         try:
             await transport.send(sender, list(row.recipients), row.raw)
             crash_point("sent")

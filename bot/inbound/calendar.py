@@ -46,6 +46,8 @@ def calendar_parts(raw: bytes) -> list[bytes]:
     """
     found: list[bytes] = []
     seen: set[bytes] = set()
+    if not _names_a_calendar(raw):
+        return found  # not parsed a second time to learn that it has no calendar
     try:
         message = BytesParser(policy=compat32).parsebytes(raw)
         for part in _calendar_typed(message):
@@ -57,6 +59,13 @@ def calendar_parts(raw: bytes) -> list[bytes]:
     except Exception:  # hostile or broken MIME: what was found so far is all there is
         return found
     return found
+
+
+def _names_a_calendar(raw: bytes) -> bool:
+    """A calendar part's Content-Type names one of CALENDAR_TYPES in plain ASCII (a media
+    type is never encoded): a mail without those words has no calendar part."""
+    low = raw.lower()
+    return any(kind.encode() in low for kind in CALENDAR_TYPES)
 
 
 def read_method(raw: bytes) -> str | None:

@@ -159,5 +159,36 @@ def known_revision(revision: str, location: Path = MIGRATIONS) -> bool:
         return False
 
 
-def session(engine: Engine) -> Session:
-    return Session(engine, expire_on_commit=False)
+_KEPT = "cgbot.kept"  # Session.info: the rows loaded in a session that holds them
+_WRITTEN = "cgbot.written"  # Session.info: the mapped classes flushed since last asked
+
+
+def session(engine: Engine, *, keep_loaded: bool = False) -> Session:
+    """A session whose objects outlive its commits. `keep_loaded`: it also holds every row it
+    loads until it closes (the identity map holds them weakly, so a row read again for each
+    message of a batch would be read from the database each time)."""
+    s = Session(engine, expire_on_commit=False)
+    if keep_loaded:
+        s.info[_KEPT] = []
+    return s
+
+
+@event.listens_for(Session, "loaded_as_persistent")
+def _keep(s: Session, instance: object) -> None:
+    kept = s.info.get(_KEPT)
+    if kept is not None:
+        kept.append(instance)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_written(s: Session, _context: object) -> None:
+    written = s.info.setdefault(_WRITTEN, set())
+    written.update(type(row) for row in (*s.new, *s.dirty, *s.deleted))
+
+
+def written_since_asked(s: Session, *kinds: type) -> bool:
+    """Whether rows of these classes were added, changed or deleted in this session (pending
+    changes flushed first) since the last time it was asked."""
+    s.flush()
+    written = s.info.pop(_WRITTEN, set())
+    return any(kind in written for kind in kinds)

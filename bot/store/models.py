@@ -125,9 +125,14 @@ class Deadline(SQLModel, table=True):
 class Outbox(SQLModel, table=True):
     """An outgoing mail, written in the transaction that caused it; its Message-ID never changes."""
 
-    # The hourly budget is counted before every send: by this index, not by reading every mail
-    # ever sent (which made a long catch-up quadratic).
-    __table_args__ = (Index("ix_outbox_budget", "cap_key", "state", "sent_at"),)
+    # Read on every send and every mail composed, so by index, never by reading the whole
+    # queue or history (each made a long catch-up quadratic): the hourly budget, the next due
+    # mail in queue order, the first mail of an item to a person (the thread new mail joins).
+    __table_args__ = (
+        Index("ix_outbox_budget", "cap_key", "state", "sent_at"),
+        Index("ix_outbox_queue", "state", "priority", "id"),
+        Index("ix_outbox_thread", "item_id", "person_id", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     message_id: str = Field(index=True, unique=True)

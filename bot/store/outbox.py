@@ -1,7 +1,7 @@
-"""Every state change of an outgoing mail, in one place: queue, claim, finish, defer, recover,
-resend, queue again without the thread archive. A row is marked `sending` and committed before
-any byte goes out, so a crash mid-send leaves it `sending`: delivery uncertain, never sent twice
-without a person deciding."""
+"""Every state change of an outgoing mail, in one place: queue, claim (or hold back), finish,
+recover, resend, queue again without the thread archive. A row is marked `sending` and
+committed before any byte goes out, so a crash mid-send leaves it `sending`: delivery
+uncertain, never sent twice without a person deciding."""
 
 from __future__ import annotations
 
@@ -58,14 +58,14 @@ def thread_root(s: Session, item_id: int, people: Sequence[PersonView]) -> tuple
     any of them got, in person or in a notice to a group (an outcome to the Secretariat follows
     the notice that the item was opened), as that mail's References and its Message-ID; empty
     when they have had none."""
-    ids = [p.id for p in people]
     addresses = {p.email for p in people}
-    found = s.exec(
-        select(Outbox.id)
-        .where(Outbox.item_id == item_id, col(Outbox.person_id).in_(ids))
-        .order_by(col(Outbox.id))
-        .limit(1)
-    ).first()
+    firsts = (  # each one's first by ix_outbox_thread, not by reading the item's history
+        s.exec(
+            select(func.min(Outbox.id)).where(Outbox.item_id == item_id, Outbox.person_id == p.id)
+        ).one()
+        for p in people
+    )
+    found = min((i for i in firsts if i is not None), default=None)
     notices = s.exec(
         select(Outbox.id, Outbox.recipients)
         .where(Outbox.item_id == item_id, col(Outbox.person_id).is_(None))
@@ -81,26 +81,47 @@ def thread_root(s: Session, item_id: int, people: Sequence[PersonView]) -> tuple
     return (*refs, str(headers.get("message-id", "")).strip())
 
 
-def claim(engine: Engine, now: datetime) -> Outbox | None:
-    """The oldest due row, marked SENDING and committed before any byte goes out."""
+HELD_FOR = timedelta(minutes=10)  # a mail whose hourly budget is spent waits this long
+
+
+def claim(engine: Engine, now: datetime, per_hour: int | None = None) -> Outbox | None:
+    """The oldest due row, marked SENDING and committed before any byte goes out.
+
+    A due row whose hourly budget (`per_hour` mails, see Outbox.cap_key) is spent waits
+    HELD_FOR in the same transaction, untouched otherwise (a rate limit is not a failed
+    attempt), and the next due row is taken: one transaction per mail sent."""
     with session(engine) as s:
-        row = s.exec(
-            select(Outbox)
-            .where(
-                Outbox.state == OutboxState.PENDING,
-                or_(col(Outbox.next_attempt_at).is_(None), col(Outbox.next_attempt_at) <= now),
-            )
-            .order_by(col(Outbox.priority), col(Outbox.id))
-            .limit(1)  # the ORM's first() would build every pending row (a catch-up's thousands)
-        ).first()
-        if row is None:
-            return None
-        crash_point("before-send")
-        row.state = OutboxState.SENDING
-        row.attempts += 1
-        s.add(row)
-        s.commit()
-        return row
+        while True:
+            row = s.exec(
+                select(Outbox)
+                .where(
+                    Outbox.state == OutboxState.PENDING,
+                    or_(col(Outbox.next_attempt_at).is_(None), col(Outbox.next_attempt_at) <= now),
+                )
+                .order_by(col(Outbox.priority), col(Outbox.id))
+                .limit(1)  # in queue order from ix_outbox_queue, whatever the queue's length
+            ).first()
+            if row is None:
+                s.commit()  # the rows held back, if any
+                return None
+            if per_hour is not None and _spent(s, row, per_hour, now):
+                row.next_attempt_at = now + HELD_FOR
+                row.last_error = "held: hourly limit for a recipient reached"
+                s.add(row)
+                s.flush()
+                continue
+            crash_point("before-send")
+            row.state = OutboxState.SENDING
+            row.attempts += 1
+            s.add(row)
+            s.commit()
+            return row
+
+
+def _spent(s: Session, row: Outbox, per_hour: int, now: datetime) -> bool:
+    """The row's budget (the sender whose mail caused it, else its recipient) is spent."""
+    key = row.cap_key or (row.recipients[0] if row.recipients else "")
+    return _sent_last_hour(s, key, now) >= per_hour
 
 
 def _change(engine: Engine, row_id: int) -> tuple[Session, Outbox]:
@@ -167,29 +188,18 @@ def retry_later(engine: Engine, row_id: int, now: datetime, error: str) -> None:
         s.commit()
 
 
-def defer(engine: Engine, row_id: int, until: datetime) -> None:
-    """Back to the queue untouched (a rate limit is not a failed attempt)."""
-    s, row = _change(engine, row_id)
-    with s:
-        row.state, row.attempts, row.next_attempt_at = OutboxState.PENDING, row.attempts - 1, until
-        row.last_error = "held: hourly limit for a recipient reached"
-        s.add(row)
-        s.commit()
-
-
-def sent_last_hour(engine: Engine, cap_key: str, now: datetime) -> int:
-    """Mail sent in the last hour on one budget (see Outbox.cap_key)."""
-    with session(engine) as s:
-        query = (
-            select(func.count())
-            .select_from(Outbox)
-            .where(
-                Outbox.state == OutboxState.SENT,
-                Outbox.cap_key == cap_key,
-                col(Outbox.sent_at) >= now - timedelta(hours=1),
-            )
+def _sent_last_hour(s: Session, cap_key: str, now: datetime) -> int:
+    """Mail sent in the last hour on one budget (see Outbox.cap_key), by ix_outbox_budget."""
+    query = (
+        select(func.count())
+        .select_from(Outbox)
+        .where(
+            Outbox.state == OutboxState.SENT,
+            Outbox.cap_key == cap_key,
+            col(Outbox.sent_at) >= now - timedelta(hours=1),
         )
-        return int(s.exec(query).one())
+    )
+    return int(s.exec(query).one())
 
 
 def recover_uncertain(engine: Engine, now: datetime) -> int:

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import CursorResult, func, update
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
@@ -460,13 +460,21 @@ def settle_inbound(
     detail: str = "",
     item_id: int | None = None,
     person_id: int | None = None,
-) -> Inbound:
-    row = session.get(Inbound, inbound_id)
-    assert row is not None, f"archived message #{inbound_id} vanished"
-    row.state, row.reason, row.detail, row.processed_at = state, reason, detail, now
-    row.item_id, row.person_id = item_id, person_id
-    session.add(row)
-    return row
+) -> None:
+    """One UPDATE by key: the row (and its raw bytes) is not read to change its state."""
+    done: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(Inbound)
+        .where(col(Inbound.id) == inbound_id)
+        .values(
+            state=state,
+            reason=reason,
+            detail=detail,
+            processed_at=now,
+            item_id=item_id,
+            person_id=person_id,
+        )
+    )
+    assert done.rowcount == 1, f"archived message #{inbound_id} vanished"
 
 
 def secretariat_mail(session: Session, item_id: int) -> list[bytes]:

@@ -4,6 +4,8 @@ savepoint, so one message that breaks the code is rolled back alone and quaranti
 from __future__ import annotations
 
 from collections import Counter
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from bot.domain.types import Fetched
 from bot.store import repo
 from bot.store.db import session
 from bot.store.models import Inbound, Outbox, Response
-from tests.conftest import BOT, MEMBERS, T0, mail_to, make_app, open_ballot
+from tests.conftest import BOT, MEMBERS, SECRETARIAT, T0, mail_to, make_app, open_ballot
 
 SOURCE = "imap:batch-test"
 
@@ -77,3 +79,38 @@ def test_a_batch_read_again_applies_nothing_twice(app: App) -> None:
     assert app.handle_batch(batch) == ["processed", "processed"]
     assert app.handle_batch(batch) == ["processed", "processed"]
     assert confirmations(app) == Counter({MEMBERS[0][1]: 1, MEMBERS[1][1]: 1})
+
+
+def command(subject: str) -> bytes:
+    """An unproven command from the Secretariat (no Authentication-Results header)."""
+    msg = EmailMessage()
+    msg["From"] = f"Executive Secretariat <{SECRETARIAT}>"
+    msg["To"] = BOT
+    msg["Date"] = format_datetime(T0)
+    msg["Message-ID"] = make_msgid(domain="cg.example")
+    msg["Subject"] = subject
+    msg.set_content("Do you agree that the shortlist goes to the Board?\n")
+    return msg.as_bytes()
+
+
+def outcome(app: App) -> tuple[list[str], list[str]]:
+    status = app.status()
+    return (
+        sorted(i["kind"] for i in status["items"]),
+        sorted(r["reason"] for r in status["review_queue"]),
+    )
+
+
+def test_each_message_of_a_batch_reads_what_the_one_before_it_wrote(tmp_path: Path) -> None:
+    # People and items are read once per batch, and again after a message writes them: three
+    # unproven commands end as they do one by one. The first waits for the Secretariat's OK;
+    # the others find their sender already awaiting one, and go to review.
+    one_by_one, batched = make_app(tmp_path / "one"), make_app(tmp_path / "batch")
+    raws = [command(f"BALLOT: Forged {n}") for n in range(3)]
+    for uid, raw in enumerate(raws, start=1):
+        assert one_by_one.handle(Fetched(SOURCE, raw, 7, uid)) == "processed"
+    fetched = [Fetched(SOURCE, raw, 7, uid) for uid, raw in enumerate(raws, start=1)]
+    assert batched.handle_batch(fetched) == ["processed"] * 3
+    expected = (["confirmation"], ["unproven-command", "unproven-command"])
+    assert outcome(one_by_one) == expected
+    assert outcome(batched) == expected
