@@ -461,9 +461,12 @@ def settle_inbound(
     item_id: int | None = None,
     person_id: int | None = None,
 ) -> None:
-    """One UPDATE by key: the row (and its raw bytes) is not read to change its state."""
+    """One UPDATE by key: the row (and its raw bytes) is not read to change its state, and
+    the session's objects are not searched for it (no code here reads an Inbound object's
+    state after settling it; a batch's session holds many objects)."""
     done: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(Inbound)
+        .execution_options(synchronize_session=False)
         .where(col(Inbound.id) == inbound_id)
         .values(
             state=state,
