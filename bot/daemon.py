@@ -92,10 +92,10 @@ class Daemon:
                 states = await asyncio.to_thread(self.app.handle_batch, batch)
             self.counters.update(f"inbound {state}" for state in states)
             handled += len(states)
+            if states:  # what this batch queued goes out while the next is read
+                self._outbox_wake.set()
         self._mail_read_until = started  # everything the server had by then has been read
         await asyncio.to_thread(self.app.mark_polled, self.source.name)
-        if handled:
-            self._outbox_wake.set()
         await self.run_due()
         return handled
 
@@ -171,12 +171,32 @@ class Daemon:
         self._on_signals()
         self.counters["uncertain after crash"] += self.app.recover_uncertain()
         await self.source.connect()
+        read = asyncio.Event()
+        sending = asyncio.create_task(self._send_until(read))
         try:
             await self.sync()  # reads the mailbox, then runs what fell due
         finally:
+            read.set()
             await self.source.close()
-        await self.flush()
+            await sending
+        await self.flush()  # what the closes queued, and what the last batch did
         return self.counters
+
+    async def _send_until(self, read: asyncio.Event) -> None:
+        """During a catch-up, send what each batch queued while the next is read: members
+        are answered in minutes, not after the last of thousands of messages, and the SMTP
+        round trips overlap the reading. A failure here leaves the mail to the last flush."""
+        while not read.is_set():
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("sending failed; the outbox keeps the mail")
+            self._outbox_wake.clear()
+            wake = asyncio.ensure_future(self._outbox_wake.wait())
+            done = asyncio.ensure_future(read.wait())
+            await asyncio.wait({wake, done}, return_when=asyncio.FIRST_COMPLETED)
+            wake.cancel()
+            done.cancel()
 
     # -- forever -----------------------------------------------------------------------------
 

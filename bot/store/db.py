@@ -58,7 +58,12 @@ def _on_connect(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # IMMEDIATE: a transaction takes the write lock when it begins, so two writers (the
+    # daemon's intake and sender threads, or two processes) wait their turn (busy_timeout), as
+    # PostgreSQL's advisory lock below makes them. A deferred BEGIN would read first and fail
+    # at its first write if another had committed meanwhile (SQLITE_BUSY_SNAPSHOT: no timeout
+    # waits that out). Readers elsewhere are not blocked (WAL); they wait at most a batch here.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 # PostgreSQL: every transaction first takes this transaction-level advisory lock, so that two
