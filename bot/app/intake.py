@@ -13,9 +13,6 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from email.parser import BytesHeaderParser
-from email.policy import compat32
-from email.utils import parseaddr
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
@@ -26,7 +23,7 @@ from bot.clock import Clock
 from bot.domain.refusals import Crashed
 from bot.domain.types import Fetched, PersonKind, PersonView
 from bot.faults import crash_point
-from bot.inbound.parse import header_message_id
+from bot.inbound.parse import id_and_sender
 from bot.mail import dkim_keys
 from bot.pipeline import (
     Handled,
@@ -43,6 +40,7 @@ from bot.pipeline import (
 from bot.store import repo
 from bot.store.db import StoreUnavailable, session, written_since_asked
 from bot.store.models import InboundState, Item, Person
+from bot.store.repo import Arriving
 
 log = logging.getLogger("cgbot")
 
@@ -72,6 +70,7 @@ class Archived:
     sha: str
     state: str
     arrived: datetime | None
+    sender: str  # the From address, as the headers alone say ("" when unreadable)
 
 
 @dataclass
@@ -139,9 +138,8 @@ class Intake:
     def _handle_batch(self, batch: Sequence[Fetched]) -> list[str]:
         if not batch:
             return []
-        now = self.clock.now()
         with session(self.engine) as s:
-            stored = [self._archive(s, fetched, now) for fetched in batch]
+            stored = self._archive(s, batch)
             s.commit()
         fresh = _first_copies(stored)
         for _ in fresh:
@@ -162,16 +160,22 @@ class Intake:
             crash_point("applied")
         return [states[a.inbound_id] for a in stored]
 
-    def _archive(self, s: Session, fetched: Fetched, now: datetime) -> Archived:
+    def _archive(self, s: Session, batch: Sequence[Fetched]) -> list[Archived]:
+        heads = [id_and_sender(fetched.raw) for fetched in batch]
         # The server's clock says when it arrived; read on the bot's (possibly moved) clock.
-        arrived = self.clock.from_real(fetched.arrived_at) if fetched.arrived_at else None
-        raw = fetched.raw
-        row = repo.archive(
-            s, raw, header_message_id(raw), fetched.source, fetched.uidvalidity, fetched.uid,
-            now, arrived,
-        )  # fmt: skip
-        assert row.id is not None
-        return Archived(fetched, row.id, row.message_id, row.sha256, row.state, arrived)
+        arrived = [self.clock.from_real(f.arrived_at) if f.arrived_at else None for f in batch]
+        rows = repo.archive_all(
+            s,
+            [
+                Arriving(f.raw, message_id, f.source, f.uidvalidity, f.uid, when)
+                for f, (message_id, _), when in zip(batch, heads, arrived, strict=True)
+            ],
+            self.clock.now(),
+        )
+        return [
+            Archived(f, row.id, row.message_id, row.sha256, row.state, when, sender)
+            for f, row, when, (_, sender) in zip(batch, rows, arrived, heads, strict=True)
+        ]
 
     def _apply(self, s: Session, archived: Archived, worlds: _BatchWorld) -> str:
         """Interpret and apply one stored message inside a savepoint of the batch's
@@ -183,7 +187,7 @@ class Intake:
         raw, ids = archived.fetched.raw, (archived.inbound_id, archived.message_id, archived.sha)
         try:
             with s.begin_nested():
-                world = _with_dkim_keys(worlds.now(self.clock.now()), raw)
+                world = _with_dkim_keys(worlds.now(self.clock.now()), raw, archived.sender)
                 result = inspect(raw, world, archived.arrived)
                 return self._settle(s, world, result.outcome, *ids, result)
         except OperationalError:
@@ -243,13 +247,9 @@ class Intake:
         return state
 
 
-def _with_dkim_keys(world: World, raw: bytes) -> World:
+def _with_dkim_keys(world: World, raw: bytes, sender: str) -> World:
     """Fetch the DKIM keys a Secretariat's or the Chair's mail may be proven with (DNS, here in
-    the shell), so that the pipeline reads them as data."""
-    try:
-        sender = parseaddr(str(BytesHeaderParser(policy=compat32).parsebytes(raw)["from"]))[1]
-    except Exception:
-        return world
+    the shell), so that the pipeline reads them as data. `sender`: its From address."""
     person = world.person(sender) if "@" in sender else None
     if person is None or person.kind not in (PersonKind.SECRETARIAT, PersonKind.CHAIR):
         return world

@@ -61,14 +61,22 @@ def message_ids(value: str) -> tuple[str, ...]:
     return tuple(m for m in _MSGID.findall(value or "") if not _ENCODED.search(m))
 
 
-def header_message_id(raw: bytes) -> str:
-    """The Message-ID, read from the headers alone (works on mail too broken to parse)."""
+def id_and_sender(raw: bytes) -> tuple[str, str]:
+    """The Message-ID and the From address, read from the headers alone in one pass (works on
+    mail too broken to parse); "" for what cannot be read."""
     try:
         headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    except Exception:
+        return "", ""
+    try:
         found = message_ids(str(headers.get("message-id", "")))
     except Exception:
-        return ""
-    return found[0] if found else ""
+        found = ()
+    try:
+        sender = parseaddr(str(headers.get("from", "")))[1]
+    except Exception:
+        sender = ""
+    return (found[0] if found else ""), sender
 
 
 def _defect_names(parsed: Any) -> list[str]:

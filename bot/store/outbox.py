@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, bindparam, func, update
 from sqlmodel import Session, col, or_, select
 
 from bot.domain.types import Composed, PersonView
@@ -83,6 +83,35 @@ def thread_root(s: Session, item_id: int, people: Sequence[PersonView]) -> tuple
 
 HELD_FOR = timedelta(minutes=10)  # a mail whose hourly budget is spent waits this long
 
+# Run for every mail sent, so built once with bound parameters (building a statement and its
+# cache key costs several times what the database takes to run it).
+_NEXT_DUE = (
+    select(Outbox)
+    .where(
+        Outbox.state == OutboxState.PENDING,
+        or_(
+            col(Outbox.next_attempt_at).is_(None),
+            col(Outbox.next_attempt_at) <= bindparam("now"),
+        ),
+    )
+    .order_by(col(Outbox.priority), col(Outbox.id))
+    .limit(1)  # in queue order from ix_outbox_queue, whatever the queue's length
+)
+_SENT_ON_BUDGET = (
+    select(func.count())
+    .select_from(Outbox)
+    .where(
+        Outbox.state == OutboxState.SENT,
+        Outbox.cap_key == bindparam("cap_key"),
+        col(Outbox.sent_at) >= bindparam("since"),
+    )
+)
+_MARK_SENT = (
+    update(Outbox)
+    .where(col(Outbox.id) == bindparam("row_id"))
+    .values(state=OutboxState.SENT, sent_at=bindparam("now"), last_error="")
+)
+
 
 def claim(engine: Engine, now: datetime, per_hour: int | None = None) -> Outbox | None:
     """The oldest due row, marked SENDING and committed before any byte goes out.
@@ -92,15 +121,7 @@ def claim(engine: Engine, now: datetime, per_hour: int | None = None) -> Outbox 
     attempt), and the next due row is taken: one transaction per mail sent."""
     with session(engine) as s:
         while True:
-            row = s.exec(
-                select(Outbox)
-                .where(
-                    Outbox.state == OutboxState.PENDING,
-                    or_(col(Outbox.next_attempt_at).is_(None), col(Outbox.next_attempt_at) <= now),
-                )
-                .order_by(col(Outbox.priority), col(Outbox.id))
-                .limit(1)  # in queue order from ix_outbox_queue, whatever the queue's length
-            ).first()
+            row = s.exec(_NEXT_DUE, params={"now": now}).first()
             if row is None:
                 s.commit()  # the rows held back, if any
                 return None
@@ -132,11 +153,10 @@ def _change(engine: Engine, row_id: int) -> tuple[Session, Outbox]:
 
 
 def sent(engine: Engine, row_id: int, now: datetime) -> None:
-    s, row = _change(engine, row_id)
-    with s:
-        row.state, row.sent_at, row.last_error = OutboxState.SENT, now, ""
-        s.add(row)
-        s.commit()
+    """Accepted by the server: one UPDATE by key (the mail's bytes are not read again)."""
+    with engine.begin() as conn:
+        done = conn.execute(_MARK_SENT, {"row_id": row_id, "now": now})
+        assert done.rowcount == 1, f"outbox row {row_id} vanished"
 
 
 def failed(engine: Engine, row_id: int, now: datetime, error: str) -> None:
@@ -190,16 +210,8 @@ def retry_later(engine: Engine, row_id: int, now: datetime, error: str) -> None:
 
 def _sent_last_hour(s: Session, cap_key: str, now: datetime) -> int:
     """Mail sent in the last hour on one budget (see Outbox.cap_key), by ix_outbox_budget."""
-    query = (
-        select(func.count())
-        .select_from(Outbox)
-        .where(
-            Outbox.state == OutboxState.SENT,
-            Outbox.cap_key == cap_key,
-            col(Outbox.sent_at) >= now - timedelta(hours=1),
-        )
-    )
-    return int(s.exec(query).one())
+    found = s.exec(_SENT_ON_BUDGET, params={"cap_key": cap_key, "since": now - timedelta(hours=1)})
+    return int(found.one())
 
 
 def recover_uncertain(engine: Engine, now: datetime) -> int:

@@ -50,6 +50,9 @@ def _iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat()
 
 
+_LAST = select(RegisterEntry.id, RegisterEntry.hash).order_by(col(RegisterEntry.id).desc()).limit(1)
+
+
 def append(
     session: Session,
     event: str,
@@ -64,9 +67,7 @@ def append(
 
     Two writers cannot fork the chain: both would claim the same id, and SQLite lets only one
     transaction write at a time."""
-    last = session.exec(
-        select(RegisterEntry.id, RegisterEntry.hash).order_by(col(RegisterEntry.id).desc()).limit(1)
-    ).first()
+    last = session.exec(_LAST).first()
     last_id, prev_hash = last if last is not None else (0, "")
     assert last_id is not None
     at = at.astimezone(UTC)

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, func, update
+from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
@@ -151,18 +151,43 @@ def standing(session: Session, item_id: int) -> dict[int, ResponseView]:
     return standing_and_streaks(session, item_id)[0]
 
 
+# The statements read or written for every message are built once, with bound parameters:
+# building a statement and its cache key costs several times what SQLite takes to run it.
+_STANDING = select(Standing).where(Standing.item_id == bindparam("item_id"))
+_RESPONSES = select(Response).where(col(Response.id).in_(bindparam("ids", expanding=True)))
+_PURPOSE = select(Outbox.purpose).where(Outbox.message_id == bindparam("message_id")).limit(1)
+_TWIN = (
+    select(Inbound.id)
+    .where(
+        Inbound.message_id == bindparam("message_id"),
+        Inbound.state != InboundState.NEW,
+        Inbound.id != bindparam("inbound_id"),
+    )
+    .limit(1)
+)
+_SETTLE = (
+    update(Inbound)
+    .where(col(Inbound.id) == bindparam("inbound_id"))
+    .values(
+        state=bindparam("state"),
+        reason=bindparam("reason"),
+        detail=bindparam("detail"),
+        processed_at=bindparam("now"),
+        item_id=bindparam("item_id"),
+        person_id=bindparam("person_id"),
+    )
+)
+
+
 def standing_and_streaks(
     session: Session, item_id: int
 ) -> tuple[dict[int, ResponseView], dict[int, int], dict[int, ResponseView]]:
     """Per person: the standing response, unclear replies in a row, and the latest reply of
     any status (two queries, one row per person each)."""
-    rows = list(session.exec(select(Standing).where(Standing.item_id == item_id)))
+    rows = list(session.exec(_STANDING, params={"item_id": item_id}))
     ids = {r.latest_id for r in rows} | {r.counted_id for r in rows if r.counted_id}
     found = (
-        {
-            r.id: response_view(r)
-            for r in session.exec(select(Response).where(col(Response.id).in_(ids)))
-        }
+        {r.id: response_view(r) for r in session.exec(_RESPONSES, params={"ids": list(ids)})}
         if ids
         else {}
     )
@@ -181,7 +206,7 @@ def purpose_of(session: Session, message_id: str) -> str:
     """What the bot's mail with this Message-ID was for ("ballot", "readback", ...)."""
     if not message_id:
         return ""
-    found = session.exec(select(Outbox.purpose).where(Outbox.message_id == message_id)).first()
+    found = session.exec(_PURPOSE, params={"message_id": message_id}).first()
     return found or ""
 
 
@@ -383,49 +408,71 @@ def sha256(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def archive(
-    session: Session,
-    raw: bytes,
-    message_id: str,
-    source: str,
-    uidvalidity: int | None,
-    uid: int | None,
-    now: datetime,
-    arrived_at: datetime | None = None,
-) -> Inbound:
-    """Store the raw message once: the same bytes again return the existing row. Another copy
-    of a Message-ID is stored too; applying it finds its handled twin (`handled_twin`)."""
-    digest = sha256(raw)
-    existing = session.exec(select(Inbound).where(Inbound.sha256 == digest)).first()
-    if existing is not None:
-        return existing
-    row = Inbound(
-        sha256=digest,
-        message_id=message_id,
-        source=source,
-        uidvalidity=uidvalidity,
-        uid=uid,
-        fetched_at=now,
-        arrived_at=arrived_at,
-        size=len(raw),
-        raw=raw,
+@dataclass(frozen=True)
+class Arriving:
+    """A fetched message to store: its bytes and where and when it was read."""
+
+    raw: bytes
+    message_id: str
+    source: str
+    uidvalidity: int | None
+    uid: int | None
+    arrived_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An archived message's identity and state, without its bytes."""
+
+    id: int
+    message_id: str
+    sha256: str
+    state: str
+
+
+def archive_all(session: Session, batch: Sequence[Arriving], now: datetime) -> list[Stored]:
+    """Store each raw message once, in one read and one write for the batch: the same bytes
+    again (in the batch or the archive) are the existing row. Another copy of a Message-ID is
+    stored too; applying it finds its handled twin (`handled_twin`)."""
+    digests = [sha256(m.raw) for m in batch]
+    found = session.exec(
+        select(Inbound.id, Inbound.message_id, Inbound.sha256, Inbound.state).where(
+            col(Inbound.sha256).in_(set(digests))
+        )
     )
-    session.add(row)
+    known: dict[str, Stored | Inbound] = {
+        digest: Stored(int(row_id or 0), message_id, digest, state)
+        for row_id, message_id, digest, state in found
+    }
+    for m, digest in zip(batch, digests, strict=True):
+        if digest not in known:
+            known[digest] = Inbound(
+                sha256=digest,
+                message_id=m.message_id,
+                source=m.source,
+                uidvalidity=m.uidvalidity,
+                uid=m.uid,
+                fetched_at=now,
+                arrived_at=m.arrived_at,
+                size=len(m.raw),
+                raw=m.raw,
+            )
+            session.add(known[digest])
     session.flush()  # the caller commits the batch
-    return row
+    out = []
+    for digest in digests:
+        row = known[digest]
+        assert row.id is not None
+        out.append(Stored(row.id, row.message_id, row.sha256, str(row.state)))
+    return out
 
 
 def handled_twin(session: Session, message_id: str, inbound_id: int) -> int | None:
     """Another archived message with this Message-ID already handled: this copy is a repeat."""
     if not message_id:
         return None
-    return session.exec(
-        select(Inbound.id).where(
-            Inbound.message_id == message_id,
-            Inbound.state != InboundState.NEW,
-            Inbound.id != inbound_id,
-        )
-    ).first()
+    found = session.exec(_TWIN, params={"message_id": message_id, "inbound_id": inbound_id})
+    return found.first()
 
 
 def mark_duplicate(session: Session, inbound_id: int, twin: int, now: datetime) -> None:
@@ -461,21 +508,20 @@ def settle_inbound(
     item_id: int | None = None,
     person_id: int | None = None,
 ) -> None:
-    """One UPDATE by key: the row (and its raw bytes) is not read to change its state, and
-    the session's objects are not searched for it (no code here reads an Inbound object's
-    state after settling it; a batch's session holds many objects)."""
-    done: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        update(Inbound)
-        .execution_options(synchronize_session=False)
-        .where(col(Inbound.id) == inbound_id)
-        .values(
-            state=state,
-            reason=reason,
-            detail=detail,
-            processed_at=now,
-            item_id=item_id,
-            person_id=person_id,
-        )
+    """One UPDATE by key, on the session's connection: the row (and its raw bytes) is not
+    read to change its state, and the session's objects are not searched for it (no code
+    reads an Inbound object's state after settling it; a batch's session holds many)."""
+    done = session.connection().execute(
+        _SETTLE,
+        {
+            "inbound_id": inbound_id,
+            "state": state,
+            "reason": reason,
+            "detail": detail,
+            "now": now,
+            "item_id": item_id,
+            "person_id": person_id,
+        },
     )
     assert done.rowcount == 1, f"archived message #{inbound_id} vanished"
 
