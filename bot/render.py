@@ -144,7 +144,9 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            auto_reload=False,  # shipped files: read once, not checked on disk for every mail
         )
+        self._found: dict[tuple[str, str, str], str] = {}
         self.env.filters["local"] = _local_filter
         self.env.filters["duration"] = duration
         self.env.filters["day"] = _day_filter
@@ -153,6 +155,13 @@ class Renderer:
         self.env.filters["brief"] = _brief_filter
 
     def _file(self, name: str, language: str, part: str) -> str:
+        """The template that renders this part in this language (else English), found once."""
+        key = (name, language, part)
+        if key not in self._found:
+            self._found[key] = self._find(name, language, part)
+        return self._found[key]
+
+    def _find(self, name: str, language: str, part: str) -> str:
         for lang in dict.fromkeys((language, DEFAULT_LANGUAGE)):
             candidate = f"{name}.{lang}.{part}"
             try:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
 from bot.store.models import RegisterEntry
@@ -50,6 +50,7 @@ def _iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat()
 
 
+_INSERT = insert(RegisterEntry)
 _LAST = select(RegisterEntry.id, RegisterEntry.hash).order_by(col(RegisterEntry.id).desc()).limit(1)
 
 
@@ -82,8 +83,9 @@ def append(
         "message_sha256": message_sha256,
         "prev_hash": prev_hash,
     }
-    session.add(RegisterEntry(**{**fields, "at": at, "hash": entry_hash(fields)}))
-    session.flush()
+    # On the session's connection, after the read above flushed what the session held (the
+    # item a row names may have been created in this transaction).
+    session.connection().execute(_INSERT, {**fields, "at": at, "hash": entry_hash(fields)})
 
 
 def rows(session: Session) -> Iterator[dict[str, Any]]:
