@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
-from sqlalchemy import Engine, bindparam, func, update
+from sqlalchemy import Engine, bindparam, func, insert, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, or_, select
 
 from bot.domain.types import Composed, PersonView
@@ -33,20 +34,28 @@ def backoff(attempts: int) -> timedelta:
 
 
 def queue(s: Session, mail: Composed, now: datetime) -> None:
-    """Add the mail in the caller's transaction: it exists once the cause is committed."""
-    s.add(
-        Outbox(
-            message_id=mail.message_id,
-            item_id=mail.item_id,
-            person_id=mail.person_id,
-            purpose=mail.purpose,
-            recipients=list(mail.recipients),
-            subject=mail.subject,
-            raw=mail.raw,
-            created_at=now,
-            priority=mail.priority,
-            cap_key=mail.cap_key,
-        )
+    """Add the mail in the caller's transaction: it exists once the cause is committed.
+
+    One prepared INSERT on the session's connection, after what the session holds is flushed
+    (the item the mail is about may have been created in this transaction)."""
+    s.flush()
+    s.connection().execute(
+        _QUEUE,
+        {
+            "message_id": mail.message_id,
+            "item_id": mail.item_id,
+            "person_id": mail.person_id,
+            "purpose": mail.purpose,
+            "recipients": list(mail.recipients),
+            "subject": mail.subject,
+            "raw": mail.raw,
+            "created_at": now,
+            "state": OutboxState.PENDING,
+            "priority": mail.priority,
+            "cap_key": mail.cap_key,
+            "attempts": 0,
+            "last_error": "",
+        },
     )
 
 
@@ -85,6 +94,12 @@ HELD_FOR = timedelta(minutes=10)  # a mail whose hourly budget is spent waits th
 
 # Run for every mail sent, so built once with bound parameters (building a statement and its
 # cache key costs several times what the database takes to run it).
+_QUEUE = insert(Outbox)
+_MARK_SENDING = (
+    update(Outbox)
+    .where(col(Outbox.id) == bindparam("row_id"))
+    .values(state=OutboxState.SENDING, attempts=Outbox.attempts + 1)
+)
 _NEXT_DUE = (
     select(Outbox)
     .where(
@@ -132,10 +147,10 @@ def claim(engine: Engine, now: datetime, per_hour: int | None = None) -> Outbox 
                 s.flush()
                 continue
             crash_point("before-send")
-            row.state = OutboxState.SENDING
-            row.attempts += 1
-            s.add(row)
+            s.connection().execute(_MARK_SENDING, {"row_id": row.id})
             s.commit()
+            set_committed_value(row, "state", OutboxState.SENDING)
+            set_committed_value(row, "attempts", row.attempts + 1)
             return row
 
 
