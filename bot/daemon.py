@@ -11,9 +11,9 @@ import logging
 import signal
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
@@ -29,6 +29,7 @@ from bot.store.db import session
 from bot.store.models import Outbox
 
 log = logging.getLogger("cgbot.daemon")
+T = TypeVar("T")
 
 
 class Source(Protocol):
@@ -41,6 +42,31 @@ class Source(Protocol):
     async def connect(self) -> None: ...
     async def close(self) -> None: ...
     def fetch_batches(self, last_uid: int) -> AsyncIterator[list[Fetched]]: ...
+
+
+async def one_ahead(batches: AsyncIterator[T]) -> AsyncGenerator[T, None]:
+    """The same batches, each next one fetched while the caller handles the current one: the
+    server's work and the network overlap the bot's. Two batches in memory at the most; one
+    fetched but not begun when the caller stops is dropped (it stays on the server)."""
+    source = aiter(batches)
+    ahead = asyncio.ensure_future(anext(source))
+    try:
+        while True:
+            try:
+                current = await ahead
+            except StopAsyncIteration:
+                return
+            ahead = asyncio.ensure_future(anext(source))
+            yield current
+    finally:
+        if not ahead.done():
+            ahead.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await ahead
+        close = getattr(source, "aclose", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                await close()
 
 
 STOP_SECONDS = 20.0  # after SIGTERM: the batch in hand ends, then mail is sent this long
@@ -85,15 +111,17 @@ class Daemon:
         fell due: after downtime the mailbox is caught up first, then the closes run."""
         started = self.app.clock.now()
         handled = 0
-        async for batch in self.source.fetch_batches(self._last_uid()):
-            if self._stop.is_set():  # stopping: a batch not begun stays on the server
-                return handled
-            async with self._deadlines_lock:  # a reply and a deadline never decide at once
-                states = await asyncio.to_thread(self.app.handle_batch, batch)
-            self.counters.update(f"inbound {state}" for state in states)
-            handled += len(states)
-            if states:  # what this batch queued goes out while the next is read
-                self._outbox_wake.set()
+        batches = one_ahead(self.source.fetch_batches(self._last_uid()))
+        async with contextlib.aclosing(batches):
+            async for batch in batches:
+                if self._stop.is_set():  # stopping: a batch not begun stays on the server
+                    return handled
+                async with self._deadlines_lock:  # a reply and a deadline never decide at once
+                    states = await asyncio.to_thread(self.app.handle_batch, batch)
+                self.counters.update(f"inbound {state}" for state in states)
+                handled += len(states)
+                if states:  # what this batch queued goes out while the next is read
+                    self._outbox_wake.set()
         self._mail_read_until = started  # everything the server had by then has been read
         await asyncio.to_thread(self.app.mark_polled, self.source.name)
         await self.run_due()
@@ -143,8 +171,8 @@ class Daemon:
             cfg.max_per_address_per_hour,
             on_stripped=tell_secretariat,
             stop=self._sending_over,
+            on_sent=lambda: self.counters.update(("mail sent",)),
         )
-        self.counters["mail sent"] += sent
         return sent
 
     def _sending_over(self) -> bool:
@@ -172,7 +200,10 @@ class Daemon:
         self.counters["uncertain after crash"] += self.app.recover_uncertain()
         await self.source.connect()
         read = asyncio.Event()
-        sending = asyncio.create_task(self._send_until(read))
+        # What each batch queues goes out while the next is read: members are answered in
+        # minutes, not after the last of thousands of messages, and the SMTP round trips
+        # overlap the reading.
+        sending = asyncio.create_task(self._sender_loop(read, every=None))
         try:
             await self.sync()  # reads the mailbox, then runs what fell due
         finally:
@@ -181,22 +212,6 @@ class Daemon:
             await sending
         await self.flush()  # what the closes queued, and what the last batch did
         return self.counters
-
-    async def _send_until(self, read: asyncio.Event) -> None:
-        """During a catch-up, send what each batch queued while the next is read: members
-        are answered in minutes, not after the last of thousands of messages, and the SMTP
-        round trips overlap the reading. A failure here leaves the mail to the last flush."""
-        while not read.is_set():
-            try:
-                await self.flush()
-            except Exception:
-                log.exception("sending failed; the outbox keeps the mail")
-            self._outbox_wake.clear()
-            wake = asyncio.ensure_future(self._outbox_wake.wait())
-            done = asyncio.ensure_future(read.wait())
-            await asyncio.wait({wake, done}, return_when=asyncio.FIRST_COMPLETED)
-            wake.cancel()
-            done.cancel()
 
     # -- forever -----------------------------------------------------------------------------
 
@@ -261,18 +276,20 @@ class Daemon:
             if error is not None and not self._stop.is_set():
                 raise error  # ImapDown from the wait: reconnect
 
-    async def _sender_loop(self) -> None:
-        while not self._stop.is_set():
+    async def _sender_loop(self, until: asyncio.Event, every: float | None = 15) -> None:
+        """Send what is due, then wait until a batch or a deadline queues more (or `every`
+        seconds pass), until `until` is set. A failure leaves the mail in the outbox."""
+        while not until.is_set():
             try:
                 await self.flush()
             except Exception:
                 log.exception("sending failed; the outbox keeps the mail")
             self._outbox_wake.clear()
             wake = asyncio.ensure_future(self._outbox_wake.wait())
-            stop = asyncio.ensure_future(self._stop.wait())
-            await asyncio.wait({wake, stop}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
+            over = asyncio.ensure_future(until.wait())
+            await asyncio.wait({wake, over}, timeout=every, return_when=asyncio.FIRST_COMPLETED)
             wake.cancel()
-            stop.cancel()
+            over.cancel()
 
     async def run_forever(self) -> Counter[str]:
         self._on_signals()
@@ -285,7 +302,7 @@ class Daemon:
         await self.run_due()  # what needs no mail runs now; closes wait for the first sync
         tasks = [
             asyncio.create_task(self._inbound_loop()),
-            asyncio.create_task(self._sender_loop()),
+            asyncio.create_task(self._sender_loop(self._stop)),
         ]
         await self._stop.wait()
         self._scheduler.shutdown(wait=False)

@@ -61,15 +61,17 @@ async def flush(
     per_hour: int = 1000,
     on_stripped: Callable[[Outbox, str], None] | None = None,
     stop: Callable[[], bool] = lambda: False,
+    on_sent: Callable[[], None] = lambda: None,
 ) -> int:
-    """Send every due row once; returns how many went out. Stops at the first transient error
+    """Send every due row once; returns how many went out (and calls `on_sent()` as each
+    goes, so that a count survives a failure later in the batch). Stops at the first transient error
     so that mail leaves in order when the server comes back, and before the next mail once
     `stop()` says so (never in the middle of one: a mail cut off mid-send would be uncertain).
 
     A mail refused for good with a thread archive goes again at once without it (the Chair
     gets the packet); `on_stripped(row, refusal)` then tells the Secretariat."""
     try:
-        return await _flush(engine, transport, clock, sender, per_hour, on_stripped, stop)
+        return await _flush(engine, transport, clock, sender, per_hour, on_stripped, stop, on_sent)
     finally:
         await finish(transport)  # one SMTP session per batch, closed when the batch ends
 
@@ -82,6 +84,7 @@ async def _flush(
     per_hour: int,
     on_stripped: Callable[[Outbox, str], None] | None,
     stop: Callable[[], bool],
+    on_sent: Callable[[], None],
 ) -> int:
     sent = 0
     while not stop():
@@ -111,4 +114,5 @@ async def _flush(
             return sent
         await asyncio.to_thread(outbox.sent, engine, row.id, clock.now())
         sent += 1
+        on_sent()
     return sent

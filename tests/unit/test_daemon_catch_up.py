@@ -4,11 +4,12 @@ the next batch is read, not after the last of thousands of messages."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-from bot.daemon import Daemon
+from bot.daemon import Daemon, one_ahead
 from bot.demo import clients
 from bot.domain.types import Fetched
 from tests.conftest import BOT, MEMBERS, T0, mail_to, make_app, open_ballot
@@ -71,3 +72,48 @@ def test_the_first_batchs_confirmations_go_out_before_the_next_batch_is_read(
     assert counters["inbound processed"] == 2
     confirmed = [email for _, email, _, _ in MEMBERS[:2]]
     assert all(transport.recipients.count(email) >= 1 for email in confirmed), transport.recipients
+
+
+def test_the_next_batch_is_fetched_while_this_one_is_handled() -> None:
+    async def run() -> list[str]:
+        log: list[str] = []
+
+        async def mailbox() -> AsyncIterator[int]:
+            for n in range(3):
+                log.append(f"fetch {n}")
+                await asyncio.sleep(0)
+                yield n
+
+        async for n in one_ahead(mailbox()):
+            log.append(f"handle {n}")
+            await asyncio.sleep(0.01)  # the bot's work on the batch (a thread, in the daemon)
+            log.append(f"handled {n}")
+        return log
+
+    log = asyncio.run(run())
+    assert [e for e in log if e.startswith("handled")] == ["handled 0", "handled 1", "handled 2"]
+    assert log.index("fetch 1") < log.index("handled 0")
+    assert log.index("fetch 2") < log.index("handled 1")
+
+
+def test_a_stop_drops_the_batch_fetched_ahead_and_closes_the_mailbox_reading() -> None:
+    async def run() -> tuple[list[int], bool]:
+        closed = False
+        handled: list[int] = []
+
+        async def mailbox() -> AsyncIterator[int]:
+            nonlocal closed
+            try:
+                for n in range(10):
+                    yield n
+            finally:
+                closed = True
+
+        async with contextlib.aclosing(one_ahead(mailbox())) as batches:
+            async for n in batches:
+                handled.append(n)
+                if n == 1:
+                    break  # stopping: batch 2, already fetched, is not begun
+        return handled, closed
+
+    assert asyncio.run(run()) == ([0, 1], True)
