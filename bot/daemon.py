@@ -12,6 +12,7 @@ import signal
 import time
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Protocol, TypeVar
 
@@ -69,6 +70,10 @@ async def one_ahead(batches: AsyncIterator[T]) -> AsyncGenerator[T, None]:
                 await close()
 
 
+# The intake's batch and the sender's mail are what runs at once (a deadline run waits for the
+# intake's lock). Each thread that allocates may get a malloc arena of its own: with Python's
+# default (up to six here) a 10,000-message catch-up peaked at 142 MB, with two at 133 MB.
+WORKER_THREADS = 2
 STOP_SECONDS = 20.0  # after SIGTERM: the batch in hand ends, then mail is sent this long
 
 
@@ -189,14 +194,18 @@ class Daemon:
             self._stop_by = time.monotonic() + self.stop_seconds
         self._stop.set()
 
-    def _on_signals(self) -> None:
+    def _on_start(self) -> None:
+        """Signals stop the daemon; database and DNS work runs on WORKER_THREADS threads."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
+        loop.set_default_executor(
+            ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="cgbot")
+        )
 
     async def run_once(self) -> Counter[str]:
         """Fetch, process, run what is due, send, and return the counters."""
-        self._on_signals()
+        self._on_start()
         self.counters["uncertain after crash"] += self.app.recover_uncertain()
         await self.source.connect()
         read = asyncio.Event()
@@ -292,7 +301,7 @@ class Daemon:
             over.cancel()
 
     async def run_forever(self) -> Counter[str]:
-        self._on_signals()
+        self._on_start()
         self.counters["uncertain after crash"] += self.app.recover_uncertain()
         self._scheduler = AsyncIOScheduler(
             job_defaults={"coalesce": True, "misfire_grace_time": None}
