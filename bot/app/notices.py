@@ -5,8 +5,6 @@ the originals attached, so that junk never crowds out command answers, outcomes 
 from __future__ import annotations
 
 from datetime import timedelta
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 from typing import Any
 
 from sqlmodel import Session, col, func, select
@@ -15,6 +13,7 @@ from bot.app.enact import Enactor
 from bot.domain.effects import Mail
 from bot.domain.refusals import Refusal
 from bot.domain.types import Attachment
+from bot.inbound.parse import read_headers
 from bot.store.models import Inbound, Review
 from bot.workflows.base import Situation
 
@@ -36,7 +35,7 @@ def _summary(code: str) -> str:
 
 def _headers(raw: bytes) -> tuple[str, str]:
     try:
-        headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+        headers = read_headers(raw)
         return str(headers.get("from", ""))[:300], str(headers.get("subject", ""))[:300]
     except Exception:  # headers too broken even to read: the notice says so by omission
         return "", ""

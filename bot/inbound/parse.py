@@ -61,11 +61,30 @@ def message_ids(value: str) -> tuple[str, ...]:
     return tuple(m for m in _MSGID.findall(value or "") if not _ENCODED.search(m))
 
 
+# The first empty line, as the email package splits lines (CRLF, lone CR, lone LF): where the
+# headers end. A CR directly before an LF is one line end, never an empty line of its own.
+_EMPTY_LINE = re.compile(rb"(?:\r\n|\r(?!\n)|\n)(?:\r\n|\r(?!\n)|\n)")
+
+
+def header_block(raw: bytes) -> bytes:
+    """The bytes up to and including the empty line that ends the headers (all of `raw` when
+    there is none): what a headers-only parse reads, without walking a large body line by
+    line to reach its end."""
+    end = _EMPTY_LINE.search(raw)
+    return raw if end is None else raw[: end.end()]
+
+
+def read_headers(raw: bytes) -> Message:
+    """The headers alone, as `BytesHeaderParser(policy=compat32)` reads them from the whole
+    message (tests/unit/test_header_block.py holds the two equal)."""
+    return BytesHeaderParser(policy=compat32).parsebytes(header_block(raw))
+
+
 def id_and_sender(raw: bytes) -> tuple[str, str]:
     """The Message-ID and the From address, read from the headers alone in one pass (works on
     mail too broken to parse); "" for what cannot be read."""
     try:
-        headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+        headers = read_headers(raw)
     except Exception:
         return "", ""
     try:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 
 import dkim.dnsplug
+
+from bot.inbound.parse import read_headers
 
 Lookup = Callable[[bytes], bytes | None]
 _TAG = re.compile(rb"(?:^|;)\s*([a-z]+)\s*=\s*([^;]*)")
@@ -26,7 +26,7 @@ def _dns(name: bytes) -> bytes | None:
 def key_names(raw: bytes) -> list[bytes]:
     """The DNS names of the keys the message's DKIM signatures point at (selector, domain)."""
     try:
-        headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+        headers = read_headers(raw)
     except Exception:
         return []
     names = []

@@ -7,11 +7,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.policy import default
+from email.policy import compat32, default
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bot.mail.compose import Envelope, _text_and_html, _with_parts, from_header
+from bot.mail.compose import (
+    _SHORT_LINES_AS_IS,
+    Envelope,
+    _text_and_html,
+    _with_parts,
+    from_header,
+)
 from bot.render import Rendered
 
 WHEN = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
@@ -83,3 +91,37 @@ def test_the_fast_mail_is_the_mail_email_message_builds(
         assert mine is not None and theirs is not None
         assert mine.get_content() == theirs.get_content()
         assert mine.get_content_charset() == "utf-8"
+
+
+_HEADER_NAMES = st.sampled_from(["Subject", "To", "From", "Message-ID", "References", "X-A"])
+_PRINTABLE = st.characters(min_codepoint=32, max_codepoint=126)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_HEADER_NAMES, st.text(alphabet=_PRINTABLE, max_size=90))
+def test_a_short_printable_header_is_written_as_compat32_folds_it(name: str, value: str) -> None:
+    assert _SHORT_LINES_AS_IS.fold_binary(name, value) == compat32.fold_binary(name, value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["caf\u00e9", "tab\there", "form\x0cfeed", "x" * 80, "a\r\n b", "=?utf-8?q?w?= " * 9],
+)
+def test_other_headers_are_folded_by_compat32(value: str) -> None:
+    assert _SHORT_LINES_AS_IS.fold_binary("Subject", value) == compat32.fold_binary(
+        "Subject", value
+    )
+
+
+def test_the_boundary_cannot_occur_in_the_parts() -> None:
+    env = envelope(SENDERS[0], ())
+    fake = "--" + "=" * 15 + "1" * 19 + "=="
+    text = "\n".join([fake, fake + "--", "=" * 200, "==", "--=="])
+    raw = _text_and_html(env, Rendered("Boundary", text, f"<pre>{text}</pre>"))
+    msg = parsed(raw)
+    boundary = msg.get_boundary()
+    assert boundary is not None and boundary.startswith("=" * 15) and boundary.endswith("==")
+    assert raw.count(f"--{boundary}".encode()) == 3  # two parts and the closing line
+    assert not msg.defects
+    body = msg.get_body(("plain",))
+    assert body is not None and body.get_content() == text + "\n"
