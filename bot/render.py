@@ -23,6 +23,7 @@ from jinja2 import (
     FileSystemLoader,
     PrefixLoader,
     StrictUndefined,
+    Template,
     TemplateNotFound,
     pass_context,
     select_autoescape,
@@ -147,6 +148,7 @@ class Renderer:
             auto_reload=False,  # shipped files: read once, not checked on disk for every mail
         )
         self._found: dict[tuple[str, str, str], str] = {}
+        self._compiled: dict[tuple[str, str, str], tuple[Template, str]] = {}
         self.env.filters["local"] = _local_filter
         self.env.filters["duration"] = duration
         self.env.filters["day"] = _day_filter
@@ -160,6 +162,17 @@ class Renderer:
         if key not in self._found:
             self._found[key] = self._find(name, language, part)
         return self._found[key]
+
+    def _template(self, name: str, language: str, part: str) -> tuple[Template, str]:
+        """The compiled template and the language it is written in (a part that fell back to
+        English is English), held here: Jinja's get_template builds a cache key and a globals
+        map for every call, three per mail."""
+        key = (name, language, part)
+        found = self._compiled.get(key)
+        if found is None:
+            file = self._file(name, language, part)
+            found = self._compiled[key] = (self.env.get_template(file), file.rsplit(".", 2)[-2])
+        return found
 
     def _find(self, name: str, language: str, part: str) -> str:
         for lang in dict.fromkeys((language, DEFAULT_LANGUAGE)):
@@ -182,9 +195,8 @@ class Renderer:
         self, name: str, context: dict[str, Any], language: str = DEFAULT_LANGUAGE
     ) -> Rendered:
         def part(kind: str) -> str:
-            found = self._file(name, language, kind)
-            written_in = found.rsplit(".", 2)[-2]  # a part that fell back to English is English
-            return self.env.get_template(found).render({**context, "language": written_in})
+            template, written_in = self._template(name, language, kind)
+            return template.render({**context, "language": written_in})
 
         return Rendered(
             subject=" ".join(part("subject").split()), text=part("txt"), html=part("html")

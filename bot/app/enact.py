@@ -28,7 +28,7 @@ from bot.domain.effects import (
 from bot.domain.types import Attachment, ItemKind, ItemView, PersonView
 from bot.mail.compose import Composer, archive_budget, attachments_of, thread_mbox
 from bot.store import outbox, register, repo
-from bot.store.models import Inbound, Response, Review
+from bot.store.models import Inbound, Review
 from bot.textsafe import header_text
 from bot.workflows.base import Registry, Situation
 
@@ -43,6 +43,7 @@ class Cause:
     arrived_at: datetime | None = None  # a reply is recorded as of its arrival, not its reading
     response_id: int | None = None  # the reply this message recorded (its files, for a notice)
     message_sha256: str = ""  # the archived raw message's SHA-256, carried into the register
+    raw: bytes | None = None  # the message's bytes when the caller holds them (not read again)
 
 
 # Mails whose sending is itself a decision-relevant event (the register records them).
@@ -120,20 +121,18 @@ class Enactor:
             received = cause.arrived_at or now
             response_id = repo.record_response(
                 s,
-                Response(
-                    item_id=effect.item_id,
-                    person_id=effect.person_id,
-                    inbound_id=cause.inbound_id,
-                    position=effect.position,
-                    text=effect.text,
-                    message_id=cause.message_id,
-                    received_at=received,
-                    status=effect.status,
-                    note=effect.note,
-                ),
+                item_id=effect.item_id,
+                person_id=effect.person_id,
+                inbound_id=cause.inbound_id,
+                position=effect.position,
+                text=effect.text,
+                message_id=cause.message_id,
+                received_at=received,
+                status=effect.status,
+                note=effect.note,
             )
             if effect.keep_files and cause.inbound_id:
-                self._keep_files(s, effect, response_id, cause.inbound_id)
+                self._keep_files(s, effect, response_id, cause.inbound_id, cause.raw)
             item = repo.item(s, effect.item_id)  # in the session already: no statement
             feedback = item is not None and item.kind == ItemKind.FEEDBACK
             _note(
@@ -273,14 +272,15 @@ class Enactor:
             for f in files
         ]
 
-    def _keep_files(self, s: Session, effect: Record, response_id: int, inbound_id: int) -> None:
+    def _keep_files(
+        self, s: Session, effect: Record, response_id: int, inbound_id: int, raw: bytes | None
+    ) -> None:
         """The files that came with a reply, kept once by content; one over the bound stays in
         the raw archive only, and the Secretariat sees that in review."""
-        row = s.get(Inbound, inbound_id)
-        if row is None:
-            return
-        for att in attachments_of(row.raw):
+        for att in attachments_of(raw if raw is not None else repo.raw_of(s, inbound_id)):
             if len(att.content) > self.max_attachment_bytes:
+                row = s.get(Inbound, inbound_id)
+                assert row is not None, f"archived message #{inbound_id} vanished"
                 s.add(
                     Review(
                         inbound_id=inbound_id,

@@ -242,6 +242,7 @@ class Intake:
             message_id,
             insp.arrived_at if insp else None,
             message_sha256=sha256,
+            raw=insp.raw if insp else None,
         )
         self.enactor.enact(s, effects, world.situation(record), cause)
         return state

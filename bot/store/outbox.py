@@ -50,12 +50,9 @@ def queue(s: Session, mail: Composed, now: datetime) -> None:
             "subject": mail.subject,
             "raw": mail.raw,
             "created_at": now,
-            "state": OutboxState.PENDING,
             "priority": mail.priority,
             "cap_key": mail.cap_key,
-            "attempts": 0,
-            "last_error": "",
-        },
+        },  # state, attempts and last_error: the model's column defaults
     )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, func, insert, update
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
@@ -314,20 +314,50 @@ def create_item(
     return item_view(row)
 
 
-def record_response(session: Session, response: Response) -> int:
-    """Add one reply's reading and move the person's standing to it; returns its id."""
-    session.add(response)
+def record_response(
+    session: Session,
+    *,
+    item_id: int,
+    person_id: int,
+    inbound_id: int | None,
+    position: str | None,
+    text: str,
+    message_id: str,
+    received_at: datetime,
+    status: str,
+    note: str,
+) -> int:
+    """Add one reply's reading and move the person's standing to it; returns its id.
+
+    One prepared INSERT on the session's connection (run for every reply: no ORM object to
+    build and flush), after what the session holds is flushed (the item may be new)."""
     session.flush()
-    assert response.id is not None
-    key = {"item_id": response.item_id, "person_id": response.person_id}
-    row = session.get(Standing, key) or Standing(**key, latest_id=response.id)
-    row.latest_id = response.id
-    if response.status == ResponseStatus.COUNTED:
-        row.counted_id = response.id
-    unclear = response.status == ResponseStatus.REVIEW and response.position is None
+    added = session.connection().execute(
+        _RECORD,
+        {
+            "item_id": item_id,
+            "person_id": person_id,
+            "inbound_id": inbound_id,
+            "position": position,
+            "text": text,
+            "message_id": message_id,
+            "received_at": received_at,
+            "status": status,
+            "note": note,
+        },
+    )
+    key_of = added.inserted_primary_key
+    assert key_of is not None
+    response_id = int(key_of[0])
+    key = {"item_id": item_id, "person_id": person_id}
+    row = session.get(Standing, key) or Standing(**key, latest_id=response_id)
+    row.latest_id = response_id
+    if status == ResponseStatus.COUNTED:
+        row.counted_id = response_id
+    unclear = status == ResponseStatus.REVIEW and position is None
     row.unclear_in_a_row = (row.unclear_in_a_row or 0) + 1 if unclear else 0
     session.add(row)
-    return response.id
+    return response_id
 
 
 def set_item_state(
@@ -420,6 +450,10 @@ class Arriving:
     arrived_at: datetime | None = None
 
 
+_RECORD = insert(Response)
+_ARCHIVE = insert(Inbound)  # a batch's new messages, one executemany
+
+
 @dataclass(frozen=True)
 class Stored:
     """An archived message's identity and state, without its bytes."""
@@ -433,38 +467,47 @@ class Stored:
 def archive_all(session: Session, batch: Sequence[Arriving], now: datetime) -> list[Stored]:
     """Store each raw message once, in one read and one write for the batch: the same bytes
     again (in the batch or the archive) are the existing row. Another copy of a Message-ID is
-    stored too; applying it finds its handled twin (`handled_twin`)."""
+    stored too; applying it finds its handled twin (`handled_twin`).
+
+    The new rows go in as one executemany INSERT (the model's column defaults fill the rest:
+    state `new`), and their ids are read back by their digests, which are unique."""
     digests = [sha256(m.raw) for m in batch]
+    known = _stored(session, digests)
+    new: dict[str, Arriving] = {}
+    for m, digest in zip(batch, digests, strict=True):
+        if digest not in known:
+            new.setdefault(digest, m)
+    if new:
+        rows = [
+            {
+                "sha256": digest,
+                "message_id": m.message_id,
+                "source": m.source,
+                "uidvalidity": m.uidvalidity,
+                "uid": m.uid,
+                "fetched_at": now,
+                "arrived_at": m.arrived_at,
+                "size": len(m.raw),
+                "raw": m.raw,
+            }
+            for digest, m in new.items()
+        ]
+        session.flush()  # the caller's session writes first, in its order
+        session.connection().execute(_ARCHIVE, rows)
+        known.update(_stored(session, list(new)))
+    return [known[digest] for digest in digests]
+
+
+def _stored(session: Session, digests: list[str]) -> dict[str, Stored]:
     found = session.exec(
         select(Inbound.id, Inbound.message_id, Inbound.sha256, Inbound.state).where(
             col(Inbound.sha256).in_(set(digests))
         )
     )
-    known: dict[str, Stored | Inbound] = {
+    return {
         digest: Stored(int(row_id or 0), message_id, digest, state)
         for row_id, message_id, digest, state in found
     }
-    for m, digest in zip(batch, digests, strict=True):
-        if digest not in known:
-            known[digest] = Inbound(
-                sha256=digest,
-                message_id=m.message_id,
-                source=m.source,
-                uidvalidity=m.uidvalidity,
-                uid=m.uid,
-                fetched_at=now,
-                arrived_at=m.arrived_at,
-                size=len(m.raw),
-                raw=m.raw,
-            )
-            session.add(known[digest])
-    session.flush()  # the caller commits the batch
-    out = []
-    for digest in digests:
-        row = known[digest]
-        assert row.id is not None
-        out.append(Stored(row.id, row.message_id, row.sha256, str(row.state)))
-    return out
 
 
 def handled_twin(session: Session, message_id: str, inbound_id: int) -> int | None:

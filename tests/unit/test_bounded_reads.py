@@ -18,7 +18,7 @@ from bot.demo import clients
 from bot.domain.types import Fetched
 from bot.store import repo
 from bot.store.db import session
-from bot.store.models import Inbound, InboundState, Outbox, Person, Response
+from bot.store.models import Inbound, InboundState, Outbox, Person
 from tests.conftest import BOT, MEMBERS, T0, make_app, open_ballot
 
 
@@ -48,16 +48,15 @@ def ballot_with_history(folder: Path, earlier: int) -> App:
             s.flush()
             repo.record_response(
                 s,
-                Response(
-                    item_id=item_id,
-                    person_id=person_id,
-                    inbound_id=inbound.id,
-                    position="agree",
-                    text=f"Agree ({n})",
-                    message_id=inbound.message_id,
-                    received_at=T0,
-                    status="counted",
-                ),
+                item_id=item_id,
+                person_id=person_id,
+                inbound_id=inbound.id,
+                position="agree",
+                text=f"Agree ({n})",
+                message_id=inbound.message_id,
+                received_at=T0,
+                status="counted",
+                note="",
             )
             s.add(
                 Outbox(
