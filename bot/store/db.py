@@ -45,6 +45,9 @@ def _create_private(path: Path) -> None:
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
+BUSY_TIMEOUT_MS = 5000  # how long SQLite waits for another writer before it says busy
+
+
 def _on_connect(dbapi_conn: Any, _record: Any) -> None:
     # The sqlite3 module only opens a transaction before DML, so a schema change (CREATE,
     # ALTER) would commit on its own and a failed migration would leave half a schema. We open
@@ -53,7 +56,7 @@ def _on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA synchronous=FULL")
     cur.close()
 

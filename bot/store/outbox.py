@@ -5,12 +5,15 @@ uncertain, never sent twice without a person deciding."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
 from sqlalchemy import Engine, bindparam, func, insert, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, or_, select
 
@@ -18,6 +21,8 @@ from bot.domain.types import Composed, PersonView
 from bot.faults import crash_point
 from bot.store.db import session
 from bot.store.models import Outbox, OutboxState, Review
+
+log = logging.getLogger("cgbot.outbox")
 
 BACKOFF = (
     timedelta(seconds=5),
@@ -87,6 +92,7 @@ def thread_root(s: Session, item_id: int, people: Sequence[PersonView]) -> tuple
     return (*refs, str(headers.get("message-id", "")).strip())
 
 
+MARK_PATIENCE = 300.0  # seconds a send's outcome is written again while the database is busy
 HELD_FOR = timedelta(minutes=10)  # a mail whose hourly budget is spent waits this long
 
 # Run for every mail sent, so built once with bound parameters (building a statement and its
@@ -164,15 +170,43 @@ def _change(engine: Engine, row_id: int) -> tuple[Session, Outbox]:
     return s, row
 
 
+def _patiently(write: Callable[[], None], what: str) -> None:
+    """Run a write that records how a send attempt ended, again while the database is busy or
+    unavailable (up to MARK_PATIENCE): the attempt has happened, and a row left `sending`
+    would be reported as uncertain after a restart. A catch-up's intake can hold SQLite's
+    write lock for longer than the busy timeout, batch after batch (seen once in a 10,000-
+    message catch-up: a delivered confirmation left `sending`)."""
+    deadline = time.monotonic() + MARK_PATIENCE
+    pause = 0.05
+    while True:
+        try:
+            write()
+            return
+        except OperationalError as exc:
+            if time.monotonic() + pause > deadline:
+                raise
+            log.warning("%s: database busy (%s); writing it again", what, exc.orig)
+        time.sleep(pause)
+        pause = min(pause * 2, 2.0)
+
+
 def sent(engine: Engine, row_id: int, now: datetime) -> None:
     """Accepted by the server: one UPDATE by key (the mail's bytes are not read again)."""
-    with engine.begin() as conn:
-        done = conn.execute(_MARK_SENT, {"row_id": row_id, "now": now})
-        assert done.rowcount == 1, f"outbox row {row_id} vanished"
+
+    def mark() -> None:
+        with engine.begin() as conn:
+            done = conn.execute(_MARK_SENT, {"row_id": row_id, "now": now})
+            assert done.rowcount == 1, f"outbox row {row_id} vanished"
+
+    _patiently(mark, f"outbox row {row_id} sent")
 
 
 def failed(engine: Engine, row_id: int, now: datetime, error: str) -> None:
     """Refused for good: kept, and shown to the Secretariat."""
+    _patiently(lambda: _failed(engine, row_id, now, error), f"outbox row {row_id} failed")
+
+
+def _failed(engine: Engine, row_id: int, now: datetime, error: str) -> None:
     s, row = _change(engine, row_id)
     with s:
         row.state, row.last_error = OutboxState.FAILED, error[:1000]
@@ -192,6 +226,13 @@ def failed(engine: Engine, row_id: int, now: datetime, error: str) -> None:
 def without_archive(engine: Engine, row_id: int, raw: bytes, now: datetime, error: str) -> None:
     """Refused for good with the thread archive: `raw` is the same mail (same Message-ID)
     without it, queued again at once, and the Secretariat's review queue says so."""
+    _patiently(
+        lambda: _without_archive(engine, row_id, raw, now, error),
+        f"outbox row {row_id} queued again without its archive",
+    )
+
+
+def _without_archive(engine: Engine, row_id: int, raw: bytes, now: datetime, error: str) -> None:
     s, row = _change(engine, row_id)
     with s:
         row.raw, row.state, row.next_attempt_at = raw, OutboxState.PENDING, None
@@ -212,6 +253,11 @@ def without_archive(engine: Engine, row_id: int, raw: bytes, now: datetime, erro
 
 
 def retry_later(engine: Engine, row_id: int, now: datetime, error: str) -> None:
+    """Not accepted for now: pending again after a back-off."""
+    _patiently(lambda: _retry_later(engine, row_id, now, error), f"outbox row {row_id} retry")
+
+
+def _retry_later(engine: Engine, row_id: int, now: datetime, error: str) -> None:
     s, row = _change(engine, row_id)
     with s:
         row.state, row.last_error = OutboxState.PENDING, error[:1000]
