@@ -338,19 +338,27 @@ def machine(dovecot_version: str) -> list[str]:
     ]
 
 
+CODE = ("bot", "rules", "templates")  # what cgbot runs (a README edited meanwhile is not)
+
+
 def tree_state() -> str:
     """HEAD, and whether tracked files differ from it. cgbot is installed editable from this
     tree, so each cgbot process runs what is on disk when it starts."""
     head = _command(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
-    status = ["status", "--porcelain", "--untracked-files=no"]
+    status = ["status", "--porcelain", "--untracked-files=no", "--", *CODE]
     changed = _command(["git", "-C", str(ROOT), "--no-optional-locks", *status])
     return head + (" with uncommitted changes" if changed else "")
 
 
 def last_code_change() -> float:
-    """When a file cgbot runs (bot/, rules/, templates/) was last written."""
+    """When a file cgbot runs was last written (not its bytecode cache, which the runs write)."""
     return max(
-        (f.stat().st_mtime for d in ("bot", "rules", "templates") for f in (ROOT / d).rglob("*")),
+        (
+            f.stat().st_mtime
+            for d in CODE
+            for f in (ROOT / d).rglob("*")
+            if "__pycache__" not in f.parts
+        ),
         default=0.0,
     )
 
