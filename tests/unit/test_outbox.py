@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 
-from bot.app import sender
+from bot.app import App, sender
 from bot.mail.transport import FolderTransport, PermanentFailure
 from bot.store import db, outbox
 from bot.store.db import session
@@ -53,16 +55,38 @@ def test_a_permanent_refusal_is_final_and_reviewed(tmp_path: Path) -> None:
     assert {r.reason for r in reviews} == {"delivery-failed"}
 
 
-def _hold_the_write_lock(db: Path, seconds: float, held: threading.Event) -> None:
-    """Another writer (the intake's batch, or another process) holding SQLite's write lock."""
-    conn = sqlite3.connect(db, isolation_level=None)
+def _claimed(tmp_path: Path) -> tuple[App, int]:
+    """A ballot's first mail, claimed: marked `sending`, as just before its first byte."""
+    app = make_app(tmp_path)
+    app.open_item("ballot", "Question", "?", T0 + timedelta(days=10), "test")
+    row = outbox.claim(app.engine, app.clock.now())
+    assert row is not None and row.id is not None
+    return app, row.id
+
+
+@contextlib.contextmanager
+def _write_lock_held(db_file: Path, seconds: float) -> Iterator[None]:
+    """Another writer (the intake's batch, or another process) holding SQLite's write lock for
+    `seconds` from the start of the block, on a thread of its own."""
+    held = threading.Event()
+
+    def hold() -> None:
+        conn = sqlite3.connect(db_file, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            held.set()
+            time.sleep(seconds)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        held.set()
-        time.sleep(seconds)
-        conn.execute("COMMIT")
+        assert held.wait(5)
+        yield
     finally:
-        conn.close()
+        holder.join()
 
 
 @pytest.mark.parametrize("ending", ["sent", "failed", "retry_later"])
@@ -72,25 +96,16 @@ def test_how_a_send_ended_is_written_even_past_a_busy_database(
     """Seen in a 10,000-message catch-up: the intake held the write lock past SQLite's busy
     timeout, and a delivered confirmation stayed `sending` (uncertain after a restart)."""
     monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 100)  # before the engine's first connection
-    app = make_app(tmp_path)
-    app.open_item("ballot", "Question", "?", T0 + timedelta(days=10), "test")
-    row = outbox.claim(app.engine, app.clock.now())
-    assert row is not None and row.id is not None
-    held = threading.Event()
-    holder = threading.Thread(target=_hold_the_write_lock, args=(tmp_path / "cg.db", 0.6, held))
-    holder.start()
-    assert held.wait(5)
-    try:
+    app, row_id = _claimed(tmp_path)
+    with _write_lock_held(tmp_path / "cg.db", 0.6):
         if ending == "sent":
-            outbox.sent(app.engine, row.id, app.clock.now())
+            outbox.sent(app.engine, row_id, app.clock.now())
         elif ending == "failed":
-            outbox.failed(app.engine, row.id, app.clock.now(), "550 no such user")
+            outbox.failed(app.engine, row_id, app.clock.now(), "550 no such user")
         else:
-            outbox.retry_later(app.engine, row.id, app.clock.now(), "421 try later")
-    finally:
-        holder.join()
+            outbox.retry_later(app.engine, row_id, app.clock.now(), "421 try later")
     with session(app.engine) as s:
-        after = s.get(Outbox, row.id)
+        after = s.get(Outbox, row_id)
     assert after is not None
     assert after.state == {"sent": "sent", "failed": "failed", "retry_later": "pending"}[ending]
     assert "database busy" in caplog.text  # it did meet the lock, and waited it out
@@ -101,16 +116,6 @@ def test_a_database_busy_for_longer_than_the_patience_still_fails_loudly(
 ) -> None:
     monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 50)
     monkeypatch.setattr(outbox, "MARK_PATIENCE", 0.3)
-    app = make_app(tmp_path)
-    app.open_item("ballot", "Question", "?", T0 + timedelta(days=10), "test")
-    row = outbox.claim(app.engine, app.clock.now())
-    assert row is not None and row.id is not None
-    held = threading.Event()
-    holder = threading.Thread(target=_hold_the_write_lock, args=(tmp_path / "cg.db", 1.5, held))
-    holder.start()
-    assert held.wait(5)
-    try:
-        with pytest.raises(OperationalError, match="locked"):
-            outbox.sent(app.engine, row.id, app.clock.now())
-    finally:
-        holder.join()
+    app, row_id = _claimed(tmp_path)
+    with _write_lock_held(tmp_path / "cg.db", 1.5), pytest.raises(OperationalError, match="locked"):
+        outbox.sent(app.engine, row_id, app.clock.now())
