@@ -47,14 +47,18 @@ log = logging.getLogger("cgbot")
 
 def load_item(s: Session) -> Callable[[int, str], ItemRecord | None]:
     """The pipeline's one read of an item: the item, its standing responses, and what the
-    bot's mail that the reply answers was for."""
+    bot's mail that the reply answers was for (a mail's purpose never changes, so it is read
+    once for the session: a batch's replies mostly answer the same few mails)."""
+    purposes: dict[str, str] = {}
 
     def load(item_id: int, token_message_id: str) -> ItemRecord | None:
         item = repo.item(s, item_id)
         if item is None:
             return None
         responses, streaks, latest = repo.standing_and_streaks(s, item_id)
-        answered = repo.purpose_of(s, token_message_id)
+        answered = purposes.get(token_message_id) or repo.purpose_of(s, token_message_id)
+        if answered:  # none yet may still come (a mail queued later in this session)
+            purposes[token_message_id] = answered
         return ItemRecord(item, responses, answered, streaks, latest)
 
     return load
@@ -148,12 +152,15 @@ class Intake:
         with session(self.engine, keep_loaded=True) as s:
             # Read again in this transaction: another daemon may have applied some meanwhile.
             now_in = repo.inbound_states(s, [a.inbound_id for a in fresh])
+            twins = repo.handled_twins(s, {a.message_id for a in fresh})
             worlds = _BatchWorld(self.world, s)
             for archived in fresh:
                 if now_in[archived.inbound_id] != InboundState.NEW:
                     states[archived.inbound_id] = now_in[archived.inbound_id]
                     continue
-                states[archived.inbound_id] = self._apply(s, archived, worlds)
+                states[archived.inbound_id] = self._apply(s, archived, worlds, twins)
+                if archived.message_id:  # handled now: a later copy in the batch is its repeat
+                    twins.setdefault(archived.message_id, archived.inbound_id)
             _advance(s, batch[-1])
             s.commit()
         for _ in fresh:
@@ -177,10 +184,13 @@ class Intake:
             for f, row, when, (_, sender) in zip(batch, rows, arrived, heads, strict=True)
         ]
 
-    def _apply(self, s: Session, archived: Archived, worlds: _BatchWorld) -> str:
+    def _apply(
+        self, s: Session, archived: Archived, worlds: _BatchWorld, twins: dict[str, int]
+    ) -> str:
         """Interpret and apply one stored message inside a savepoint of the batch's
-        transaction: a message that breaks the code is rolled back alone and quarantined."""
-        twin = repo.handled_twin(s, archived.message_id, archived.inbound_id)
+        transaction: a message that breaks the code is rolled back alone and quarantined.
+        `twins`: the first handled message of each Message-ID (this one is a repeat of it)."""
+        twin = twins.get(archived.message_id) if archived.message_id else None
         if twin is not None:
             repo.mark_duplicate(s, archived.inbound_id, twin, self.clock.now())
             return InboundState.DUPLICATE

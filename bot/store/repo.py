@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -156,14 +156,13 @@ def standing(session: Session, item_id: int) -> dict[int, ResponseView]:
 _STANDING = select(Standing).where(Standing.item_id == bindparam("item_id"))
 _RESPONSES = select(Response).where(col(Response.id).in_(bindparam("ids", expanding=True)))
 _PURPOSE = select(Outbox.purpose).where(Outbox.message_id == bindparam("message_id")).limit(1)
-_TWIN = (
-    select(Inbound.id)
+_TWINS = (
+    select(Inbound.message_id, func.min(Inbound.id))
     .where(
-        Inbound.message_id == bindparam("message_id"),
+        col(Inbound.message_id).in_(bindparam("message_ids", expanding=True)),
         Inbound.state != InboundState.NEW,
-        Inbound.id != bindparam("inbound_id"),
     )
-    .limit(1)
+    .group_by(col(Inbound.message_id))
 )
 _SETTLE = (
     update(Inbound)
@@ -510,12 +509,14 @@ def _stored(session: Session, digests: list[str]) -> dict[str, Stored]:
     }
 
 
-def handled_twin(session: Session, message_id: str, inbound_id: int) -> int | None:
-    """Another archived message with this Message-ID already handled: this copy is a repeat."""
-    if not message_id:
-        return None
-    found = session.exec(_TWIN, params={"message_id": message_id, "inbound_id": inbound_id})
-    return found.first()
+def handled_twins(session: Session, message_ids: Collection[str]) -> dict[str, int]:
+    """For each Message-ID, the first archived message with it that was already handled (a
+    copy of it still to apply is a repeat), in one query for a batch."""
+    ids = [m for m in message_ids if m]
+    if not ids:
+        return {}
+    rows = session.exec(_TWINS, params={"message_ids": ids})
+    return {message_id: int(first) for message_id, first in rows if first is not None}
 
 
 def mark_duplicate(session: Session, inbound_id: int, twin: int, now: datetime) -> None:
