@@ -464,12 +464,13 @@ class Stored:
 
 
 def archive_all(session: Session, batch: Sequence[Arriving], now: datetime) -> list[Stored]:
-    """Store each raw message once, in one read and one write for the batch: the same bytes
-    again (in the batch or the archive) are the existing row. Another copy of a Message-ID is
-    stored too; applying it finds its handled twin (`handled_twin`).
+    """Store each raw message once, in one write for the batch: the same bytes again (in the
+    batch or the archive) are the existing row. Another copy of a Message-ID is stored too;
+    applying it finds its handled twin (`handled_twins`).
 
-    The new rows go in as one executemany INSERT (the model's column defaults fill the rest:
-    state `new`), and their ids are read back by their digests, which are unique."""
+    One read finds the bytes already stored; the new rows go in as one executemany INSERT (the
+    model's column defaults fill the rest: state `new`), and a second read gives their ids by
+    their digests, which are unique."""
     digests = [sha256(m.raw) for m in batch]
     known = _stored(session, digests)
     new: dict[str, Arriving] = {}
