@@ -152,7 +152,6 @@ class Renderer:
             keep_trailing_newline=True,
             auto_reload=False,  # shipped files: read once, not checked on disk for every mail
         )
-        self._found: dict[tuple[str, str, str], str] = {}
         self._compiled: dict[tuple[str, str, str], tuple[Template, str]] = {}
         self.env.filters["local"] = _local_filter
         self.env.filters["duration"] = duration
@@ -161,37 +160,28 @@ class Renderer:
         self.env.filters["month"] = _month_filter
         self.env.filters["brief"] = _brief_filter
 
-    def _file(self, name: str, language: str, part: str) -> str:
-        """The template that renders this part in this language (else English), found once."""
-        key = (name, language, part)
-        if key not in self._found:
-            self._found[key] = self._find(name, language, part)
-        return self._found[key]
-
     def _template(self, name: str, language: str, part: str) -> tuple[Template, str]:
-        """The compiled template and the language it is written in (a part that fell back to
-        English is English), held here: Jinja's get_template builds a cache key and a globals
-        map for every call, three per mail."""
+        """The compiled template for this part in this language (else English) and the
+        language it is written in, found and compiled once: Jinja's get_template builds a
+        cache key and a globals map for every call, three per mail."""
         key = (name, language, part)
-        found = self._compiled.get(key)
-        if found is None:
-            file = self._file(name, language, part)
-            found = self._compiled[key] = (self.env.get_template(file), file.rsplit(".", 2)[-2])
-        return found
+        if key not in self._compiled:
+            self._compiled[key] = self._compile(name, language, part)
+        return self._compiled[key]
 
-    def _find(self, name: str, language: str, part: str) -> str:
+    def _compile(self, name: str, language: str, part: str) -> tuple[Template, str]:
         for lang in dict.fromkeys((language, DEFAULT_LANGUAGE)):
             candidate = f"{name}.{lang}.{part}"
             try:
-                self.env.loader.get_source(self.env, candidate)  # type: ignore[union-attr]
-            except TemplateNotFound:
-                continue
-            return candidate
+                return self.env.get_template(candidate), lang
+            except TemplateNotFound as missing:
+                if missing.name != candidate:  # not this file: one it needs
+                    raise
         raise TemplateNotFound(f"{name}.{DEFAULT_LANGUAGE}.{part}")
 
     def has(self, name: str) -> bool:
         try:
-            self._file(name, DEFAULT_LANGUAGE, "txt")
+            self._template(name, DEFAULT_LANGUAGE, "txt")
         except TemplateNotFound:
             return False
         return True
