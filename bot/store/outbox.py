@@ -5,12 +5,14 @@ uncertain, never sent twice without a person deciding."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
 from email.policy import compat32
+from typing import Concatenate, ParamSpec
 
 from sqlalchemy import Engine, bindparam, func, insert, update
 from sqlalchemy.exc import OperationalError
@@ -23,6 +25,7 @@ from bot.store.db import session
 from bot.store.models import Outbox, OutboxState, Review
 
 log = logging.getLogger("cgbot.outbox")
+P = ParamSpec("P")
 
 BACKOFF = (
     timedelta(seconds=5),
@@ -170,43 +173,47 @@ def _change(engine: Engine, row_id: int) -> tuple[Session, Outbox]:
     return s, row
 
 
-def _patiently(write: Callable[[], None], what: str) -> None:
-    """Run a write that records how a send attempt ended, again while the database is busy or
-    unavailable (up to MARK_PATIENCE): the attempt has happened, and a row left `sending`
+def _outcome(
+    write: Callable[Concatenate[Engine, int, P], None],
+) -> Callable[Concatenate[Engine, int, P], None]:
+    """A write that records how a send attempt ended, done again while the database is busy
+    or unavailable (up to MARK_PATIENCE): the attempt has happened, and a row left `sending`
     would be reported as uncertain after a restart. A catch-up's intake can hold SQLite's
     write lock for longer than the busy timeout, batch after batch (seen once in a 10,000-
     message catch-up: a delivered confirmation left `sending`)."""
-    deadline = time.monotonic() + MARK_PATIENCE
-    pause = 0.05
-    while True:
-        try:
-            write()
-            return
-        except OperationalError as exc:
-            if time.monotonic() + pause > deadline:
-                raise
-            log.warning("%s: database busy (%s); writing it again", what, exc.orig)
-        time.sleep(pause)
-        pause = min(pause * 2, 2.0)
+
+    @functools.wraps(write)
+    def patiently(engine: Engine, row_id: int, /, *args: P.args, **kwargs: P.kwargs) -> None:
+        deadline = time.monotonic() + MARK_PATIENCE
+        pause = 0.05
+        while True:
+            try:
+                write(engine, row_id, *args, **kwargs)
+                return
+            except OperationalError as exc:
+                if time.monotonic() + pause > deadline:
+                    raise
+                log.warning(
+                    "outbox row %s, %s: database busy (%s); writing it again",
+                    row_id, write.__name__, exc.orig,
+                )  # fmt: skip
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
+
+    return patiently
 
 
+@_outcome
 def sent(engine: Engine, row_id: int, now: datetime) -> None:
     """Accepted by the server: one UPDATE by key (the mail's bytes are not read again)."""
-
-    def mark() -> None:
-        with engine.begin() as conn:
-            done = conn.execute(_MARK_SENT, {"row_id": row_id, "now": now})
-            assert done.rowcount == 1, f"outbox row {row_id} vanished"
-
-    _patiently(mark, f"outbox row {row_id} sent")
+    with engine.begin() as conn:
+        done = conn.execute(_MARK_SENT, {"row_id": row_id, "now": now})
+        assert done.rowcount == 1, f"outbox row {row_id} vanished"
 
 
+@_outcome
 def failed(engine: Engine, row_id: int, now: datetime, error: str) -> None:
     """Refused for good: kept, and shown to the Secretariat."""
-    _patiently(lambda: _failed(engine, row_id, now, error), f"outbox row {row_id} failed")
-
-
-def _failed(engine: Engine, row_id: int, now: datetime, error: str) -> None:
     s, row = _change(engine, row_id)
     with s:
         row.state, row.last_error = OutboxState.FAILED, error[:1000]
@@ -223,16 +230,10 @@ def _failed(engine: Engine, row_id: int, now: datetime, error: str) -> None:
         s.commit()
 
 
+@_outcome
 def without_archive(engine: Engine, row_id: int, raw: bytes, now: datetime, error: str) -> None:
     """Refused for good with the thread archive: `raw` is the same mail (same Message-ID)
     without it, queued again at once, and the Secretariat's review queue says so."""
-    _patiently(
-        lambda: _without_archive(engine, row_id, raw, now, error),
-        f"outbox row {row_id} queued again without its archive",
-    )
-
-
-def _without_archive(engine: Engine, row_id: int, raw: bytes, now: datetime, error: str) -> None:
     s, row = _change(engine, row_id)
     with s:
         row.raw, row.state, row.next_attempt_at = raw, OutboxState.PENDING, None
@@ -252,12 +253,9 @@ def _without_archive(engine: Engine, row_id: int, raw: bytes, now: datetime, err
         s.commit()
 
 
+@_outcome
 def retry_later(engine: Engine, row_id: int, now: datetime, error: str) -> None:
     """Not accepted for now: pending again after a back-off."""
-    _patiently(lambda: _retry_later(engine, row_id, now, error), f"outbox row {row_id} retry")
-
-
-def _retry_later(engine: Engine, row_id: int, now: datetime, error: str) -> None:
     s, row = _change(engine, row_id)
     with s:
         row.state, row.last_error = OutboxState.PENDING, error[:1000]
