@@ -40,7 +40,7 @@ from bot.pipeline import (
 from bot.store import repo
 from bot.store.db import StoreUnavailable, session, written_since_asked
 from bot.store.models import InboundState, Item, Person
-from bot.store.repo import Arriving
+from bot.store.repo import Arriving, Stored
 
 log = logging.getLogger("cgbot")
 
@@ -69,10 +69,7 @@ class Archived:
     """One message of a batch once stored: its archive row's identity and state."""
 
     fetched: Fetched
-    inbound_id: int
-    message_id: str
-    sha: str
-    state: str
+    stored: Stored  # its archive row: id, Message-ID, SHA-256, state
     arrived: datetime | None
     sender: str  # the From address, as the headers alone say ("" when unreadable)
 
@@ -98,8 +95,9 @@ def _first_copies(stored: list[Archived]) -> list[Archived]:
     seen: set[int] = set()
     fresh = []
     for archived in stored:
-        if archived.state == InboundState.NEW and archived.inbound_id not in seen:
-            seen.add(archived.inbound_id)
+        row = archived.stored
+        if row.state == InboundState.NEW and row.id not in seen:
+            seen.add(row.id)
             fresh.append(archived)
     return fresh
 
@@ -148,24 +146,25 @@ class Intake:
         fresh = _first_copies(stored)
         for _ in fresh:
             crash_point("archived")
-        states: dict[int, str] = {a.inbound_id: a.state for a in stored}
+        states: dict[int, str] = {a.stored.id: a.stored.state for a in stored}
         with session(self.engine, keep_loaded=True) as s:
             # Read again in this transaction: another daemon may have applied some meanwhile.
-            now_in = repo.inbound_states(s, [a.inbound_id for a in fresh])
-            twins = repo.handled_twins(s, {a.message_id for a in fresh})
+            now_in = repo.inbound_states(s, [a.stored.id for a in fresh])
+            twins = repo.handled_twins(s, {a.stored.message_id for a in fresh})
             worlds = _BatchWorld(self.world, s)
             for archived in fresh:
-                if now_in[archived.inbound_id] != InboundState.NEW:
-                    states[archived.inbound_id] = now_in[archived.inbound_id]
+                row = archived.stored
+                if now_in[row.id] != InboundState.NEW:
+                    states[row.id] = now_in[row.id]
                     continue
-                states[archived.inbound_id] = self._apply(s, archived, worlds, twins)
-                if archived.message_id:  # handled now: a later copy in the batch is its repeat
-                    twins.setdefault(archived.message_id, archived.inbound_id)
+                states[row.id] = self._apply(s, archived, worlds, twins)
+                if row.message_id:  # handled now: a later copy in the batch is its repeat
+                    twins.setdefault(row.message_id, row.id)
             _advance(s, batch[-1])
             s.commit()
         for _ in fresh:
             crash_point("applied")
-        return [states[a.inbound_id] for a in stored]
+        return [states[a.stored.id] for a in stored]
 
     def _archive(self, s: Session, batch: Sequence[Fetched]) -> list[Archived]:
         heads = [id_and_sender(fetched.raw) for fetched in batch]
@@ -180,7 +179,7 @@ class Intake:
             self.clock.now(),
         )
         return [
-            Archived(f, row.id, row.message_id, row.sha256, row.state, when, sender)
+            Archived(f, row, when, sender)
             for f, row, when, (_, sender) in zip(batch, rows, arrived, heads, strict=True)
         ]
 
@@ -190,11 +189,12 @@ class Intake:
         """Interpret and apply one stored message inside a savepoint of the batch's
         transaction: a message that breaks the code is rolled back alone and quarantined.
         `twins`: the first handled message of each Message-ID (this one is a repeat of it)."""
-        twin = twins.get(archived.message_id) if archived.message_id else None
+        stored = archived.stored
+        twin = twins.get(stored.message_id) if stored.message_id else None
         if twin is not None:
-            repo.mark_duplicate(s, archived.inbound_id, twin, self.clock.now())
+            repo.mark_duplicate(s, stored.id, twin, self.clock.now())
             return InboundState.DUPLICATE
-        raw, ids = archived.fetched.raw, (archived.inbound_id, archived.message_id, archived.sha)
+        raw, ids = archived.fetched.raw, (stored.id, stored.message_id, stored.sha256)
         try:
             with s.begin_nested():
                 world = _with_dkim_keys(worlds.now(self.clock.now()), raw, archived.sender)
@@ -203,7 +203,7 @@ class Intake:
         except OperationalError:
             raise  # the database, not the message, is at fault: leave it on the server
         except Exception as exc:  # a bug must not stop the daemon or lose the message
-            log.exception("message #%s could not be handled", archived.inbound_id)
+            log.exception("message #%s could not be handled", stored.id)
             detail = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"
             with s.begin_nested():
                 crashed = Quarantined(Crashed(detail=detail))
