@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, event, inspect, text
+from sqlalchemy import Connection, Engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, create_engine
@@ -191,6 +193,29 @@ def known_revision(revision: str, location: Path = MIGRATIONS) -> bool:
         return _scripts(location).get_revision(revision) is not None
     except Exception:  # alembic raises its own ResolutionError/CommandError kinds
         return False
+
+
+@contextmanager
+def unhurried(engine: Engine) -> Iterator[Connection]:
+    """A transaction whose commit does not wait for the disk: it survives the process being
+    killed, and a power cut may undo it, until the next ordinary commit makes it (and all
+    before it) durable. Only for a write whose loss is safe: a sent mark lost reads as
+    uncertain, never as unsent (SQLite: synchronous NORMAL for this commit, one fsync
+    fewer; PostgreSQL: synchronous_commit off for this transaction)."""
+    with engine.connect() as conn:
+        if engine.dialect.name != "sqlite":
+            with conn.begin():
+                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+                yield conn
+            return
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        raw.execute("PRAGMA synchronous=NORMAL")  # not allowed inside a transaction
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            raw.execute("PRAGMA synchronous=FULL")  # the pooled connection as _on_connect left it
 
 
 _KEPT = "cgbot.kept"  # Session.info: the rows loaded in a session that holds them

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, or_, select
 
 from bot.domain.types import Composed, PersonView
 from bot.faults import crash_point
-from bot.store.db import session
+from bot.store.db import session, unhurried
 from bot.store.models import Outbox, OutboxState, Review
 
 log = logging.getLogger("cgbot.outbox")
@@ -205,8 +205,11 @@ def _outcome(
 
 @_outcome
 def sent(engine: Engine, row_id: int, now: datetime) -> None:
-    """Accepted by the server: one UPDATE by key (the mail's bytes are not read again)."""
-    with engine.begin() as conn:
+    """Accepted by the server: one UPDATE by key (the mail's bytes are not read again),
+    committed without waiting for the disk. Safe for at-most-once: a power cut that undoes it
+    leaves the row `sending`, which the restart reports as uncertain and never resends; and
+    the next claim's commit, which does wait, makes it durable before the next mail goes."""
+    with unhurried(engine) as conn:
         done = conn.execute(_MARK_SENT, {"row_id": row_id, "now": now})
         assert done.rowcount == 1, f"outbox row {row_id} vanished"
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection, event
 from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 
@@ -119,3 +120,22 @@ def test_a_database_busy_for_longer_than_the_patience_still_fails_loudly(
     app, row_id = _claimed(tmp_path)
     with _write_lock_held(tmp_path / "cg.db", 1.5), pytest.raises(OperationalError, match="locked"):
         outbox.sent(app.engine, row_id, app.clock.now())
+
+
+def test_only_the_claim_waits_for_the_disk_before_a_mail_goes(tmp_path: Path) -> None:
+    """The claim must be on disk before the first byte goes (at most once); the sent mark need
+    not be: lost in a power cut it reads as uncertain, and the next claim's commit syncs it."""
+    app, row_id = _claimed(tmp_path)
+    seen: list[int] = []
+
+    def at_commit(conn: Connection) -> None:  # SQLite: 2 = FULL (fsync), 1 = NORMAL
+        seen.append(conn.connection.dbapi_connection.execute("PRAGMA synchronous").fetchone()[0])
+
+    event.listen(app.engine, "commit", at_commit)
+    outbox.sent(app.engine, row_id, app.clock.now())
+    after = outbox.claim(app.engine, app.clock.now())  # the next mail
+    assert after is not None and after.id != row_id
+    assert seen == [1, 2]
+    with session(app.engine) as s:
+        row = s.get(Outbox, row_id)
+        assert row is not None and row.state == "sent" and row.sent_at is not None
