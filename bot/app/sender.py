@@ -66,7 +66,8 @@ async def flush(
     """Send every due row once; returns how many went out (and calls `on_sent()` as each
     goes, so that a count survives a failure later in the batch). Stops at the first transient error
     so that mail leaves in order when the server comes back, and before the next mail once
-    `stop()` says so (never in the middle of one: a mail cut off mid-send would be uncertain).
+    `stop()` says so (never in the middle of one: a mail cut off mid-send would be uncertain;
+    it is asked on the worker thread, just before each claim).
 
     A mail refused for good with a thread archive goes again at once without it (the Chair
     gets the packet); `on_stripped(row, refusal)` then tells the Secretariat."""
@@ -86,12 +87,23 @@ async def _flush(
     stop: Callable[[], bool],
     on_sent: Callable[[], None],
 ) -> int:
+    def claim() -> Outbox | None:
+        return None if stop() else outbox.claim(engine, clock.now(), per_hour)
+
+    def sent_then_claim(row_id: int) -> tuple[Outbox | None, Exception | None]:
+        # Two transactions, one trip to the worker thread: the mark, then the next mail
+        # (a failure of the claim is raised once the sent mail is counted).
+        outbox.sent(engine, row_id, clock.now())
+        try:
+            return claim(), None
+        except Exception as exc:
+            return None, exc
+
     sent = 0
-    while not stop():
-        row = await asyncio.to_thread(outbox.claim, engine, clock.now(), per_hour)
-        if row is None:
-            return sent
-        assert row.id is not None
+    row = await asyncio.to_thread(claim)
+    while row is not None:
+        row_id = row.id
+        assert row_id is not None
         try:
             await transport.send(sender, list(row.recipients), row.raw)
             crash_point("sent")
@@ -100,19 +112,22 @@ async def _flush(
             if lighter is not None:
                 log.warning("%s refused (%s): sending it without the archive", row.message_id, exc)
                 await asyncio.to_thread(
-                    outbox.without_archive, engine, row.id, lighter, clock.now(), str(exc)
+                    outbox.without_archive, engine, row_id, lighter, clock.now(), str(exc)
                 )
                 if on_stripped is not None:
                     await asyncio.to_thread(on_stripped, row, str(exc))
-                continue
-            log.warning("sending %s failed for good: %s", row.message_id, exc)
-            await asyncio.to_thread(outbox.failed, engine, row.id, clock.now(), str(exc))
+            else:
+                log.warning("sending %s failed for good: %s", row.message_id, exc)
+                await asyncio.to_thread(outbox.failed, engine, row_id, clock.now(), str(exc))
+            row = await asyncio.to_thread(claim)
             continue
         except TransientFailure as exc:
             log.warning("sending %s failed for now: %s", row.message_id, exc)
-            await asyncio.to_thread(outbox.retry_later, engine, row.id, clock.now(), str(exc))
+            await asyncio.to_thread(outbox.retry_later, engine, row_id, clock.now(), str(exc))
             return sent
-        await asyncio.to_thread(outbox.sent, engine, row.id, clock.now())
+        row, failure = await asyncio.to_thread(sent_then_claim, row_id)
         sent += 1
         on_sent()
+        if failure is not None:
+            raise failure
     return sent

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, event
@@ -21,7 +22,7 @@ from bot.mail.transport import FolderTransport, PermanentFailure
 from bot.store import db, outbox
 from bot.store.db import session
 from bot.store.models import Outbox, Review
-from tests.conftest import MEMBERS, T0, make_app
+from tests.conftest import BOT, MEMBERS, T0, make_app
 
 
 def test_hourly_limit_per_address_holds_the_rest(tmp_path: Path) -> None:
@@ -38,6 +39,36 @@ def test_hourly_limit_per_address_holds_the_rest(tmp_path: Path) -> None:
     app.clock.jump_to(T0 + timedelta(hours=1, minutes=11))
     asyncio.run(sender.flush(app.engine, sent, app.clock, "bot@cg.example", per_hour=2))
     assert len([r for r, _, _ in sent.written if r == [MEMBERS[0][1]]]) == 3
+
+
+def test_a_mail_sent_is_counted_and_marked_when_claiming_the_next_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The sent mark and the next claim share one trip to the worker thread; a database
+    # failure in the claim must not swallow the count or the mark of the mail that went.
+    app = make_app(tmp_path)
+    app.open_item("ballot", "Question", "?", T0 + timedelta(days=10), "test")
+    claims = 0
+    real_claim = outbox.claim
+
+    def failing_second(*args: Any, **kwargs: Any) -> Outbox | None:
+        nonlocal claims
+        claims += 1
+        if claims == 2:
+            raise OperationalError("SELECT", {}, Exception("disk I/O error"))
+        return real_claim(*args, **kwargs)
+
+    monkeypatch.setattr(outbox, "claim", failing_second)
+    sent = FolderTransport(tmp_path / "sent")
+    counted: list[int] = []
+    with pytest.raises(OperationalError, match="disk I/O"):
+        asyncio.run(
+            sender.flush(app.engine, sent, app.clock, BOT, on_sent=lambda: counted.append(1))
+        )
+    assert len(sent.written) == 1 and counted == [1]
+    with session(app.engine) as s:
+        states = [r.state for r in s.exec(select(Outbox).order_by(col(Outbox.id)))]
+    assert states[0] == "sent" and set(states[1:]) == {"pending"}
 
 
 class Refusing:
