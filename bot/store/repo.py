@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import Boolean, bindparam, case, func, insert, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
@@ -153,8 +154,36 @@ def standing(session: Session, item_id: int) -> dict[int, ResponseView]:
 
 # The statements read or written for every message are built once, with bound parameters:
 # building a statement and its cache key costs several times what SQLite takes to run it.
-_STANDING = select(Standing).where(Standing.item_id == bindparam("item_id"))
-_RESPONSES = select(Response).where(col(Response.id).in_(bindparam("ids", expanding=True)))
+# A reply's standing is read and moved as plain columns: the ORM's load, identity map and unit
+# of work cost more than the two indexed statements themselves.
+_STANDING = select(
+    Standing.person_id, Standing.latest_id, Standing.counted_id, Standing.unclear_in_a_row
+).where(Standing.item_id == bindparam("item_id"))
+_RESPONSES = sa_select(  # (sqlmodel's select is typed for up to four columns)
+    col(Response.id),
+    col(Response.person_id),
+    col(Response.position),
+    col(Response.text),
+    col(Response.message_id),
+    col(Response.received_at),
+    col(Response.status),
+).where(col(Response.id).in_(bindparam("ids", expanding=True)))
+_MOVE_STANDING = (
+    update(Standing)
+    .where(col(Standing.item_id) == bindparam("of_item"))
+    .where(col(Standing.person_id) == bindparam("of_person"))
+    .values(
+        latest_id=bindparam("response_id"),
+        counted_id=case(
+            (bindparam("counted", type_=Boolean), bindparam("response_id")),
+            else_=Standing.counted_id,
+        ),
+        unclear_in_a_row=case(
+            (bindparam("unclear", type_=Boolean), Standing.unclear_in_a_row + 1), else_=0
+        ),
+    )
+)
+_FIRST_STANDING = insert(Standing)
 _PURPOSE = select(Outbox.purpose).where(Outbox.message_id == bindparam("message_id")).limit(1)
 _TWINS = (
     select(Inbound.message_id, func.min(Inbound.id))
@@ -184,15 +213,20 @@ def standing_and_streaks(
     """Per person: the standing response, unclear replies in a row, and the latest reply of
     any status (two queries, one row per person each)."""
     rows = list(session.exec(_STANDING, params={"item_id": item_id}))
-    ids = {r.latest_id for r in rows} | {r.counted_id for r in rows if r.counted_id}
+    ids = {latest for _, latest, _, _ in rows} | {counted for _, _, counted, _ in rows if counted}
     found = (
-        {r.id: response_view(r) for r in session.exec(_RESPONSES, params={"ids": list(ids)})}
+        {
+            r.id: ResponseView(
+                r.person_id, r.position, r.text, r.message_id, r.received_at, r.status
+            )
+            for r in session.connection().execute(_RESPONSES, {"ids": list(ids)})
+        }
         if ids
         else {}
     )
-    standing = {r.person_id: found[r.counted_id or r.latest_id] for r in rows}
-    latest = {r.person_id: found[r.latest_id] for r in rows}
-    return standing, {r.person_id: r.unclear_in_a_row for r in rows}, latest
+    standing = {person: found[counted or latest] for person, latest, counted, _ in rows}
+    latest_of = {person: found[latest] for person, latest, _, _ in rows}
+    return standing, {person: unclear for person, _, _, unclear in rows}, latest_of
 
 
 def opened_by_in_state(session: Session, kind: str, state: str, key: str) -> set[int]:
@@ -348,14 +382,30 @@ def record_response(
     key_of = added.inserted_primary_key
     assert key_of is not None
     response_id = int(key_of[0])
-    key = {"item_id": item_id, "person_id": person_id}
-    row = session.get(Standing, key) or Standing(**key, latest_id=response_id)
-    row.latest_id = response_id
-    if status == ResponseStatus.COUNTED:
-        row.counted_id = response_id
+    counted = status == ResponseStatus.COUNTED
     unclear = status == ResponseStatus.REVIEW and position is None
-    row.unclear_in_a_row = (row.unclear_in_a_row or 0) + 1 if unclear else 0
-    session.add(row)
+    conn = session.connection()
+    moved = conn.execute(
+        _MOVE_STANDING,
+        {
+            "of_item": item_id,
+            "of_person": person_id,
+            "response_id": response_id,
+            "counted": counted,
+            "unclear": unclear,
+        },
+    )
+    if moved.rowcount == 0:  # their first reply to the item
+        conn.execute(
+            _FIRST_STANDING,
+            {
+                "item_id": item_id,
+                "person_id": person_id,
+                "latest_id": response_id,
+                "counted_id": response_id if counted else None,
+                "unclear_in_a_row": 1 if unclear else 0,
+            },
+        )
     return response_id
 
 
