@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -215,7 +216,10 @@ def unhurried(engine: Engine) -> Iterator[Connection]:
             with conn.begin():
                 yield conn
         finally:
-            raw.execute("PRAGMA synchronous=FULL")  # the pooled connection as _on_connect left it
+            try:  # the pooled connection as _on_connect left it, or out of the pool
+                raw.execute("PRAGMA synchronous=FULL")
+            except sqlite3.Error:
+                conn.invalidate()
 
 
 _KEPT = "cgbot.kept"  # Session.info: the rows loaded in a session that holds them

@@ -219,6 +219,8 @@ def standing_and_streaks(
             r.id: ResponseView(
                 r.person_id, r.position, r.text, r.message_id, r.received_at, r.status
             )
+            # on the connection: replies are written as plain statements, none waits in the
+            # session to be flushed first
             for r in session.connection().execute(_RESPONSES, {"ids": list(ids)})
         }
         if ids

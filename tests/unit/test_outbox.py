@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import col, select
 
 from bot.app import App, sender
@@ -170,3 +170,13 @@ def test_only_the_claim_waits_for_the_disk_before_a_mail_goes(tmp_path: Path) ->
     with session(app.engine) as s:
         row = s.get(Outbox, row_id)
         assert row is not None and row.state == "sent" and row.sent_at is not None
+
+
+def test_a_failed_restore_neither_hides_the_error_nor_pools_a_connection_without_fsync(
+    tmp_path: Path,
+) -> None:
+    app = make_app(tmp_path)
+    with pytest.raises(DBAPIError), db.unhurried(app.engine) as conn:
+        conn.connection.dbapi_connection.close()  # the restore after the commit fails too
+    with app.engine.connect() as fresh:  # the next one is a new connection, fsync on
+        assert fresh.exec_driver_sql("PRAGMA synchronous").scalar() == 2
