@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, bindparam, case, func, insert, update
+from sqlalchemy import Boolean, Row, bindparam, case, func, insert, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -116,7 +116,8 @@ def item_view(i: Item) -> ItemView:
     )
 
 
-def response_view(r: Response) -> ResponseView:
+def response_view(r: Response | Row[*tuple[Any, ...]]) -> ResponseView:
+    """A reply's reading, from its ORM row or from a row of its columns (`_RESPONSES`)."""
     return ResponseView(r.person_id, r.position, r.text, r.message_id, r.received_at, r.status)
 
 
@@ -214,18 +215,11 @@ def standing_and_streaks(
     any status (two queries, one row per person each)."""
     rows = list(session.exec(_STANDING, params={"item_id": item_id}))
     ids = {latest for _, latest, _, _ in rows} | {counted for _, _, counted, _ in rows if counted}
-    found = (
-        {
-            r.id: ResponseView(
-                r.person_id, r.position, r.text, r.message_id, r.received_at, r.status
-            )
-            # on the connection: replies are written as plain statements, none waits in the
-            # session to be flushed first
-            for r in session.connection().execute(_RESPONSES, {"ids": list(ids)})
-        }
-        if ids
-        else {}
-    )
+    found: dict[int, ResponseView] = {}
+    if ids:  # on the connection: replies are written as plain statements, none waits in the
+        # session to be flushed first
+        replies = session.connection().execute(_RESPONSES, {"ids": list(ids)})
+        found = {r.id: response_view(r) for r in replies}
     standing = {person: found[counted or latest] for person, latest, counted, _ in rows}
     latest_of = {person: found[latest] for person, latest, _, _ in rows}
     return standing, {person: unclear for person, _, _, unclear in rows}, latest_of
@@ -364,10 +358,13 @@ def record_response(
 ) -> int:
     """Add one reply's reading and move the person's standing to it; returns its id.
 
-    One prepared INSERT on the session's connection (run for every reply: no ORM object to
-    build and flush), after what the session holds is flushed (the item may be new)."""
+    Prepared statements on the session's connection, run for every reply without an ORM object
+    to build and flush: the reply's INSERT, then the standing's UPDATE (an INSERT for the
+    person's first reply to the item); after what the session holds is flushed (the item may
+    be new)."""
     session.flush()
-    added = session.connection().execute(
+    conn = session.connection()
+    added = conn.execute(
         _RECORD,
         {
             "item_id": item_id,
@@ -386,7 +383,6 @@ def record_response(
     response_id = int(key_of[0])
     counted = status == ResponseStatus.COUNTED
     unclear = status == ResponseStatus.REVIEW and position is None
-    conn = session.connection()
     moved = conn.execute(
         _MOVE_STANDING,
         {
