@@ -90,14 +90,10 @@ async def _flush(
     def claim() -> Outbox | None:
         return None if stop() else outbox.claim(engine, clock.now(), per_hour)
 
-    def sent_then_claim(row_id: int) -> tuple[Outbox | None, Exception | None]:
-        # Two transactions, one trip to the worker thread: the mark, then the next mail
-        # (a failure of the claim is raised once the sent mail is counted).
+    def sent_then_claim(row_id: int) -> Outbox | None:
+        # Two transactions, one trip to the worker thread: the mark, then the next mail.
         outbox.sent(engine, row_id, clock.now())
-        try:
-            return claim(), None
-        except Exception as exc:
-            return None, exc
+        return claim()
 
     sent = 0
     row = await asyncio.to_thread(claim)
@@ -125,9 +121,7 @@ async def _flush(
             log.warning("sending %s failed for now: %s", row.message_id, exc)
             await asyncio.to_thread(outbox.retry_later, engine, row_id, clock.now(), str(exc))
             return sent
-        row, failure = await asyncio.to_thread(sent_then_claim, row_id)
-        sent += 1
+        sent += 1  # it went: counted before its mark and the next claim, which may fail
         on_sent()
-        if failure is not None:
-            raise failure
+        row = await asyncio.to_thread(sent_then_claim, row_id)
     return sent
