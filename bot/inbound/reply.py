@@ -8,6 +8,8 @@ header split over two lines makes a bogus extra reply, and a `-1` answer reads a
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import re
 
 from mailparser_reply import EmailMessage
@@ -156,10 +158,34 @@ def _drop_footer(lines: list[str]) -> list[str]:
     return lines
 
 
+_PATTERN_FIELDS = ("_header_regex", "_disclaimers_regex", "_signature_regex")
+
+
+@functools.cache
+def library_patterns() -> dict[str, re.Pattern[str]]:
+    """mail-parser-reply's three patterns, built once: it joins and compiles them from its
+    language tables for every message (a third of a reply's extraction, 0.05 ms, on the
+    bench's mix), though they depend on the languages alone. Handed to each message through
+    the fields it caches them in; a version without those fields builds its own again."""
+    names = {f.name for f in dataclasses.fields(EmailMessage)}
+    if not all(name in names for name in _PATTERN_FIELDS):
+        return {}
+    built = EmailMessage(text="", languages=list(_LANGUAGES), keep_hyphen_lists=True)
+    return dict(
+        zip(
+            _PATTERN_FIELDS,
+            (built.HEADER_REGEX, built.DISCLAIMERS_REGEX, built.SIGNATURE_REGEX),
+            strict=True,
+        )
+    )
+
+
 def _library_trim(text: str) -> str:
     """mail-parser-reply's signature and disclaimer removal, never allowed to eat the answer."""
     try:
-        message = EmailMessage(text=text, languages=list(_LANGUAGES), keep_hyphen_lists=True).read()
+        message = EmailMessage(
+            text=text, languages=list(_LANGUAGES), keep_hyphen_lists=True, **library_patterns()
+        ).read()
     except Exception:  # a library failure must not lose the member's words
         return text
     if not message.replies:

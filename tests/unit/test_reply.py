@@ -154,3 +154,23 @@ def test_fixtures_folder_has_licences() -> None:
         line = next(ln for ln in source.splitlines() if ln.startswith("- License"))
         assert "GPL" not in line, folder.name
         assert f"| {folder.name} |" in licences, folder.name
+
+
+def test_the_library_patterns_built_once_read_every_corpus_reply_as_built_per_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Issue 12: mail-parser-reply's patterns are built once and handed to each message. They
+    # must be in force with the version we pin (an upgrade that drops the fields it caches
+    # them in would quietly cost the time again), and read every reply as the library would
+    # with patterns of its own.
+    from bot.inbound import reply
+
+    assert sorted(reply.library_patterns()) == sorted(reply._PATTERN_FIELDS)
+    texts = [
+        html_to_text(t) if case.endswith(".html") else t
+        for case in sorted(EXPECTED)
+        for t in [(CORPUS / case).read_text(errors="replace")]
+    ]
+    once = [extract_reply(t) for t in texts]
+    monkeypatch.setattr(reply, "library_patterns", lambda: {})
+    assert [extract_reply(t) for t in texts] == once
