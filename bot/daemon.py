@@ -26,7 +26,7 @@ from bot.domain.types import Fetched
 from bot.mail.imap import ImapAuthFailed, ImapDown
 from bot.mail.transport import Transport
 from bot.store import repo
-from bot.store.db import session
+from bot.store.db import StoreUnavailable, session
 from bot.store.models import Outbox
 
 log = logging.getLogger("cgbot.daemon")
@@ -203,10 +203,29 @@ class Daemon:
             ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="cgbot")
         )
 
+    async def _apply_stranded(self) -> None:
+        """At a start: what an interrupted run stored but did not apply is applied from the
+        archive before the mailbox is read (it may no longer be there). A database that fails
+        here leaves it stored for the next start; reading the mailbox goes on."""
+        try:
+            async with self._deadlines_lock:
+                states = await asyncio.to_thread(self.app.apply_stranded)
+        except StoreUnavailable as exc:
+            log.error("archived messages not yet applied stay for the next start: %s", exc)
+            return
+        if states:
+            log.warning(
+                "%d archived message(s) left unapplied by an interrupted run, applied now",
+                len(states),
+            )
+            self.counters.update(f"inbound {state}" for state in states)
+            self._outbox_wake.set()
+
     async def run_once(self) -> Counter[str]:
         """Fetch, process, run what is due, send, and return the counters."""
         self._on_start()
         self.counters["uncertain after crash"] += self.app.recover_uncertain()
+        await self._apply_stranded()
         await self.source.connect()
         read = asyncio.Event()
         # What each batch queues goes out while the next is read: members are answered in
@@ -303,6 +322,7 @@ class Daemon:
     async def run_forever(self) -> Counter[str]:
         self._on_start()
         self.counters["uncertain after crash"] += self.app.recover_uncertain()
+        await self._apply_stranded()
         self._scheduler = AsyncIOScheduler(
             job_defaults={"coalesce": True, "misfire_grace_time": None}
         )

@@ -34,6 +34,10 @@ from bot.workflows import meeting as meeting_workflow
 from bot.workflows.base import Registry, Situation
 from bot.workflows.registry import STANDARD
 
+# Stranded messages are applied this many at a time: a fetched batch's bound (50 messages and
+# 5 MB) cannot be read from the archive's rows before their bytes are in hand.
+STRANDED_AT_ONCE = 10
+
 
 class App:
     """Everything the daemon, the CLI and the demo do, over one database and one clock."""
@@ -135,6 +139,10 @@ class App:
     def handle_batch(self, batch: Sequence[Fetched]) -> list[str]:
         """Archive, interpret and apply a batch in two transactions (see Intake.handle_batch)."""
         return self.intake.handle_batch(batch)
+
+    def apply_stranded(self) -> list[str]:
+        """Apply what an interrupted run archived but never applied (see Intake.apply_stranded)."""
+        return self.intake.apply_stranded(STRANDED_AT_ONCE)
 
     def run_due(self, mail_read_until: datetime | None = None, gated: bool = False) -> int:
         """Run every deadline that has come, once (see Deadlines.run_due for `gated`)."""

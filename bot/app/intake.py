@@ -143,9 +143,46 @@ class Intake:
         with session(self.engine) as s:
             stored = self._archive(s, batch)
             s.commit()
-        fresh = _first_copies(stored)
-        for _ in fresh:
+        for _ in _first_copies(stored):
             crash_point("archived")
+        return self._apply_stored(stored, batch[-1])
+
+    def apply_stranded(self, limit: int = 50) -> list[str]:
+        """Apply the archived messages an interrupted run left unapplied (stored, then the
+        process died or the database failed before their effects committed), from the archive,
+        oldest first, `limit` at a time; returns the state each ends in.
+
+        A message still on the server would be read again and applied then; one that was
+        deleted or moved meanwhile never would be, and its reply would be lost unanswered. The
+        checkpoint is left alone (it already counts what the mailbox still holds). Raises
+        StoreUnavailable when the database fails; the messages stay stored for the next try."""
+        states: list[str] = []
+        after = 0
+        try:
+            while True:
+                with session(self.engine) as s:
+                    rows = repo.stranded(s, after, limit)
+                if not rows:
+                    return states
+                after = rows[-1].stored.id
+                states += self._apply_stored(
+                    [
+                        Archived(Fetched(r.source, r.raw), r.stored, r.arrived_at, sender)
+                        for r in rows
+                        for _, sender in [id_and_sender(r.raw)]
+                    ],
+                    None,
+                )
+        except OperationalError as exc:
+            raise StoreUnavailable(
+                f"database {self.engine.url.database}: {exc.orig}; the stored messages are "
+                "applied at the next start"
+            ) from exc
+
+    def _apply_stored(self, stored: list[Archived], last: Fetched | None) -> list[str]:
+        """Apply the stored messages still `new`, each in its savepoint, in one transaction
+        that also moves the mailbox checkpoint to `last` (when read from a mailbox)."""
+        fresh = _first_copies(stored)
         states: dict[int, str] = {a.stored.id: a.stored.state for a in stored}
         with session(self.engine, keep_loaded=True) as s:
             # Read again in this transaction: another daemon may have applied some meanwhile.
@@ -160,7 +197,8 @@ class Intake:
                 states[row.id] = self._apply(s, archived, worlds, twins)
                 if row.message_id:  # handled now: a later copy in the batch is its repeat
                     twins.setdefault(row.message_id, row.id)
-            _advance(s, batch[-1])
+            if last is not None:
+                _advance(s, last)
             s.commit()
         for _ in fresh:
             crash_point("applied")

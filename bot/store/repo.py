@@ -546,6 +546,39 @@ def archive_all(session: Session, batch: Sequence[Arriving], now: datetime) -> l
     return [known[digest] for digest in digests]
 
 
+@dataclass(frozen=True)
+class Stranded:
+    """An archived message still `new`: what applying it from the archive needs."""
+
+    stored: Stored
+    raw: bytes
+    source: str
+    arrived_at: datetime | None
+
+
+def stranded(session: Session, after: int, limit: int) -> list[Stranded]:
+    """Archived messages still `new` with an id above `after`, oldest first, at most `limit`
+    (by the index on the state: none is the usual answer)."""
+    found = session.connection().execute(
+        sa_select(
+            col(Inbound.id),
+            col(Inbound.message_id),
+            col(Inbound.sha256),
+            col(Inbound.state),
+            col(Inbound.raw),
+            col(Inbound.source),
+            col(Inbound.arrived_at),
+        )
+        .where(col(Inbound.state) == InboundState.NEW, col(Inbound.id) > after)
+        .order_by(col(Inbound.id))
+        .limit(limit)
+    )
+    return [
+        Stranded(Stored(int(row_id or 0), message_id, digest, state), raw, source, arrived)
+        for row_id, message_id, digest, state, raw, source, arrived in found
+    ]
+
+
 def _stored(session: Session, digests: list[str]) -> dict[str, Stored]:
     found = session.exec(
         select(Inbound.id, Inbound.message_id, Inbound.sha256, Inbound.state).where(

@@ -62,6 +62,45 @@ def test_killed_while_handling_replies(
     )
 
 
+def test_killed_after_storing_replies_that_then_leave_the_mailbox(
+    bot: Bot, smtp: SmtpSink, matrix: dict[str, list[str]]
+) -> None:
+    # The process dies once the two replies are stored, before they are applied, and someone
+    # deletes them from the mailbox before the next start: they are not read again, so the
+    # start applies them from the archive. Each recorded once, each member confirmed once.
+    bot.open_and_send(smtp, NOW)
+    repliers = [MEMBERS[0], MEMBERS[2]]
+    for name, email, _, _ in repliers:
+        original = clients.Original(smtp.to(email)[0].raw)
+        bot.append(clients.outlook(original, name, email, BOT, datetime.now(UTC), "Agree"))
+
+    crash_run(bot, "archived", 0, LATER)
+    assert bot.status()["inbound"] == {"new": 2}
+    assert bot.dovecot is not None
+    imap = bot.dovecot.imap(bot.user, bot.password)
+    imap.select("INBOX")
+    imap.store("1:*", "+FLAGS", "\\Deleted")
+    imap.expunge()
+    imap.logout()
+    assert bot.dovecot.count(bot.user, bot.password) == 0
+
+    bot.run("run", "--once", now=LATER)
+    bot.run("run", "--once", now=LATER)  # and once more: nothing may happen twice
+
+    status = bot.status()
+    assert status["inbound"] == {"processed": 2}
+    item = status["items"][0]
+    assert item["history"] == 2
+    for _, email, _, _ in repliers:
+        assert item["responses"][email]["position"] == "agree"
+        confirmations = [m for m in smtp.to(email) if "Recorded: AGREE" in m.raw.decode()]
+        assert len(confirmations) == 1, f"{email} confirmed {len(confirmations)} times"
+    matrix.setdefault("kill points (SIGKILL, restart)", []).append(
+        "handling, at 'archived', the replies then deleted from the mailbox: applied from "
+        "the archive at the next start, each recorded once, confirmed once"
+    )
+
+
 @pytest.mark.parametrize("point", ["before-send", "sent"])
 def test_killed_while_sending_the_ballot(
     bot: Bot, smtp: SmtpSink, point: str, matrix: dict[str, list[str]]

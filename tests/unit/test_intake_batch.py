@@ -15,6 +15,7 @@ from bot.app import App
 from bot.app.enact import Cause, Enactor
 from bot.demo import clients
 from bot.domain.types import Fetched
+from bot.inbound.parse import id_and_sender
 from bot.store import repo
 from bot.store.db import session
 from bot.store.models import Inbound, Outbox, Response
@@ -79,6 +80,33 @@ def test_a_batch_read_again_applies_nothing_twice(app: App) -> None:
     assert app.handle_batch(batch) == ["processed", "processed"]
     assert app.handle_batch(batch) == ["processed", "processed"]
     assert confirmations(app) == Counter({MEMBERS[0][1]: 1, MEMBERS[1][1]: 1})
+
+
+def test_messages_stored_but_never_applied_are_applied_from_the_archive(app: App) -> None:
+    # An interrupted run stored three replies and applied none (and the mailbox no longer has
+    # them): applied from the archive, two at a time, each once, the checkpoint left alone.
+    raws = [reply(app, i, "Agree") for i in range(3)]
+    with session(app.engine) as s:
+        repo.set_checkpoint(s, SOURCE, 7, 40)
+        repo.archive_all(
+            s,
+            [
+                repo.Arriving(raw, id_and_sender(raw)[0], SOURCE, 7, 41 + n)
+                for n, raw in enumerate(raws)
+            ],
+            T0,
+        )
+        s.commit()
+
+    assert app.intake.apply_stranded(limit=2) == ["processed"] * 3
+    assert app.intake.apply_stranded(limit=2) == []
+    assert app.handle_batch([Fetched(SOURCE, raws[0], 7, 41)]) == ["processed"]  # read again
+    assert confirmations(app) == Counter(m[1] for m in MEMBERS[:3])
+    with session(app.engine) as s:
+        checkpoint = repo.get_checkpoint(s, SOURCE)
+        states = [r.state for r in s.exec(select(Inbound).order_by(Inbound.id)).all()]
+    assert checkpoint is not None and checkpoint.last_uid == 41  # moved by the batch alone
+    assert states == ["processed"] * 3
 
 
 def command(subject: str) -> bytes:
