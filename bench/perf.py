@@ -41,6 +41,7 @@ from bench.perf_rig import (  # noqa: E402
     Appender,
     IdleWatcher,
     Installation,
+    Phases,
     RunFigures,
     cpu_seconds,
     fetch_and_parse_floor,
@@ -113,6 +114,7 @@ class CatchUp:
     append_seconds: float
     confirmations: Confirmations
     kinds: Counter[str]
+    phases: Phases
 
     @property
     def rate(self) -> float:
@@ -278,6 +280,7 @@ def measure_catch_up(
             appended,
             confirmations(inst, pieces),
             Counter(p.kind for p in pieces),
+            inst.phases(),
         )
         return figures, pieces
     finally:
@@ -453,6 +456,32 @@ def catch_up_rows(c: CatchUp) -> list[tuple[str, ...]]:
             "",
             "every reply, once",
             _met(c.confirmations.ok and c.run.finished and c.run.returncode == 0),
+        ),
+        *phase_rows(c),
+    ]
+
+
+def phase_rows(c: CatchUp) -> list[tuple[str, ...]]:
+    """The catch-up's two phases, from its own rows: what a faster intake or a sending that
+    overlaps it could win."""
+    p = c.phases
+    after = p.mails - p.sent_during_intake
+    return [
+        (
+            "  intake: first stored to last applied",
+            f"{p.intake_seconds:.1f} s, {1000 * p.intake_seconds / max(c.handled, 1):.2f} ms/msg",
+            "",
+            "",
+            "(in the catch-up)",
+            "",
+        ),
+        (
+            "  sending after the intake",
+            f"{p.sending_after_seconds:.1f} s, {after:,} of {p.mails:,} mails",
+            "",
+            "",
+            "(in the catch-up)",
+            "",
         ),
     ]
 

@@ -124,6 +124,27 @@ class RunFigures:
     output: str
 
 
+@dataclass(frozen=True)
+class Phases:
+    """Where a catch-up's time went, read from its database's own timestamps."""
+
+    intake_seconds: float  # the first message stored to the last one applied
+    sending_after_seconds: float  # the last one applied to the last mail accepted
+    mails: int  # mails the catch-up queued that went out
+    sent_during_intake: int
+
+
+# Timestamps are the bot's clock, here the real one (the bench never moves it).
+_PHASES = """
+WITH i AS (SELECT min(fetched_at) AS first, max(processed_at) AS last FROM inbound)
+SELECT (julianday(i.last) - julianday(i.first)) * 86400,
+       coalesce((julianday(max(o.sent_at)) - julianday(i.last)) * 86400, 0),
+       count(o.id),
+       coalesce(sum(o.sent_at <= i.last), 0)
+FROM i LEFT JOIN outbox o ON o.state = 'sent' AND o.created_at >= i.first
+"""
+
+
 def _weekday(when: datetime) -> datetime:
     while when.weekday() >= 5:
         when += timedelta(days=1)
@@ -228,6 +249,12 @@ class Installation:
         with contextlib.closing(sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)) as db:
             row = db.execute("SELECT count(*) FROM inbound WHERE state != 'new'").fetchone()
             return int(row[0])
+
+    def phases(self) -> Phases:
+        """The intake and the sending after it, from the catch-up's archive and outbox rows."""
+        with contextlib.closing(sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)) as db:
+            intake, after, mails, during = db.execute(_PHASES).fetchone()
+        return Phases(float(intake or 0), float(after), int(mails), int(during))
 
     def item_mails(self) -> list[ItemMail]:
         """Each member's own mail of each open item, as their client received it."""
