@@ -202,7 +202,10 @@ def test_google_refresh_token_signs_in(
     assert bot.status()["inbound"] == {"quarantined": 1}
     issued = [t for t in tokens.asked if tokens.valid.get(t) == bot.user]
     assert issued, "Dovecot was never asked about a token google-auth obtained"
-    assert bearer_sink.logins == [bot.user] and bearer_sink.mechanisms_used == ["OAUTHBEARER"]
+    # Once or twice, as in test_a_refused_token_is_replaced_and_never_logged: the held notice
+    # this run queued may come after the ballot mails' session has ended (timing).
+    assert bearer_sink.logins in ([bot.user], [bot.user, bot.user])
+    assert bearer_sink.mechanisms_used == ["OAUTHBEARER"] * len(bearer_sink.logins)
     stored.chmod(0o644)  # a refresh token anyone on the machine can read: refused
     proc = bot.run("run", "--once", now=NOW, check=False)
     assert proc.returncode != 0 and "oauth2-token.json" in proc.stderr
