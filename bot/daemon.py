@@ -26,7 +26,7 @@ from bot.domain.types import Fetched
 from bot.mail.imap import ImapAuthFailed, ImapDown
 from bot.mail.transport import Transport
 from bot.store import repo
-from bot.store.db import StoreUnavailable, session
+from bot.store.db import session
 from bot.store.models import Outbox
 
 log = logging.getLogger("cgbot.daemon")
@@ -204,21 +204,19 @@ class Daemon:
         )
 
     async def _apply_stranded(self) -> None:
-        """At a start: what an interrupted run stored but did not apply is applied from the
-        archive before the mailbox is read (it may no longer be there). A database that fails
-        here leaves it stored for the next start; reading the mailbox goes on."""
+        """Apply what an interrupted run stored but never applied, from the archive, before the
+        mailbox is read (it may no longer be there). A failure leaves it for the next try."""
+        applied = 0
         try:
             async with self._deadlines_lock:
-                states = await asyncio.to_thread(self.app.apply_stranded)
-        except StoreUnavailable as exc:
-            log.error("archived messages not yet applied stay for the next start: %s", exc)
-            return
-        if states:
-            log.warning(
-                "%d archived message(s) left unapplied by an interrupted run, applied now",
-                len(states),
-            )
-            self.counters.update(f"inbound {state}" for state in states)
+                for batch in await asyncio.to_thread(self.app.stranded):
+                    states = await asyncio.to_thread(self.app.apply_archived, batch)
+                    self.counters.update(f"inbound {state}" for state in states)
+                    applied += len(states)
+        except Exception:  # the mailbox is still read; the rows stay stored for the next try
+            log.exception("archived messages left unapplied could not be applied now")
+        if applied:
+            log.warning("%d archived message(s) left unapplied before, applied now", applied)
             self._outbox_wake.set()
 
     async def run_once(self) -> Counter[str]:
@@ -265,6 +263,7 @@ class Daemon:
         poll = self.app.settings.model.mailbox.poll_seconds
         while not self._stop.is_set():
             try:
+                await self._apply_stranded()  # at the start, and after a pass that failed
                 await self.source.connect()
                 log.info(
                     "watching %s (%s)",
@@ -322,7 +321,6 @@ class Daemon:
     async def run_forever(self) -> Counter[str]:
         self._on_start()
         self.counters["uncertain after crash"] += self.app.recover_uncertain()
-        await self._apply_stranded()
         self._scheduler = AsyncIOScheduler(
             job_defaults={"coalesce": True, "misfire_grace_time": None}
         )

@@ -34,10 +34,6 @@ from bot.workflows import meeting as meeting_workflow
 from bot.workflows.base import Registry, Situation
 from bot.workflows.registry import STANDARD
 
-# Stranded messages are applied this many at a time: a fetched batch's bound (50 messages and
-# 5 MB) cannot be read from the archive's rows before their bytes are in hand.
-STRANDED_AT_ONCE = 10
-
 
 class App:
     """Everything the daemon, the CLI and the demo do, over one database and one clock."""
@@ -140,9 +136,13 @@ class App:
         """Archive, interpret and apply a batch in two transactions (see Intake.handle_batch)."""
         return self.intake.handle_batch(batch)
 
-    def apply_stranded(self) -> list[str]:
-        """Apply what an interrupted run archived but never applied (see Intake.apply_stranded)."""
-        return self.intake.apply_stranded(STRANDED_AT_ONCE)
+    def stranded(self) -> list[list[int]]:
+        """What an interrupted run archived but never applied, in batches (Intake.stranded)."""
+        return self.intake.stranded()
+
+    def apply_archived(self, inbound_ids: list[int]) -> list[str]:
+        """Apply archived messages from their stored bytes (see Intake.apply_archived)."""
+        return self.intake.apply_archived(inbound_ids)
 
     def run_due(self, mail_read_until: datetime | None = None, gated: bool = False) -> int:
         """Run every deadline that has come, once (see Deadlines.run_due for `gated`)."""

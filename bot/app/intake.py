@@ -25,6 +25,7 @@ from bot.domain.types import Fetched, PersonKind, PersonView
 from bot.faults import crash_point
 from bot.inbound.parse import id_and_sender
 from bot.mail import dkim_keys
+from bot.mail.imap import BATCH_BYTES, BATCH_MESSAGES, plan_batches
 from bot.pipeline import (
     Handled,
     Ignored,
@@ -40,7 +41,7 @@ from bot.pipeline import (
 from bot.store import repo
 from bot.store.db import StoreUnavailable, session, written_since_asked
 from bot.store.models import InboundState, Item, Person
-from bot.store.repo import Arriving, Stored
+from bot.store.repo import Arriving, Stored, Stranded
 
 log = logging.getLogger("cgbot")
 
@@ -88,6 +89,12 @@ class _BatchWorld:
         if written_since_asked(self.s, Person, Item) or self._world is None:
             self._world = self.build(self.s)
         return replace(self._world, now=now)
+
+
+def _from_archive(row: Stranded) -> Archived:
+    """An archived message as the apply step takes a fetched one (its sender from its bytes)."""
+    _, sender = id_and_sender(row.raw)
+    return Archived(Fetched(row.source, row.raw), row.stored, row.arrived_at, sender)
 
 
 def _first_copies(stored: list[Archived]) -> list[Archived]:
@@ -147,36 +154,26 @@ class Intake:
             crash_point("archived")
         return self._apply_stored(stored, batch[-1])
 
-    def apply_stranded(self, limit: int = 50) -> list[str]:
-        """Apply the archived messages an interrupted run left unapplied (stored, then the
-        process died or the database failed before their effects committed), from the archive,
-        oldest first, `limit` at a time; returns the state each ends in.
+    def stranded(
+        self, max_messages: int = BATCH_MESSAGES, max_bytes: int = BATCH_BYTES
+    ) -> list[list[int]]:
+        """The archived messages still `new` (stored by a run that died or lost its database
+        before applying them), oldest first, in batches bounded as a fetch's are: one deleted
+        from the mailbox meanwhile would never be read, so applied again, otherwise."""
+        with session(self.engine) as s:
+            return plan_batches(repo.stranded(s), max_messages, max_bytes)
 
-        A message still on the server would be read again and applied then; one that was
-        deleted or moved meanwhile never would be, and its reply would be lost unanswered. The
-        checkpoint is left alone (it already counts what the mailbox still holds). Raises
-        StoreUnavailable when the database fails; the messages stay stored for the next try."""
-        states: list[str] = []
-        after = 0
+    def apply_archived(self, inbound_ids: list[int]) -> list[str]:
+        """Apply archived messages from their stored bytes, as a fetched batch would be, but
+        without moving any mailbox checkpoint; returns the state each ends in."""
         try:
-            while True:
-                with session(self.engine) as s:
-                    rows = repo.stranded(s, after, limit)
-                if not rows:
-                    return states
-                after = rows[-1].stored.id
-                states += self._apply_stored(
-                    [
-                        Archived(Fetched(r.source, r.raw), r.stored, r.arrived_at, sender)
-                        for r in rows
-                        for _, sender in [id_and_sender(r.raw)]
-                    ],
-                    None,
-                )
+            with session(self.engine) as s:
+                rows = repo.stranded_rows(s, inbound_ids)
+            return self._apply_stored([_from_archive(row) for row in rows], None)
         except OperationalError as exc:
             raise StoreUnavailable(
                 f"database {self.engine.url.database}: {exc.orig}; the stored messages are "
-                "applied at the next start"
+                "applied at the next try"
             ) from exc
 
     def _apply_stored(self, stored: list[Archived], last: Fetched | None) -> list[str]:

@@ -556,9 +556,19 @@ class Stranded:
     arrived_at: datetime | None
 
 
-def stranded(session: Session, after: int, limit: int) -> list[Stranded]:
-    """Archived messages still `new` with an id above `after`, oldest first, at most `limit`
-    (by the index on the state: none is the usual answer)."""
+def stranded(session: Session) -> list[tuple[int, int]]:
+    """The id and size of each archived message still `new`, oldest first (by the index on
+    the state: none is the usual answer)."""
+    found = session.exec(
+        select(Inbound.id, Inbound.size)
+        .where(Inbound.state == InboundState.NEW)
+        .order_by(col(Inbound.id))
+    )
+    return [(int(row_id or 0), size) for row_id, size in found]
+
+
+def stranded_rows(session: Session, inbound_ids: list[int]) -> list[Stranded]:
+    """Archived messages with their bytes, by id, oldest first."""
     found = session.connection().execute(
         sa_select(
             col(Inbound.id),
@@ -569,9 +579,8 @@ def stranded(session: Session, after: int, limit: int) -> list[Stranded]:
             col(Inbound.source),
             col(Inbound.arrived_at),
         )
-        .where(col(Inbound.state) == InboundState.NEW, col(Inbound.id) > after)
+        .where(col(Inbound.id).in_(inbound_ids))
         .order_by(col(Inbound.id))
-        .limit(limit)
     )
     return [
         Stranded(Stored(int(row_id or 0), message_id, digest, state), raw, source, arrived)

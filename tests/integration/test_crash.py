@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -62,12 +63,18 @@ def test_killed_while_handling_replies(
     )
 
 
+def confirmed(smtp: SmtpSink, email: str) -> int:
+    return len([m for m in smtp.to(email) if "Recorded: AGREE" in m.raw.decode()])
+
+
+@pytest.mark.parametrize("restart", ["run --once", "run"])
 def test_killed_after_storing_replies_that_then_leave_the_mailbox(
-    bot: Bot, smtp: SmtpSink, matrix: dict[str, list[str]]
+    bot: Bot, smtp: SmtpSink, restart: str, matrix: dict[str, list[str]]
 ) -> None:
     # The process dies once the two replies are stored, before they are applied, and someone
     # deletes them from the mailbox before the next start: they are not read again, so the
-    # start applies them from the archive. Each recorded once, each member confirmed once.
+    # start (of a burst or of the daemon) applies them from the archive. Each recorded once,
+    # each member confirmed once.
     bot.open_and_send(smtp, NOW)
     repliers = [MEMBERS[0], MEMBERS[2]]
     for name, email, _, _ in repliers:
@@ -84,7 +91,21 @@ def test_killed_after_storing_replies_that_then_leave_the_mailbox(
     imap.logout()
     assert bot.dovecot.count(bot.user, bot.password) == 0
 
-    bot.run("run", "--once", now=LATER)
+    if restart == "run":
+        daemon = bot.popen("run", now=LATER)
+        try:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not all(
+                confirmed(smtp, email) for _, email, _, _ in repliers
+            ):
+                time.sleep(0.05)
+            answered = all(confirmed(smtp, email) for _, email, _, _ in repliers)
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            assert daemon.wait(timeout=30) == 0
+        assert answered, "the daemon did not apply the stored replies while it ran"
+    else:
+        bot.run("run", "--once", now=LATER)
     bot.run("run", "--once", now=LATER)  # and once more: nothing may happen twice
 
     status = bot.status()
@@ -93,11 +114,10 @@ def test_killed_after_storing_replies_that_then_leave_the_mailbox(
     assert item["history"] == 2
     for _, email, _, _ in repliers:
         assert item["responses"][email]["position"] == "agree"
-        confirmations = [m for m in smtp.to(email) if "Recorded: AGREE" in m.raw.decode()]
-        assert len(confirmations) == 1, f"{email} confirmed {len(confirmations)} times"
+        assert confirmed(smtp, email) == 1, f"{email} confirmed {confirmed(smtp, email)} times"
     matrix.setdefault("kill points (SIGKILL, restart)", []).append(
-        "handling, at 'archived', the replies then deleted from the mailbox: applied from "
-        "the archive at the next start, each recorded once, confirmed once"
+        f"handling, at 'archived', the replies then deleted from the mailbox: applied from "
+        f"the archive when `{restart}` starts, each recorded once, confirmed once"
     )
 
 

@@ -84,7 +84,7 @@ def test_a_batch_read_again_applies_nothing_twice(app: App) -> None:
 
 def test_messages_stored_but_never_applied_are_applied_from_the_archive(app: App) -> None:
     # An interrupted run stored three replies and applied none (and the mailbox no longer has
-    # them): applied from the archive, two at a time, each once, the checkpoint left alone.
+    # them): applied from the archive in bounded batches, each once, the checkpoint left alone.
     raws = [reply(app, i, "Agree") for i in range(3)]
     with session(app.engine) as s:
         repo.set_checkpoint(s, SOURCE, 7, 40)
@@ -98,15 +98,18 @@ def test_messages_stored_but_never_applied_are_applied_from_the_archive(app: App
         )
         s.commit()
 
-    assert app.intake.apply_stranded(limit=2) == ["processed"] * 3
-    assert app.intake.apply_stranded(limit=2) == []
-    assert app.handle_batch([Fetched(SOURCE, raws[0], 7, 41)]) == ["processed"]  # read again
-    assert confirmations(app) == Counter(m[1] for m in MEMBERS[:3])
+    batches = app.intake.stranded(max_messages=2)
+    assert [len(b) for b in batches] == [2, 1]
+    assert [app.intake.apply_archived(b) for b in batches] == [["processed"] * 2, ["processed"]]
+    assert app.intake.stranded() == []
     with session(app.engine) as s:
         checkpoint = repo.get_checkpoint(s, SOURCE)
         states = [r.state for r in s.exec(select(Inbound).order_by(Inbound.id)).all()]
-    assert checkpoint is not None and checkpoint.last_uid == 41  # moved by the batch alone
+    assert checkpoint is not None and checkpoint.last_uid == 40  # the mailbox's, untouched
     assert states == ["processed"] * 3
+    assert app.intake.apply_archived(batches[0]) == ["processed"] * 2  # applied again: no-op
+    assert app.handle_batch([Fetched(SOURCE, raws[0], 7, 41)]) == ["processed"]  # read again
+    assert confirmations(app) == Counter(m[1] for m in MEMBERS[:3])
 
 
 def command(subject: str) -> bytes:

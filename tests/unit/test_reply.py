@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 
@@ -165,7 +166,19 @@ def test_the_library_patterns_built_once_read_every_corpus_reply_as_built_per_me
     # with patterns of its own.
     from bot.inbound import reply
 
-    assert sorted(reply.library_patterns()) == sorted(reply._PATTERN_FIELDS)
+    built: list[dict[str, object]] = []
+    library = reply.EmailMessage
+
+    def recording(**kwargs: Any) -> Any:
+        built.append(kwargs)
+        return library(**kwargs)
+
+    monkeypatch.setattr(reply, "EmailMessage", recording)
+    extract_reply("Agree, with thanks.\n\nOn Mon, 1 Dec 2026, Bot wrote:\n> Do you agree?\n")
+    shared = reply.library_patterns()
+    assert sorted(shared) == ["_disclaimers_regex", "_header_regex", "_signature_regex"]
+    assert [{k: built[0].get(k) for k in shared}] == [shared]
+    monkeypatch.undo()
     texts = [
         html_to_text(t) if case.endswith(".html") else t
         for case in sorted(EXPECTED)
