@@ -194,6 +194,7 @@ class Review(SQLModel, table=True):
     detail: str = ""
     created_at: datetime
     resolved_at: datetime | None = None
+    outbox_id: int | None = Field(default=None, index=True)  # the mail a delivery review is about
     # A held message the Secretariat is told about in the next hourly notice (then notified_at).
     notify: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     notified_at: datetime | None = None

@@ -97,6 +97,7 @@ def thread_root(s: Session, item_id: int, people: Sequence[PersonView]) -> tuple
 
 MARK_PATIENCE = 300.0  # seconds a send's outcome is written again while the database is busy
 HELD_FOR = timedelta(minutes=10)  # a mail whose hourly budget is spent waits this long
+UNCERTAIN_REASON = "delivery-uncertain"  # the review of a mail found mid-send at a start
 
 # Run for every mail sent, so built once with bound parameters (building a statement and its
 # cache key costs several times what the database takes to run it).
@@ -129,8 +130,24 @@ _SENT_ON_BUDGET = (
 )
 _MARK_SENT = (
     update(Outbox)
+    .where(col(Outbox.id) == bindparam("row_id"), col(Outbox.state) == OutboxState.SENDING)
+    .values(state=OutboxState.SENT, sent_at=bindparam("now"), last_error="")
+)
+# Sent, though another daemon's start reported it uncertain (or someone queued it again) while
+# it went: it is sent, and the review that says it may not have gone is closed.
+_MARK_SENT_AFTER_ALL = (
+    update(Outbox)
     .where(col(Outbox.id) == bindparam("row_id"))
     .values(state=OutboxState.SENT, sent_at=bindparam("now"), last_error="")
+)
+_CLOSE_UNCERTAIN = (
+    update(Review)
+    .where(
+        col(Review.outbox_id) == bindparam("row_id"),
+        col(Review.reason) == UNCERTAIN_REASON,
+        col(Review.resolved_at).is_(None),
+    )
+    .values(resolved_at=bindparam("now"))
 )
 
 
@@ -166,10 +183,14 @@ def _spent(s: Session, row: Outbox, per_hour: int, now: datetime) -> bool:
     return _sent_last_hour(s, key, now) >= per_hour
 
 
-def _change(engine: Engine, row_id: int) -> tuple[Session, Outbox]:
+def _change(engine: Engine, row_id: int, now: datetime) -> tuple[Session, Outbox]:
+    """The row whose send attempt just ended, in a session to record how. If another daemon's
+    start reported it uncertain meanwhile, that review is closed: its fate is known now."""
     s = session(engine)
     row = s.get(Outbox, row_id)
     assert row is not None, f"outbox row {row_id} vanished"
+    if row.state == OutboxState.UNCERTAIN:
+        s.connection().execute(_CLOSE_UNCERTAIN, {"row_id": row_id, "now": now})
     return s, row
 
 
@@ -209,15 +230,19 @@ def sent(engine: Engine, row_id: int, now: datetime) -> None:
     committed without waiting for the disk. Safe for at-most-once: a power cut that undoes it
     leaves the row `sending`, which the restart reports as uncertain and never resends; and
     the next claim's commit, which does wait, makes it durable before the next mail goes."""
+    params = {"row_id": row_id, "now": now}
     with unhurried(engine) as conn:
-        done = conn.execute(_MARK_SENT, {"row_id": row_id, "now": now})
+        if conn.execute(_MARK_SENT, params).rowcount == 1:
+            return
+        done = conn.execute(_MARK_SENT_AFTER_ALL, params)
         assert done.rowcount == 1, f"outbox row {row_id} vanished"
+        conn.execute(_CLOSE_UNCERTAIN, params)
 
 
 @_outcome
 def failed(engine: Engine, row_id: int, now: datetime, error: str) -> None:
     """Refused for good: kept, and shown to the Secretariat."""
-    s, row = _change(engine, row_id)
+    s, row = _change(engine, row_id, now)
     with s:
         row.state, row.last_error = OutboxState.FAILED, error[:1000]
         s.add(row)
@@ -237,7 +262,7 @@ def failed(engine: Engine, row_id: int, now: datetime, error: str) -> None:
 def without_archive(engine: Engine, row_id: int, raw: bytes, now: datetime, error: str) -> None:
     """Refused for good with the thread archive: `raw` is the same mail (same Message-ID)
     without it, queued again at once, and the Secretariat's review queue says so."""
-    s, row = _change(engine, row_id)
+    s, row = _change(engine, row_id, now)
     with s:
         row.raw, row.state, row.next_attempt_at = raw, OutboxState.PENDING, None
         row.last_error = f"refused with the thread archive, queued again without it: {error}"[:1000]
@@ -259,7 +284,7 @@ def without_archive(engine: Engine, row_id: int, raw: bytes, now: datetime, erro
 @_outcome
 def retry_later(engine: Engine, row_id: int, now: datetime, error: str) -> None:
     """Not accepted for now: pending again after a back-off."""
-    s, row = _change(engine, row_id)
+    s, row = _change(engine, row_id, now)
     with s:
         row.state, row.last_error = OutboxState.PENDING, error[:1000]
         row.next_attempt_at = now + backoff(row.attempts)
@@ -284,7 +309,8 @@ def recover_uncertain(engine: Engine, now: datetime) -> int:
                 Review(
                     item_id=row.item_id,
                     person_id=row.person_id,
-                    reason="delivery-uncertain",
+                    outbox_id=row.id,
+                    reason=UNCERTAIN_REASON,
                     detail=f"mail {row.message_id} to {', '.join(row.recipients)} was being "
                     "sent "
                     "when the bot stopped; it may or may not have gone out (resend with "

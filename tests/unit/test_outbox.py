@@ -180,3 +180,52 @@ def test_a_failed_restore_neither_hides_the_error_nor_pools_a_connection_without
         conn.connection.dbapi_connection.close()  # the restore after the commit fails too
     with app.engine.connect() as fresh:  # the next one is a new connection, fsync on
         assert fresh.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+
+
+def _uncertain_reviews(app: App) -> list[Review]:
+    with session(app.engine) as s:
+        return list(s.exec(select(Review).where(Review.reason == outbox.UNCERTAIN_REASON)))
+
+
+@pytest.mark.parametrize("ended", ["sent", "retry_later", "failed"])
+def test_a_mail_reported_uncertain_while_it_went_is_settled_and_its_review_closed(
+    tmp_path: Path, ended: str
+) -> None:
+    # A second daemon starting on the same database while the first sends reports the mail in
+    # hand as uncertain ("may or may not have gone out; resend it"). When the first learns how
+    # the send ended, the row says so and that review is closed: no one resends a mail that
+    # went, and the Secretariat is not asked about a fate that is known.
+    app, row_id = _claimed(tmp_path)
+    assert outbox.recover_uncertain(app.engine, app.clock.now()) == 1  # the second daemon
+    (review,) = _uncertain_reviews(app)
+    assert review.outbox_id == row_id and review.resolved_at is None
+
+    now = app.clock.now()
+    if ended == "sent":
+        outbox.sent(app.engine, row_id, now)
+    elif ended == "retry_later":
+        outbox.retry_later(app.engine, row_id, now, "451 try later")
+    else:
+        outbox.failed(app.engine, row_id, now, "550 no such user")
+
+    (review,) = _uncertain_reviews(app)
+    assert review.resolved_at is not None
+    with session(app.engine) as s:
+        row = s.get(Outbox, row_id)
+        assert row is not None
+        assert row.state == {"sent": "sent", "retry_later": "pending", "failed": "failed"}[ended]
+    if ended == "sent":
+        with pytest.raises(outbox.NotResendable):
+            outbox.resend(app.engine, row_id)
+
+
+def test_an_uncertain_mail_of_a_dead_sender_keeps_its_review_open(tmp_path: Path) -> None:
+    # The usual case: the process that was sending died. Nothing settles the row; the review
+    # stays open until the Secretariat decides, and another mail's outcome does not touch it.
+    app, row_id = _claimed(tmp_path)
+    outbox.recover_uncertain(app.engine, app.clock.now())
+    other = outbox.claim(app.engine, app.clock.now())
+    assert other is not None and other.id is not None and other.id != row_id
+    outbox.sent(app.engine, other.id, app.clock.now())
+    (review,) = _uncertain_reviews(app)
+    assert review.resolved_at is None
