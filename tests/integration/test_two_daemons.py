@@ -1,18 +1,22 @@
-"""Two daemons on one PostgreSQL database and one mailbox (a standby left running, a second
-machine): every reply is applied once and confirmed once, and the register's chain holds
-(issue 13)."""
+"""Two daemons on one database and one mailbox (a standby left running, a second machine):
+every reply is applied once and confirmed once, and the register's chain holds (issue 13); a
+mail one of them is sending when the other starts is settled without a false alarm."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
+import threading
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from pathlib import Path
 
 import pytest
+from aiosmtpd.smtp import Envelope, Session
 
 from bot.demo import clients
 from tests.conftest import BOT, MEMBERS, Bot, config_text
@@ -89,3 +93,54 @@ def test_two_daemons_on_one_database_confirm_every_reply_once(
     assert set(status["outbox"]) <= {"sent"}, status["outbox"]
     assert status["items"][0]["history"] == len(replies)
     assert "the chain holds" in bot.run("register", "verify").stdout
+
+
+@dataclass
+class HeldSink(SmtpSink):
+    """An SmtpSink that holds its answer to the first mail it receives until `release` is set:
+    the sender of that mail is mid-send for as long as the test likes."""
+
+    holding: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    async def handle_DATA(self, server: object, session: Session, envelope: Envelope) -> str:
+        if not self.holding.is_set():
+            self.holding.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.02)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_daemon_started_while_another_sends_leaves_no_false_alarm(
+    tmp_path: Path, dovecot: Dovecot, db_url: str
+) -> None:
+    # A standby starts while the first daemon is in the middle of a mail: it reports that mail
+    # as uncertain ("may or may not have gone out; resend it"). When the first daemon's mail is
+    # accepted after all, the row is marked sent and that review closed: nobody is asked to
+    # resend a mail that went, and everyone has the ballot once.
+    sink = HeldSink()
+    sink.start()
+    try:
+        user, password = dovecot.new_user()
+        config = tmp_path / "config.toml"
+        config.write_text(config_text(dovecot.port, user, password, sink.port, db_url))
+        config.chmod(0o600)
+        bot = Bot(tmp_path, config, dovecot, user, password, db_url)
+        bot.open_ballot("Adopt the 2027 shortlist", "Do you agree?", "2026-12-11T17:00:00Z", NOW)
+
+        first = bot.popen("run", "--once", now=NOW, log_name="first.log")
+        assert sink.holding.wait(30), "the first daemon never began to send"
+        bot.run("run", "--once", now=NOW)  # the standby: reports the mail in hand, sends the rest
+        alarms = [r for r in bot.status()["review_queue"] if r["reason"] == "delivery-uncertain"]
+        assert len(alarms) == 1  # the scenario happened: the mail in hand was reported
+
+        sink.release.set()
+        assert first.wait(timeout=60) == 0
+        status = bot.status()
+        assert [r for r in status["review_queue"] if r["reason"] == "delivery-uncertain"] == []
+        assert status["outbox"] == {"sent": 5}
+        recipients = Counter(r for m in sink.messages for r in m.recipients)
+        assert sorted(recipients.values()) == [1] * 5
+    finally:
+        sink.release.set()
+        sink.stop()
