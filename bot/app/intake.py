@@ -158,8 +158,8 @@ class Intake:
         self, max_messages: int = BATCH_MESSAGES, max_bytes: int = BATCH_BYTES
     ) -> list[list[int]]:
         """The archived messages still `new` (stored by a run that died or lost its database
-        before applying them), oldest first, in batches bounded as a fetch's are: one deleted
-        from the mailbox meanwhile would never be read, so applied again, otherwise."""
+        before applying them), oldest first, in batches bounded as a fetch's are. One deleted
+        from the mailbox meanwhile is never read again: it is applied from the archive."""
         with session(self.engine) as s:
             return plan_batches(repo.stranded(s), max_messages, max_bytes)
 
