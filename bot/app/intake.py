@@ -20,12 +20,12 @@ from sqlmodel import Session
 
 from bot.app.enact import Cause, Enactor
 from bot.clock import Clock
+from bot.domain.batches import BATCH_BYTES, BATCH_MESSAGES, plan_batches
 from bot.domain.refusals import Crashed
 from bot.domain.types import Fetched, PersonKind, PersonView
 from bot.faults import crash_point
 from bot.inbound.parse import id_and_sender
 from bot.mail import dkim_keys
-from bot.mail.imap import BATCH_BYTES, BATCH_MESSAGES, plan_batches
 from bot.pipeline import (
     Handled,
     Ignored,

@@ -18,6 +18,7 @@ from typing import Any
 import aioimaplib
 
 from bot.config import MailboxConfig
+from bot.domain.batches import BATCH_MESSAGES, plan_batches
 from bot.domain.types import Fetched
 from bot.mail.oauth import SASL_ABORT, Tokens, TokenUnavailable, pick_mechanism, sasl_initial
 from bot.mail.tls import tls_context
@@ -28,11 +29,6 @@ _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 _UID = re.compile(rb"\bUID (\d+)")
 _SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
 _FETCH_LINE = re.compile(rb"^\d+ FETCH \(")
-
-# A catch-up reads this much per UID FETCH and per database transaction: few round trips and
-# commits, and memory bounded whatever the backlog.
-BATCH_MESSAGES = 50
-BATCH_BYTES = 5 * 1024 * 1024
 
 
 class ImapDown(Exception):
@@ -354,27 +350,6 @@ def internaldate(line: Any) -> datetime | None:
     if found is None:
         return None
     return datetime.strptime(found.group(1).decode(), "%d-%b-%Y %H:%M:%S %z")
-
-
-def plan_batches(
-    sized: list[tuple[int, int]],
-    max_messages: int = BATCH_MESSAGES,
-    max_bytes: int = BATCH_BYTES,
-) -> list[list[int]]:
-    """Group (UID, size) pairs, in order, into batches of at most `max_messages` messages and
-    `max_bytes` bytes; a message larger than `max_bytes` goes alone."""
-    batches: list[list[int]] = []
-    current: list[int] = []
-    total = 0
-    for uid, size in sized:
-        if current and (len(current) >= max_messages or total + size > max_bytes):
-            batches.append(current)
-            current, total = [], 0
-        current.append(uid)
-        total += size
-    if current:
-        batches.append(current)
-    return batches
 
 
 def fetched_messages(

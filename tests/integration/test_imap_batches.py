@@ -11,8 +11,9 @@ from email.policy import SMTP
 import pytest
 
 from bot.config import MailboxConfig
+from bot.domain.batches import BATCH_BYTES, BATCH_MESSAGES
 from bot.domain.types import Fetched
-from bot.mail.imap import BATCH_BYTES, BATCH_MESSAGES, ImapSource
+from bot.mail.imap import ImapSource
 from tests.servers import Dovecot
 
 pytestmark = pytest.mark.integration

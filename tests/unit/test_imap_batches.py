@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.mail.imap import fetched_messages, plan_batches
+from bot.domain.batches import plan_batches
+from bot.mail.imap import fetched_messages
 
 
 def test_batches_keep_mailbox_order_and_both_bounds() -> None:
