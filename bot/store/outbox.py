@@ -128,18 +128,14 @@ _SENT_ON_BUDGET = (
         col(Outbox.sent_at) >= bindparam("since"),
     )
 )
-_MARK_SENT = (
-    update(Outbox)
-    .where(col(Outbox.id) == bindparam("row_id"), col(Outbox.state) == OutboxState.SENDING)
-    .values(state=OutboxState.SENT, sent_at=bindparam("now"), last_error="")
-)
-# Sent, though another daemon's start reported it uncertain (or someone queued it again) while
-# it went: it is sent, and the review that says it may not have gone is closed.
+# Sent, whatever the row says now: another daemon's start may have reported it uncertain (or
+# someone queued it again) while it went; the review that says it may not have gone is closed.
 _MARK_SENT_AFTER_ALL = (
     update(Outbox)
     .where(col(Outbox.id) == bindparam("row_id"))
     .values(state=OutboxState.SENT, sent_at=bindparam("now"), last_error="")
 )
+_MARK_SENT = _MARK_SENT_AFTER_ALL.where(col(Outbox.state) == OutboxState.SENDING)
 _CLOSE_UNCERTAIN = (
     update(Review)
     .where(
