@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -30,6 +31,34 @@ def crash_run(bot: Bot, point: str, skip: int, now: str) -> None:
     assert proc.returncode == -signal.SIGKILL, (proc.returncode, proc.stderr)
 
 
+def two_replies_waiting(bot: Bot, smtp: SmtpSink) -> list[tuple[str, str, str, str]]:
+    """The ballot sent, and two members' replies to it waiting in the mailbox."""
+    bot.open_and_send(smtp, NOW)
+    repliers = [MEMBERS[0], MEMBERS[2]]
+    for name, email, _, _ in repliers:
+        original = clients.Original(smtp.to(email)[0].raw)
+        bot.append(clients.outlook(original, name, email, BOT, datetime.now(UTC), "Agree"))
+    return repliers
+
+
+def confirmed(smtp: SmtpSink, email: str) -> int:
+    return len([m for m in smtp.to(email) if "Recorded: AGREE" in m.raw.decode()])
+
+
+def each_recorded_and_confirmed_once(
+    bot: Bot, smtp: SmtpSink, repliers: list[tuple[str, str, str, str]]
+) -> dict[str, Any]:
+    """Both replies recorded once (agree) and each member confirmed once; the status read."""
+    status = bot.status()
+    assert status["inbound"] == {"processed": 2}
+    item = status["items"][0]
+    assert item["history"] == 2
+    for _, email, _, _ in repliers:
+        assert item["responses"][email]["position"] == "agree"
+        assert confirmed(smtp, email) == 1, f"{email} confirmed {confirmed(smtp, email)} times"
+    return status
+
+
 @pytest.mark.parametrize("skip", [0, 1])
 @pytest.mark.parametrize("point", POINTS)
 def test_killed_while_handling_replies(
@@ -37,34 +66,19 @@ def test_killed_while_handling_replies(
 ) -> None:
     # Two replies wait in the mailbox; the process dies at `point` on the first or the second.
     # After a restart each reply is recorded once and each member is confirmed once.
-    bot.open_and_send(smtp, NOW)
-    repliers = [MEMBERS[0], MEMBERS[2]]
-    for name, email, _, _ in repliers:
-        original = clients.Original(smtp.to(email)[0].raw)
-        bot.append(clients.outlook(original, name, email, BOT, datetime.now(UTC), "Agree"))
+    repliers = two_replies_waiting(bot, smtp)
 
     crash_run(bot, point, skip, LATER)
     bot.run("run", "--once", now=LATER)
     bot.run("run", "--once", now=LATER)  # and once more: nothing may happen twice
 
-    status = bot.status()
-    assert status["inbound"] == {"processed": 2}
-    item = status["items"][0]
-    assert item["history"] == 2
-    for _, email, _, _ in repliers:
-        assert item["responses"][email]["position"] == "agree"
-        confirmations = [m for m in smtp.to(email) if "Recorded: AGREE" in m.raw.decode()]
-        assert len(confirmations) == 1, f"{email} confirmed {len(confirmations)} times"
+    status = each_recorded_and_confirmed_once(bot, smtp, repliers)
     uncertain = [r for r in status["review_queue"] if r["reason"] == "delivery-uncertain"]
     assert len(uncertain) == (1 if point == "sent" else 0)
     which = "first" if skip == 0 else "second"
     matrix.setdefault("kill points (SIGKILL, restart)", []).append(
         f"handling, at '{point}' on the {which} reply: each recorded once, confirmed once"
     )
-
-
-def confirmed(smtp: SmtpSink, email: str) -> int:
-    return len([m for m in smtp.to(email) if "Recorded: AGREE" in m.raw.decode()])
 
 
 @pytest.mark.parametrize("restart", ["run --once", "run"])
@@ -75,11 +89,7 @@ def test_killed_after_storing_replies_that_then_leave_the_mailbox(
     # deletes them from the mailbox before the next start: they are not read again, so the
     # start (of a burst or of the daemon) applies them from the archive. Each recorded once,
     # each member confirmed once.
-    bot.open_and_send(smtp, NOW)
-    repliers = [MEMBERS[0], MEMBERS[2]]
-    for name, email, _, _ in repliers:
-        original = clients.Original(smtp.to(email)[0].raw)
-        bot.append(clients.outlook(original, name, email, BOT, datetime.now(UTC), "Agree"))
+    repliers = two_replies_waiting(bot, smtp)
 
     crash_run(bot, "archived", 0, LATER)
     assert bot.status()["inbound"] == {"new": 2}
@@ -108,13 +118,7 @@ def test_killed_after_storing_replies_that_then_leave_the_mailbox(
         bot.run("run", "--once", now=LATER)
     bot.run("run", "--once", now=LATER)  # and once more: nothing may happen twice
 
-    status = bot.status()
-    assert status["inbound"] == {"processed": 2}
-    item = status["items"][0]
-    assert item["history"] == 2
-    for _, email, _, _ in repliers:
-        assert item["responses"][email]["position"] == "agree"
-        assert confirmed(smtp, email) == 1, f"{email} confirmed {confirmed(smtp, email)} times"
+    each_recorded_and_confirmed_once(bot, smtp, repliers)
     matrix.setdefault("kill points (SIGKILL, restart)", []).append(
         f"handling, at 'archived', the replies then deleted from the mailbox: applied from "
         f"the archive when `{restart}` starts, each recorded once, confirmed once"
