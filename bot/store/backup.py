@@ -4,6 +4,7 @@ pg_restore (custom format); both safe while the daemon runs (a consistent snapsh
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -30,23 +31,44 @@ def backup(database: Path, target: Path) -> int:
     return target.stat().st_size
 
 
+CGBOT_TABLES = frozenset({"inbound", "item", "outbox"})
+
+
+def check_tables(source: Path, tables: set[str]) -> None:
+    """Refuse a snapshot that is not a cgbot database."""
+    missing = CGBOT_TABLES - tables
+    if missing:
+        raise ValueError(
+            f"{source} is not a cgbot database (no table {', '.join(sorted(missing))})"
+        )
+
+
+def check_revision(source: Path, revision: str | None) -> None:
+    """Refuse a snapshot that a newer release made (this one would run on tables it does not
+    know). An older one is fine: the next start migrates it."""
+    if revision is None:
+        raise ValueError(f"{source} has no schema revision (alembic_version): not a cgbot backup")
+    if not known_revision(revision):
+        raise ValueError(
+            f"{source} is at schema revision {revision}, which this cgbot does not know (its "
+            f"newest is {head_revision()}): a newer release made it"
+        )
+
+
 def restore(source: Path, database: Path) -> None:
     """Replace `database` with the snapshot in `source`. Stop the daemon first."""
     with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as src:
-        tables = {r[0] for r in src.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if not {"inbound", "item", "outbox"} <= tables:
-            raise ValueError(f"{source} is not a cgbot database (tables: {sorted(tables)})")
+        try:
+            listed = src.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            tables = {row[0] for row in listed}
+        except sqlite3.DatabaseError as exc:
+            raise ValueError(f"{source} is not a SQLite database ({exc})") from exc
+        check_tables(source, tables)
         if "alembic_version" in tables:
-            revision = src.execute("SELECT version_num FROM alembic_version").fetchone()[0]
-            if not known_revision(revision):
-                raise ValueError(
-                    f"{source} is at schema revision {revision}, which this cgbot does not "
-                    f"know (its newest is {head_revision()}): a newer release made it"
-                )
-        else:
-            version = src.execute("PRAGMA user_version").fetchone()[0]
-            if version not in LEGACY_REVISIONS:
-                raise ValueError(f"{source} has schema {version}, unknown to this cgbot")
+            row = src.execute("SELECT version_num FROM alembic_version").fetchone()
+            check_revision(source, row[0] if row else None)
+        elif src.execute("PRAGMA user_version").fetchone()[0] not in LEGACY_REVISIONS:
+            raise ValueError(f"{source} has a schema unknown to this cgbot")
         if not database.exists():
             os.close(os.open(database, os.O_CREAT | os.O_WRONLY, 0o600))
         with sqlite3.connect(database) as dst:
@@ -67,13 +89,42 @@ def _libpq(url: URL) -> tuple[str, dict[str, str]]:
     return plain.render_as_string(hide_password=False), env
 
 
-def _tool(name: str, args: list[str], env: dict[str, str]) -> None:
+def _tool(name: str, args: list[str], env: dict[str, str]) -> str:
+    """Run a PostgreSQL client tool; what it printed."""
     found = shutil.which(name)
     if found is None:
         raise ToolMissing(f"{name} is not installed (Debian: apt-get install postgresql-client)")
     done = subprocess.run([found, *args], capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         raise ValueError(f"{name} failed: {done.stderr.strip()[-500:]}")
+    return done.stdout
+
+
+# A table in `pg_restore --list`: "215; 1259 16390 TABLE public inbound owner".
+_LISTED_TABLE = re.compile(r"^\d+; \d+ \d+ TABLE \S+ (\S+) ", re.MULTILINE)
+# The row of alembic_version in the dump's data, as `pg_restore --file=-` writes it.
+_COPIED_REVISION = re.compile(r"^COPY \S*alembic_version \(version_num\) FROM stdin;\n(.*)$", re.M)
+
+
+def dump_tables(listing: str) -> set[str]:
+    """The tables a custom-format dump holds, from its table of contents."""
+    return set(_LISTED_TABLE.findall(listing))
+
+
+def dump_revision(script: str) -> str | None:
+    """The schema revision in alembic_version's data, from the SQL pg_restore writes."""
+    found = _COPIED_REVISION.search(script)
+    return found.group(1).strip() if found else None
+
+
+def _check_dump(source: Path, env: dict[str, str]) -> None:
+    """Read the dump's tables and schema revision without touching any database."""
+    tables = dump_tables(_tool("pg_restore", ["--list", str(source)], env))
+    check_tables(source, tables)
+    script = _tool(
+        "pg_restore", ["--data-only", "--table=alembic_version", "--file=-", str(source)], env
+    )
+    check_revision(source, dump_revision(script))
 
 
 def backup_postgres(url: URL, target: Path) -> int:
@@ -91,8 +142,10 @@ def backup_postgres(url: URL, target: Path) -> int:
 
 
 def restore_postgres(source: Path, url: URL) -> None:
-    """Replace every cgbot table with the dump's (pg_restore --clean, one transaction)."""
+    """Replace every cgbot table with the dump's (pg_restore --clean, one transaction), once
+    the dump is known to be a cgbot database this release can run on."""
     database, env = _libpq(url)
+    _check_dump(source, env)
     _tool(
         "pg_restore",
         ["--clean", "--if-exists", "--no-owner", "--single-transaction", f"--dbname={database}",

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 import stat
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from bot.demo import clients
 from tests.conftest import BOT, MATRIX, MEMBERS, Bot
+from tests.pg import Postgres
 from tests.servers import SmtpSink
 
 pytestmark = pytest.mark.integration
@@ -74,3 +77,57 @@ def test_backup_and_restore(bot: Bot, smtp: SmtpSink) -> None:
     restored = bot.status()
     assert restored["items"][0]["responses"][email]["position"] == "agree"
     assert restored["items"][0]["history"] == 1
+
+
+def _backup_in_process(bot: Bot, target: Path, url: str = "") -> None:
+    """A backup taken as the command takes it, but of whatever the database holds now (the
+    command itself would not open a database at a revision it does not know)."""
+    from sqlalchemy.engine import make_url
+
+    from bot.store.backup import backup, backup_postgres
+    from bot.store.db import normalise_url
+
+    url = url or bot.db_url
+    if url.startswith("postgresql"):
+        backup_postgres(make_url(normalise_url(url)), target)
+    else:
+        backup(bot.folder / "cg.db", target)
+
+
+def _refused(bot: Bot, source: Path) -> str:
+    out = bot.run("restore", str(source), "--yes", check=False)
+    assert out.returncode != 0, out.stdout
+    return out.stderr
+
+
+def test_restore_refuses_a_backup_of_a_newer_release_or_of_another_database(
+    bot: Bot, smtp: SmtpSink, request: pytest.FixtureRequest
+) -> None:
+    # The database stays as it was after each refusal: the ballot opened after the backups.
+    bot.run("status")
+    head = bot.sql("SELECT version_num FROM alembic_version")[0][0]
+    newer = bot.folder / "newer.backup"
+    bot.sql("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+    try:
+        _backup_in_process(bot, newer)
+    finally:
+        bot.sql(f"UPDATE alembic_version SET version_num = '{head}'")
+    if bot.on_postgres:
+        server: Postgres = request.getfixturevalue("postgres")
+        foreign = bot.folder / "foreign.backup"
+        _backup_in_process(bot, foreign, server.new_database())  # no cgbot table in it
+    else:
+        foreign = bot.folder / "foreign.db"
+        with sqlite3.connect(foreign) as other:
+            other.execute("CREATE TABLE notes (body TEXT)")
+    garbage = bot.folder / "garbage.backup"
+    garbage.write_bytes(b"not a backup at all\n" * 100)
+    bot.open_ballot("Shortlist", "Agree?", "2026-12-11T17:00:00Z", NOW)
+
+    assert "9999_from_the_future" in _refused(bot, newer)
+    assert "a newer release made it" in _refused(bot, newer)
+    assert "is not a cgbot database (no table inbound, item, outbox)" in _refused(bot, foreign)
+    unreadable = "pg_restore failed" if bot.on_postgres else f"{garbage} is not a SQLite database"
+    assert unreadable in _refused(bot, garbage)
+    assert [item["title"] for item in bot.status()["items"]] == ["Shortlist"]
+    assert bot.sql("SELECT version_num FROM alembic_version") == [(head,)]
