@@ -9,10 +9,12 @@ from __future__ import annotations
 import contextlib
 import imaplib
 import os
+import pickle
 import select
 import signal
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -442,3 +444,47 @@ def fetch_and_parse_floor(
     finally:
         client.logout()
     return FetchFloor(time.perf_counter() - started, count)
+
+
+@dataclass(frozen=True)
+class SmtpFloor:
+    seconds: float
+    mails: int
+
+
+# A bare sender in a process of its own (as cgbot is): the envelopes and bytes from the pickle
+# on stdin, over one aiosmtplib session; prints the seconds from connect to QUIT.
+_BARE_SENDER = """
+import asyncio, pickle, sys, time
+import aiosmtplib
+
+async def send(port, mails):
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
+    started = time.perf_counter()
+    await client.connect()
+    for sender, recipients, raw in mails:
+        await client.sendmail(sender, recipients, raw)
+    await client.quit()
+    return time.perf_counter() - started
+
+port, mails = pickle.load(sys.stdin.buffer)
+print(asyncio.run(send(port, mails)))
+"""
+
+
+def smtp_floor(mails: list[Received]) -> SmtpFloor:
+    """The SMTP server's own floor for a catch-up's mails: the same envelopes and bytes sent
+    back to back over one session by a bare aiosmtplib process, no database, to a fresh sink
+    of the same kind in this process (as cgbot's mails went to the installation's)."""
+    sink = TimedSink()
+    sink.start()
+    try:
+        load = pickle.dumps((sink.port, [(m.sender, m.recipients, m.raw) for m in mails]))
+        done = subprocess.run(
+            [sys.executable, "-c", _BARE_SENDER], input=load, capture_output=True, check=True
+        )
+        if len(sink.messages) != len(mails):
+            raise RuntimeError(f"bare sender: {len(sink.messages)} of {len(mails)} accepted")
+        return SmtpFloor(float(done.stdout.decode().strip()), len(mails))
+    finally:
+        sink.stop()
