@@ -67,8 +67,10 @@ def restore(source: Path, database: Path) -> None:
         if "alembic_version" in tables:
             row = src.execute("SELECT version_num FROM alembic_version").fetchone()
             check_revision(source, row[0] if row else None)
-        elif src.execute("PRAGMA user_version").fetchone()[0] not in LEGACY_REVISIONS:
-            raise ValueError(f"{source} has a schema unknown to this cgbot")
+        else:
+            version = src.execute("PRAGMA user_version").fetchone()[0]
+            if version not in LEGACY_REVISIONS:
+                raise ValueError(f"{source} has schema {version}, unknown to this cgbot")
         if not database.exists():
             os.close(os.open(database, os.O_CREAT | os.O_WRONLY, 0o600))
         with sqlite3.connect(database) as dst:
@@ -100,8 +102,9 @@ def _tool(name: str, args: list[str], env: dict[str, str]) -> str:
     return done.stdout
 
 
-# A table in `pg_restore --list`: "215; 1259 16390 TABLE public inbound owner".
-_LISTED_TABLE = re.compile(r"^\d+; \d+ \d+ TABLE \S+ (\S+) ", re.MULTILINE)
+# A table in `pg_restore --list`: "215; 1259 16390 TABLE public inbound owner" (its rows are
+# listed apart, as "TABLE DATA public inbound owner").
+_LISTED_TABLE = re.compile(r"^\d+; \d+ \d+ TABLE (?!DATA )\S+ (\S+)(?: |$)", re.MULTILINE)
 # The row of alembic_version in the dump's data, as `pg_restore --file=-` writes it.
 _COPIED_REVISION = re.compile(r"^COPY \S*alembic_version \(version_num\) FROM stdin;\n(.*)$", re.M)
 
@@ -114,7 +117,8 @@ def dump_tables(listing: str) -> set[str]:
 def dump_revision(script: str) -> str | None:
     """The schema revision in alembic_version's data, from the SQL pg_restore writes."""
     found = _COPIED_REVISION.search(script)
-    return found.group(1).strip() if found else None
+    value = found.group(1).strip() if found else ""
+    return value if value and value != "\\." else None  # "\." ends the rows: none
 
 
 def _check_dump(source: Path, env: dict[str, str]) -> None:
