@@ -369,7 +369,7 @@ class Demo:
                 ),
             ),
             (
-                timedelta(days=7, hours=2),
+                timedelta(days=6, hours=9),  # Tuesday 18:00, after the round's 17:00 deadline
                 "the feedback deadline has passed: the Secretariat gets one compilation",
                 lambda: None,
             ),
@@ -469,17 +469,22 @@ class Demo:
         ]
         steps += self.meeting_steps(members, bot)
         steps += self.follow_up_steps(members, bot)
-        for delta, what, make in sorted(steps, key=lambda step: step[0]):
+        steps.append(
+            (
+                timedelta(days=7, minutes=1),
+                "three days before the deadline: reminders to whoever has not answered",
+                lambda: None,
+            )
+        )
+        for delta, what, make in sorted(
+            steps, key=lambda step: step[0]
+        ):  # the clock never goes back
             self.at(T0 + delta)
             self.say(what)
             raw = make()
             if raw is not None:
                 self.deliver(what.split()[0].lower(), raw)
             await self.cycle()
-
-        self.at(T0 + timedelta(days=7, minutes=1))
-        self.say("three days before the deadline: reminders to whoever has not answered")
-        await self.cycle()
 
         self.at(T0 + timedelta(days=8))
         self.say("Daniel replies from his iPhone: 'Agree in principle, but ...' (ambiguous)")

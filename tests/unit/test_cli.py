@@ -143,6 +143,41 @@ def test_demo_prints_its_timeline_and_leaves_the_mail(demo: tuple[Path, str]) ->
     assert after.returncode == 0, after.stderr
 
 
+# "Wed 09 Dec 09:01  what happens" is a narrated step; "Wed 09 Dec 09:01    -> ..." is under it.
+_LINE = re.compile(r"^\w{3} (\d\d \w{3} \d\d:\d\d)  ( *)(\S.*)$")
+
+
+def _steps(stdout: str) -> list[tuple[str, str, list[str]]]:
+    """The demo's timeline: each narrated step, its time, and the lines printed under it."""
+    steps: list[tuple[str, str, list[str]]] = []
+    for line in stdout.splitlines():
+        found = _LINE.match(line)
+        if found and not found.group(2):
+            steps.append((found.group(1), found.group(3), []))
+        elif found and steps:
+            steps[-1][2].append(found.group(3))
+    return steps
+
+
+def test_the_demo_timeline_runs_forward_and_each_step_shows_what_it_did(
+    demo: tuple[Path, str],
+) -> None:
+    # The reminders' step was narrated after two later steps (the clock moved back to it), the
+    # reminder it announced having gone out under the feedback round's step, whose compilation
+    # came only at the next step after the round's deadline.
+    from datetime import datetime
+
+    _, stdout = demo
+    steps = _steps(stdout)
+    times = [datetime.strptime(f"2026 {when}", "%Y %d %b %H:%M") for when, _, _ in steps]
+    assert len(steps) > 20 and times == sorted(times), [when for when, _, _ in steps]
+    assert [what for _, what, under in steps if not under] == []  # each step shows its effect
+    under = {what.split(":")[0]: " | ".join(lines) for _, what, lines in steps}
+    assert "daniel.tupa@example.org: Reminder: [CG-1]" in under["three days before the deadline"]
+    compiled = under["the feedback deadline has passed"]
+    assert "secretariat@example.org: [CG-2] Feedback compiled" in compiled
+
+
 def test_demo_compiles_a_feedback_round_closes_an_action_and_sends_digests(
     demo: tuple[Path, str],
 ) -> None:
