@@ -493,7 +493,7 @@ def review(ctx: click.Context, as_json: bool) -> None:
             (
                 r["id"],
                 fmt.when(r["at"], zone),
-                r["reason"],
+                r["reason"] + ("*" if r["answered_since"] else ""),
                 f"#{r['item_id']} {shorten(r['item_title'], 30)}" if r["item_id"] else "-",
                 r["person_name"] or "-",
                 shorten(r["detail"], 70),
@@ -502,6 +502,8 @@ def review(ctx: click.Context, as_json: bool) -> None:
         ],
         title=f"Review queue: {plural(len(rows), 'entry')} (times in {zone})",
     )
+    if any(r["answered_since"] for r in rows):
+        out.line("* answered since by the member themselves: `--as dismiss` settles it.")
     out.line("Open one with `cgbot review show N`; settle it with `cgbot review resolve N`.")
 
 
@@ -525,6 +527,7 @@ def review_show(obj: Context, number: int, as_json: bool) -> None:
             ("person", fmt.person(entry["person_name"], entry["person_email"])),
             ("when", fmt.when(entry["at"], zone, with_zone=True)),
             ("why", entry["detail"] or "-"),
+            *_answered_since(entry, zone),
         ],
         out.line,
     )
@@ -555,7 +558,18 @@ def review_show(obj: Context, number: int, as_json: bool) -> None:
         out.line(_indented(message["text"] or "(empty)"))
     if not entry["resolved_at"]:
         out.line("")
-        out.line(f"Settle it: cgbot review resolve {entry['id']} --as POSITION|dismiss --note TEXT")
+        answer = "dismiss" if entry["answered_since"] else "POSITION|dismiss"
+        out.line(f"Settle it: cgbot review resolve {entry['id']} --as {answer} --note TEXT")
+
+
+def _answered_since(entry: dict[str, Any], zone: str) -> list[tuple[str, str]]:
+    """The line that says the member answered after the message behind an open entry."""
+    since = entry["answered_since"]
+    if not since:
+        return []
+    when = fmt.when(since["at"], zone)
+    said = f"{(since['position'] or '').upper()} on {when}, after this message: that answer stands"
+    return [("since", f"{entry['person_name']} answered {said}")]
 
 
 @review.command("resolve")

@@ -179,6 +179,7 @@ def reviews(s: Session) -> list[dict[str, Any]]:
 def _review(s: Session, r: Review, people: dict[int, PersonView]) -> dict[str, Any]:
     item = repo.item(s, r.item_id) if r.item_id else None
     person = people.get(r.person_id) if r.person_id else None
+    since = console.answered_since(s, r) if r.resolved_at is None else None
     return {
         **review_record(r),
         "item_title": item.title if item else None,
@@ -186,6 +187,10 @@ def _review(s: Session, r: Review, people: dict[int, PersonView]) -> dict[str, A
         "person_name": person.name if person else None,
         "person_email": person.email if person else None,
         "resolved_at": _iso(r.resolved_at),
+        # What the member answered themselves after the message behind the entry, if anything.
+        "answered_since": (
+            {"position": since.position, "at": _iso(since.at)} if since is not None else None
+        ),
     }
 
 
@@ -252,6 +257,15 @@ def resolve(
             raise ValueError(
                 f"review entry {n} ({row.reason}) is no reply of a member to an item: "
                 "it can only be dismissed (--as dismiss)"
+            )
+        since = console.answered_since(s, row)
+        if since is not None:
+            who = repo.all_people(s)[row.person_id].name
+            when = since.at.astimezone(ZoneInfo(sit.zone))
+            raise ValueError(
+                f"review entry {n}: {who} answered {(since.position or '').upper()} "
+                f"themselves on {when:%Y-%m-%d %H:%M} ({sit.zone}), after the message behind "
+                "this entry; that answer stands: settle the entry with --as dismiss"
             )
         inbound = s.get(Inbound, row.inbound_id) if row.inbound_id else None
         message = _message(inbound.raw) if inbound else None

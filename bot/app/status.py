@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from bot.domain.effects import Mail
 from bot.domain.types import ItemView, PersonKind, PersonView, ResponseView
 from bot.pipeline import Handled, Ignored, Quarantined, Result
-from bot.store import repo
+from bot.store import console, repo
 from bot.store.models import Checkpoint, Inbound, Outbox, OutboxState, Person, Review
 from bot.workflows.base import Registry, Situation
 
@@ -77,7 +77,10 @@ def snapshot(s: Session, sit: Situation, registry: Registry) -> dict[str, Any]:
     outbox = Counter(state for state in s.exec(select(Outbox.state)))
     return {
         "items": items,
-        "review_queue": [review_record(r) for r in open_reviews(s)],
+        "review_queue": [
+            {**review_record(r), "answered_since": console.answered_since(s, r) is not None}
+            for r in open_reviews(s)
+        ],
         "inbound": dict(inbound),
         "outbox": dict(outbox),
         "service": service_record(s, outbox, inbound),

@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.store.models import Deadline, Outbox, Response, Review
+from bot.domain.types import ResponseStatus
+from bot.store.models import Deadline, Inbound, Outbox, Response, Review
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,26 @@ def replies(s: Session, item_id: int) -> list[Reply]:
         Reply(r.person_id, r.position, r.text, r.received_at, r.status, r.note)
         for r in s.exec(query)
     ]
+
+
+def answered_since(s: Session, review: Review) -> Reply | None:
+    """The person's latest counted answer to the item that arrived after the message behind
+    the entry: the entry is overtaken (settling it as a position would put the older, unclear
+    message's reading over what they said since)."""
+    if review.inbound_id is None or review.item_id is None or review.person_id is None:
+        return None
+    times = s.exec(
+        select(Inbound.arrived_at, Inbound.fetched_at).where(Inbound.id == review.inbound_id)
+    ).first()
+    if times is None:
+        return None
+    arrived = times[0] or times[1]
+    later = [
+        r
+        for r in replies(s, review.item_id)
+        if r.person_id == review.person_id and r.status == ResponseStatus.COUNTED and r.at > arrived
+    ]
+    return later[-1] if later else None
 
 
 def siblings(s: Session, review: Review) -> list[Review]:

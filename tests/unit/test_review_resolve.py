@@ -176,3 +176,85 @@ def test_entries_one_message_caused_are_settled_together(tmp_path: Path) -> None
     done = app.resolve_review(entries[1]["id"], "agree", "", "Secretariat")
     assert done["settled"] == [entries[1]["id"], entries[2]["id"]]
     assert [e["id"] for e in app.reviews()] == [entries[0]["id"]]  # another message: kept
+
+
+def _reply(app: App, words: str) -> None:
+    """Bruno replies to his ballot mail, now."""
+    ballot_mail = next(r for r in _mails_to(app, EMAIL) if r.purpose == "ballot")
+    original = clients.Original(ballot_mail.raw)
+    raw = clients.gmail(original, NAME, EMAIL, BOT, app.clock.now(), words)
+    assert app.handle(Fetched("test", raw)) == "processed"
+
+
+def _digest_text(app: App) -> str:
+    from tests.unit.test_digest import body, digests
+
+    app.run_due()  # arms the jobs
+    app.clock.jump_to(T0 + timedelta(days=3, hours=-1, minutes=1))
+    app.run_due()
+    return body(digests(app)[-1])
+
+
+def test_an_entry_the_member_answered_since_is_not_resolved_over_their_answer(
+    tmp_path: Path,
+) -> None:
+    # Resolving it as a position put the unclear message's older reading over the objection
+    # Bruno sent since (the standing read AGREE): refused, and the entry says why everywhere
+    # the Secretariat reads it; dismissing it settles it.
+    app, item_id, _ = _unclear(tmp_path)
+    app.clock.jump_to(T0 + timedelta(days=1, hours=6))
+    _reply(app, "Object. Para 3 must go.")
+    (listed,) = app.reviews()
+    assert listed["answered_since"]["position"] == "object"
+    assert app.review_detail(listed["id"])["answered_since"] == listed["answered_since"]
+    assert "(the member has answered since: `--as dismiss` settles it)" in _digest_text(app)
+
+    with pytest.raises(ValueError, match=r"answered OBJECT themselves on .*--as dismiss"):
+        app.resolve_review(listed["id"], "AGREE", NOTE, "Marie Dupont")
+    bruno = next(a for a in app.item_detail(item_id)["answers"] if a["email"] == EMAIL)
+    assert (bruno["position"], bruno["status"]) == ("object", "counted")
+    assert [r["id"] for r in app.reviews()] == [listed["id"]]  # still open, nothing written
+    done = app.resolve_review(listed["id"], "dismiss", "he objected since", "Marie Dupont")
+    assert done["event"] == "review-dismissed" and app.reviews() == []
+
+
+def test_an_answer_older_than_the_unclear_message_does_not_overtake_it(tmp_path: Path) -> None:
+    # Bruno agreed, then wrote an unclear second reply: that one is what the Secretariat settles.
+    app = make_app(tmp_path)
+    item_id = open_ballot(app)
+    app.clock.jump_to(T0 + timedelta(hours=6))
+    _reply(app, "Agree.")
+    app.clock.jump_to(T0 + timedelta(days=1))
+    _reply(app, "Agree in principle, but not with para 3.")
+    (listed,) = app.reviews()
+    assert listed["answered_since"] is None
+    digest = _digest_text(app)
+    assert "REVIEW QUEUE (1)" in digest and "has answered since" not in digest
+    done = app.resolve_review(listed["id"], "OBJECT", NOTE, "Marie Dupont")
+    assert done["position"] == "object"
+    bruno = next(a for a in app.item_detail(item_id)["answers"] if a["email"] == EMAIL)
+    assert bruno["position"] == "object"
+
+
+def test_the_cli_marks_an_entry_answered_since_and_refuses_to_resolve_it(tmp_path: Path) -> None:
+    app, _, _ = _unclear(tmp_path)
+    app.clock.jump_to(T0 + timedelta(days=1, hours=6))
+    _reply(app, "Object. Para 3 must go.")
+    config = tmp_path / "config.toml"
+    config.write_text(config_text(1, "u", "p", 1, tmp_path / "cg.db"))
+    config.chmod(0o600)
+    n = _entry(app)
+
+    def cgbot(*args: str, code: int = 0) -> str:
+        result = CliRunner().invoke(cli, ["--config", str(config), "--now", "2026-12-03", *args])
+        assert result.exit_code == code, result.output
+        return result.output
+
+    listed = cgbot("review")
+    assert "ambiguous*" in listed
+    assert "* answered since by the member themselves: `--as dismiss` settles it." in listed
+    shown = cgbot("review", "show", str(n))
+    assert "since   Bruno Carvalho answered OBJECT on 2026-12-02 15:00" in shown
+    assert f"cgbot review resolve {n} --as dismiss --note TEXT" in shown
+    refused = cgbot("review", "resolve", str(n), "--as", "agree", code=2)
+    assert "Bruno Carvalho answered OBJECT themselves on 2026-12-02 15:00" in refused

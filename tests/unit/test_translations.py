@@ -313,7 +313,9 @@ def samples(language: str) -> dict[str, dict[str, Any]]:
             "meetings": [
                 {"id": 7, "title": "M", "starts_at": DUE, "attendance": {me.name: "apology"}}
             ],
-            "review": [{"id": 1, "reason": "ambiguous", "detail": "Texto."}],
+            "review": [
+                {"id": 1, "reason": "ambiguous", "detail": "Texto.", "answered_since": True}
+            ],
         },
         "feedback/compilation": {
             "item": item("feedback", "closed"),
