@@ -181,14 +181,25 @@ class GroupConfig(_Strict):
     _tz = field_validator("timezone")(_check_tz)
 
 
+def _check_salutation(value: str) -> str:
+    text = value.strip()
+    if len(text) > 120 or any(not ch.isprintable() for ch in text):
+        raise ValueError("one line of at most 120 printable characters, such as 'Dear Dr Okafor'")
+    return text
+
+
 class Person(_Strict):
     name: str
     email: EmailStr
     aliases: list[EmailStr] = []
     timezone: str = "UTC"
     language: LanguageCode = "en"  # every mail to this person is written in it
+    # How mail to this person opens, in their language, without the comma ("Chère Madame
+    # Martin"); empty: the language's own ("Dear Chloé Martin", "Madame, Monsieur", ...).
+    salutation: str = ""
 
     _tz = field_validator("timezone")(_check_tz)
+    _salutation = field_validator("salutation")(_check_salutation)
 
 
 class MemberConfig(Person):

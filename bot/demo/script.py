@@ -70,6 +70,7 @@ email = "chloe.martin@example.org"
 role = "expert-panel-co-chair"
 timezone = "Europe/Paris"
 language = "fr"
+salutation = "Chère Madame Martin"  # else French mail opens "Madame, Monsieur,"
 
 [[members]]
 name = "Daniel Tupa"

@@ -45,6 +45,7 @@ class PersonView:
     timezone: str = "UTC"
     language: str = "en"
     failing: bool = False  # mail to this address has bounced
+    salutation: str = ""  # how mail to them opens; empty: their language's own
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ class Person(SQLModel, table=True):
     role: str = ""
     timezone: str = "UTC"
     language: str = "en"
+    salutation: str = Field(default="", sa_column_kwargs={"server_default": ""})  # config's
     active: bool = True
     failing_since: datetime | None = None
 

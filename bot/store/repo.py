@@ -55,6 +55,7 @@ def sync_people(session: Session, settings: Settings) -> None:
             "role": m.role,
             "timezone": m.timezone,
             "language": m.language,
+            "salutation": m.salutation,
         }
     wanted[cfg.chair.email.lower()] = {
         "name": cfg.chair.name,
@@ -62,6 +63,7 @@ def sync_people(session: Session, settings: Settings) -> None:
         "role": "board-chair",
         "timezone": cfg.chair.timezone,
         "language": cfg.chair.language,
+        "salutation": cfg.chair.salutation,
     }
     for addr in cfg.group.secretariat:
         wanted.setdefault(
@@ -81,6 +83,7 @@ def sync_people(session: Session, settings: Settings) -> None:
                 "kind": PersonKind.FACILITATOR,
                 "timezone": f.timezone,
                 "language": f.language,
+                "salutation": f.salutation,
             },
         )
     wanted = {normalise(email): fields for email, fields in wanted.items()}
@@ -105,7 +108,15 @@ def sync_people(session: Session, settings: Settings) -> None:
 def person_view(p: Person) -> PersonView:
     assert p.id is not None
     return PersonView(
-        p.id, p.email, p.name, p.kind, p.role, p.timezone, p.language, p.failing_since is not None
+        p.id,
+        p.email,
+        p.name,
+        p.kind,
+        p.role,
+        p.timezone,
+        p.language,
+        p.failing_since is not None,
+        p.salutation,
     )
 
 
