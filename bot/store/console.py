@@ -11,8 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.domain.types import ResponseStatus
-from bot.store.models import Deadline, Inbound, Outbox, Response, Review
+from bot.store.models import Deadline, Inbound, Outbox, Response, Review, Standing
 
 
 @dataclass(frozen=True)
@@ -72,30 +71,30 @@ def pending(s: Session, item_id: int) -> list[tuple[str, datetime]]:
 def replies(s: Session, item_id: int) -> list[Reply]:
     """Every reading of the item, oldest first, with its note."""
     query = select(Response).where(Response.item_id == item_id).order_by(col(Response.id))
-    return [
-        Reply(r.person_id, r.position, r.text, r.received_at, r.status, r.note)
-        for r in s.exec(query)
-    ]
+    return [_reply(r) for r in s.exec(query)]
+
+
+def _reply(r: Response) -> Reply:
+    return Reply(r.person_id, r.position, r.text, r.received_at, r.status, r.note)
 
 
 def answered_since(s: Session, review: Review) -> Reply | None:
-    """The person's latest counted answer to the item that arrived after the message behind
-    the entry: the entry is overtaken (settling it as a position would put the older, unclear
-    message's reading over what they said since)."""
+    """The person's counted answer to the item, when it arrived after the message behind the
+    entry: the entry is overtaken (settling it as a position would put the older, unclear
+    message's reading over what they said since). Two reads by key, whatever the history."""
     if review.inbound_id is None or review.item_id is None or review.person_id is None:
         return None
     times = s.exec(
         select(Inbound.arrived_at, Inbound.fetched_at).where(Inbound.id == review.inbound_id)
     ).first()
-    if times is None:
+    counted = s.exec(
+        select(Response)
+        .join(Standing, col(Standing.counted_id) == col(Response.id))
+        .where(Standing.item_id == review.item_id, Standing.person_id == review.person_id)
+    ).first()
+    if times is None or counted is None or counted.received_at <= (times[0] or times[1]):
         return None
-    arrived = times[0] or times[1]
-    later = [
-        r
-        for r in replies(s, review.item_id)
-        if r.person_id == review.person_id and r.status == ResponseStatus.COUNTED and r.at > arrived
-    ]
-    return later[-1] if later else None
+    return _reply(counted)
 
 
 def siblings(s: Session, review: Review) -> list[Review]:
