@@ -172,14 +172,16 @@ def queued(s: Session, item_id: int) -> list[dict[str, Any]]:
 
 def reviews(s: Session) -> list[dict[str, Any]]:
     """The open review queue, each entry with the names of its item and person."""
-    people = repo.all_people(s)
-    return [_review(s, r, people) for r in open_reviews(s)]
+    people, overtaken = repo.all_people(s), console.overtaken(s)
+    return [_review(s, r, people, overtaken.get(r.id or 0)) for r in open_reviews(s)]
 
 
-def _review(s: Session, r: Review, people: dict[int, PersonView]) -> dict[str, Any]:
+def _review(
+    s: Session, r: Review, people: dict[int, PersonView], since: console.Reply | None
+) -> dict[str, Any]:
+    """An entry with its item's and person's names, and what the person answered since."""
     item = repo.item(s, r.item_id) if r.item_id else None
     person = people.get(r.person_id) if r.person_id else None
-    since = console.answered_since(s, r) if r.resolved_at is None else None
     return {
         **review_record(r),
         "item_title": item.title if item else None,
@@ -206,7 +208,7 @@ def review_detail(s: Session, n: int) -> dict[str, Any] | None:
     row = s.get(Review, n)
     if row is None:
         return None
-    out = _review(s, row, repo.all_people(s))
+    out = _review(s, row, repo.all_people(s), console.overtaken(s, n).get(n))
     inbound = s.get(Inbound, row.inbound_id) if row.inbound_id else None
     message = _message(inbound.raw) if inbound else None
     out["message"] = None
@@ -258,7 +260,7 @@ def resolve(
                 f"review entry {n} ({row.reason}) is no reply of a member to an item: "
                 "it can only be dismissed (--as dismiss)"
             )
-        since = console.answered_since(s, row)
+        since = console.overtaken(s, n).get(n)
         if since is not None:
             who = repo.all_people(s)[row.person_id].name
             when = since.at.astimezone(ZoneInfo(sit.zone))

@@ -75,11 +75,11 @@ def snapshot(s: Session, sit: Situation, registry: Registry) -> dict[str, Any]:
     items = [item_record(s, i, people, sit, registry) for i in repo.items(s)]
     inbound = Counter(state for state in s.exec(select(Inbound.state)))
     outbox = Counter(state for state in s.exec(select(Outbox.state)))
+    overtaken = console.overtaken(s)  # entries the person has answered since
     return {
         "items": items,
         "review_queue": [
-            {**review_record(r), "answered_since": console.answered_since(s, r) is not None}
-            for r in open_reviews(s)
+            {**review_record(r), "answered_since": r.id in overtaken} for r in open_reviews(s)
         ],
         "inbound": dict(inbound),
         "outbox": dict(outbox),

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import and_, func
 from sqlmodel import Session, col, select
 
 from bot.store.models import Deadline, Inbound, Outbox, Response, Review, Standing
@@ -78,23 +79,28 @@ def _reply(r: Response) -> Reply:
     return Reply(r.person_id, r.position, r.text, r.received_at, r.status, r.note)
 
 
-def answered_since(s: Session, review: Review) -> Reply | None:
-    """The person's counted answer to the item, when it arrived after the message behind the
-    entry: the entry is overtaken (settling it as a position would put the older, unclear
-    message's reading over what they said since). Two reads by key, whatever the history."""
-    if review.inbound_id is None or review.item_id is None or review.person_id is None:
-        return None
-    times = s.exec(
-        select(Inbound.arrived_at, Inbound.fetched_at).where(Inbound.id == review.inbound_id)
-    ).first()
-    counted = s.exec(
-        select(Response)
-        .join(Standing, col(Standing.counted_id) == col(Response.id))
-        .where(Standing.item_id == review.item_id, Standing.person_id == review.person_id)
-    ).first()
-    if times is None or counted is None or counted.received_at <= (times[0] or times[1]):
-        return None
-    return _reply(counted)
+def overtaken(s: Session, review_id: int | None = None) -> dict[int, Reply]:
+    """The open entries (or entry `review_id`) whose person's counted answer to the item arrived
+    after the message behind the entry, with that answer: settling such an entry as a position
+    would put the older, unclear message's reading over what they said since. One query,
+    through the standing answer, whatever the history."""
+    arrived = func.coalesce(Inbound.arrived_at, Inbound.fetched_at)
+    query = (
+        select(Review.id, Response)
+        .join(Inbound, col(Inbound.id) == col(Review.inbound_id))
+        .join(
+            Standing,
+            and_(
+                col(Standing.item_id) == col(Review.item_id),
+                col(Standing.person_id) == col(Review.person_id),
+            ),
+        )
+        .join(Response, col(Response.id) == col(Standing.counted_id))
+        .where(col(Review.resolved_at).is_(None), col(Response.received_at) > arrived)
+    )
+    if review_id is not None:
+        query = query.where(Review.id == review_id)
+    return {rid: _reply(answer) for rid, answer in s.exec(query) if rid is not None}
 
 
 def siblings(s: Session, review: Review) -> list[Review]:
