@@ -360,7 +360,7 @@ def status(obj: Context, as_json: bool) -> None:
             # Each kind keys its responses its own way (a feedback round has no position).
             shown = _position(app, r.get("position"))
             who = fmt.person(names.get(email), email)
-            out.line(f"    {who:48} {shown:12} {r['status']:10} {fmt.when(r.get('at'), zone)}")
+            out.line(f"    {who:48} {shown:12} {r['status']:11} {fmt.when(r.get('at'), zone)}")
     out.line(
         f"review queue: {plural(len(snap['review_queue']), 'entry')}; "
         f"inbound: {_counts(snap['inbound'])}; outbox: {_counts(snap['outbox'])} "

@@ -157,13 +157,15 @@ def summary(item: ItemView, sit: Situation) -> dict[str, Any]:
         entry = out.setdefault(
             person.email, {"status": r.position, "text": "", "late": False, "attachments": []}
         )
+        entry["at"] = r.received_at.isoformat()  # when their latest reply arrived
         entry["text"] = f"{entry['text']}\n\n{r.text}".strip() if entry["text"] else r.text
         entry["late"] = entry["late"] or r.status == "late"
         entry["status"] = "comments" if "comments" in (entry["status"], r.position) else r.position
         entry["attachments"] += [{"name": f.name, "sha256": f.sha256} for f in r.files]
     for member in sit.members:
         out.setdefault(
-            member.email, {"status": "no answer", "text": "", "late": False, "attachments": []}
+            member.email,
+            {"status": "no answer", "text": "", "late": False, "attachments": [], "at": None},
         )
     return {"round": item.data.get("round", 1), "responses": out}
 

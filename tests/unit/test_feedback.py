@@ -108,6 +108,9 @@ def test_a_round_from_draft_to_compilation(app: App) -> None:
     ]
     assert record["responses"][MEMBERS[2][1]]["status"] == "no-comments"
     assert record["responses"][MEMBERS[3][1]]["status"] == "no answer"
+    # When each answered: the latest reply (Amina's second, on day 2); nothing for no answer.
+    assert amina["at"].startswith((T0 + timedelta(days=2)).isoformat()[:16])
+    assert record["responses"][MEMBERS[3][1]]["at"] is None
 
     # Daniel answers a day late, with a file: kept, flagged late, forwarded at once.
     app.clock.jump_to(T0 + timedelta(days=11))
