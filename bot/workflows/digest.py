@@ -105,6 +105,8 @@ def content(sit: Situation) -> dict[str, Any]:
         "rounds": shown("feedback", ("open",)),
         "actions": shown("action", ("open", "overdue")),
         "meetings": shown("meeting", ("scheduled",)),
+        # Held and not yet recorded: the record is the Secretariat's (ToR 6.2.b).
+        "unrecorded": [m for m in shown("meeting", ("held",)) if not m.get("record")],
         "failing": sit.overview.get("failing", []),
         "review": sit.overview.get("review_queue", []),
     }

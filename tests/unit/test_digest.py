@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.policy import default
+from pathlib import Path
 
 from sqlmodel import col, select
 
@@ -15,7 +16,7 @@ from bot.demo import clients
 from bot.domain.types import Fetched, ItemKind
 from bot.store.db import session
 from bot.store.models import Outbox
-from tests.conftest import BOT, MEMBERS, SECRETARIAT, T0, mail_to, open_ballot
+from tests.conftest import BOT, MEMBERS, SECRETARIAT, T0, mail_to, make_app, open_ballot
 
 
 def digests(app: App) -> list[Outbox]:
@@ -71,3 +72,29 @@ def test_the_weekly_summary_goes_out_on_monday_even_when_nothing_changed(app: Ap
     app.run_due()
     subjects = [d.subject for d in digests(app)]
     assert any(s.startswith("[CG] Weekly summary") for s in subjects)
+
+
+def test_a_meeting_held_without_its_record_is_in_the_digest_until_recorded(
+    tmp_path: Path,
+) -> None:
+    # The record is the Secretariat's (ToR 6.2.b): a held meeting waits in the digest for it.
+    from tests.unit.test_meetings import MEETINGS
+
+    app = make_app(tmp_path, change=lambda text: text + MEETINGS)
+    app.run_due()  # 1 December's meeting is called
+    (meeting,) = [i for i in app.status()["items"] if i["kind"] == "meeting"]
+    app.clock.jump_to(datetime(2026, 12, 2, 7, 1, tzinfo=UTC))  # it ended the day before
+    app.run_due()
+    (held,) = [i for i in app.status()["items"] if i["kind"] == "meeting"]
+    assert held["state"] == "held"
+    text, html = body(digests(app)[-1]), body(digests(app)[-1], "html")
+    waiting = f"#{meeting['id']} {meeting['title']}, held "
+    assert "MEETINGS AWAITING THEIR RECORD" in text and waiting in text
+    assert f"cgbot meeting record {meeting['id']}, or a reply" in text
+    assert "Meetings awaiting their record" in html and waiting in html
+
+    args = {"attended": (), "decisions": ["Agreed."], "actions": [], "unsettled": []}
+    app.act(int(meeting["id"]), "record", args)
+    app.clock.jump_to(datetime(2026, 12, 3, 7, 1, tzinfo=UTC))
+    app.run_due()
+    assert "AWAITING THEIR RECORD" not in body(digests(app)[-1])

@@ -313,6 +313,7 @@ def samples(language: str) -> dict[str, dict[str, Any]]:
             "meetings": [
                 {"id": 7, "title": "M", "starts_at": DUE, "attendance": {me.name: "apology"}}
             ],
+            "unrecorded": [{"id": 6, "title": "M0", "starts_at": DUE}],
             "review": [
                 {"id": 1, "reason": "ambiguous", "detail": "Texto.", "answered_since": True}
             ],
