@@ -906,7 +906,7 @@ def members_command(obj: Context, as_json: bool) -> None:
         _say_json(found)
         return
     Printer().table(
-        ("Name", "Address", "Kind", "Role", "Time zone", "Language", "Mail"),
+        ("Name", "Address", "Kind", "Role", "Time zone", "Language", "Mail", "Salutation"),
         [
             (
                 p["name"],
@@ -916,6 +916,7 @@ def members_command(obj: Context, as_json: bool) -> None:
                 p["timezone"],
                 p["language"],
                 "bouncing" if p["failing"] else "ok",
+                p["salutation"] or "(the language's)",
             )
             for p in found
         ],

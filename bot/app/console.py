@@ -40,6 +40,7 @@ def person_record(p: PersonView) -> dict[str, Any]:
         "timezone": p.timezone,
         "language": p.language,
         "failing": p.failing,
+        "salutation": p.salutation,  # empty: their language's own opening
     }
 
 

@@ -114,8 +114,10 @@ def test_members_puts_names_first(installation: tuple[App, Cgbot]) -> None:
         "zone",
         "Language",
         "Mail",
+        "Salutation",
     ]
     assert lines[2].startswith("Amina Diallo") and "amina@members.example" in lines[2]
+    assert lines[2].endswith("(the language's)")  # no salutation configured: the language's own
     assert any(line.startswith("Grace Okafor") and " chair " in line for line in lines)
 
 

@@ -58,6 +58,9 @@ def test_each_member_is_addressed_as_configured_or_as_their_language_does(
     assert "<p>Madame, Monsieur,</p>" in openings[DANIEL][1]
     assert openings[MEMBERS[1][1]][0] == "Prezado(a) Bruno Carvalho,"
     assert openings[MEMBERS[0][1]][0] == "Dear Amina Diallo,"
+    app = make_app(tmp_path, change=_languages_and_salutations)
+    shown = {p["email"]: p["salutation"] for p in app.members()}
+    assert shown[CHLOE] == "Chère Madame Martin" and shown[DANIEL] == ""  # `cgbot members`
 
 
 def test_a_salutation_is_one_printable_line(tmp_path: Path) -> None:
