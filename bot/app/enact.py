@@ -23,6 +23,7 @@ from bot.domain.effects import (
     Report,
     Schedule,
     SetState,
+    Settle,
     ToReview,
 )
 from bot.domain.types import Attachment, ItemKind, ItemView, PersonView
@@ -203,6 +204,8 @@ class Enactor:
             self.queue_report(s, effect, sit)
         elif isinstance(effect, Act):
             self._act_by_mail(s, effect, sit, cause)
+        elif isinstance(effect, Settle):
+            self._settle_by_mail(s, effect, sit, cause)
         return None
 
     def act(
@@ -254,6 +257,41 @@ class Enactor:
             "command",
             ctx,
             effect.item_id,
+            reply_to=effect.reply_to,
+        )
+        self.queue_mail(s, answer, sit, cause)
+
+    def _settle_by_mail(self, s: Session, effect: Settle, sit: Situation, cause: Cause) -> None:
+        """`RESOLVE: N` by mail: the entry settled as the console does, the sender answered."""
+        from bot.app import console  # the console acts through this enactor
+
+        by = f"{effect.by.name} (by email)"
+        try:
+            with s.begin_nested():  # a refusal leaves nothing half written
+                done = console.resolve(
+                    s, sit, self, effect.review_id, effect.answer, effect.note, by
+                )
+        except ValueError as exc:
+            why = {"subject": effect.command, "problems": [str(exc)], "zone": sit.zone}
+            refused = Mail(
+                "common/command_refused", (effect.by,), "command", why, reply_to=effect.reply_to
+            )
+            self.queue_mail(s, refused, sit, cause)
+            return
+        item = repo.item(s, done["item_id"]) if done["item_id"] else None
+        ctx = {
+            "item": item,
+            "command": effect.command,
+            "action": done["event"].removeprefix("review-"),  # resolved | dismissed
+            "position": done["position"],
+            "told": done["mailed"],
+        }
+        answer = Mail(
+            "common/command_done",
+            (effect.by,),
+            "command",
+            ctx,
+            item.id if item else None,
             reply_to=effect.reply_to,
         )
         self.queue_mail(s, answer, sit, cause)

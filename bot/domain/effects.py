@@ -130,6 +130,20 @@ class Report:
     to: tuple[PersonView, ...]
 
 
+@dataclass(frozen=True)
+class Settle:
+    """Settle a review entry by email (`RESOLVE: 4`): record the position the member clearly
+    meant, or dismiss it, as `cgbot review resolve` does; the shell does it and answers `by` in
+    the thread of `reply_to` with what was done or why not."""
+
+    review_id: int
+    answer: str  # a position the item offers, or "dismiss"
+    note: str
+    by: PersonView
+    reply_to: InboundMessage | None = None
+    command: str = ""  # the command as written ("RESOLVE: 4"), for the answer
+
+
 Effect = (
     Mail
     | Record
@@ -141,4 +155,5 @@ Effect = (
     | Remember
     | Report
     | Act
+    | Settle
 )

@@ -12,10 +12,13 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.domain.effects import Effect, Mail, Remember
+from bot.domain.effects import Effect, Mail, Remember, Settle
 from bot.domain.types import ItemKind
+from bot.inbound.commands import read_fields
 from bot.resources import data_dir
 from bot.workflows.base import (
+    CommandError,
+    CommandMail,
     Situation,
     Tick,
     Workflow,
@@ -130,6 +133,32 @@ def on_tick(sit: Situation, job: str) -> list[Effect]:
     ]
 
 
+class ResolveCommand:
+    """`RESOLVE: 4` from the Secretariat, with `As: agree` (or `As: dismiss`) and a `Note:` in
+    the body: settles review entry 4 as `cgbot review resolve 4 --as agree --note ...` does, for
+    a Secretariat that works from its mail client (the digest lists the queue)."""
+
+    prefix = "RESOLVE"
+    description = "settle review entry N: RESOLVE: N, As: <position> or As: dismiss, Note: <why>"
+
+    def run(self, mail: CommandMail, sit: Situation) -> list[Effect]:
+        fields, prose = read_fields(mail.text, ("as", "note"))
+        number = mail.argument.strip().removeprefix("#")
+        answer = fields.get("as", "").strip()
+        problems = []
+        if not number.isdigit():
+            problems.append("the subject names no review entry: write 'RESOLVE: 4'")
+        if not answer:
+            problems.append(
+                "the body says nothing to record: an 'As: agree' (or 'As: dismiss') line"
+            )
+        if problems:
+            raise CommandError(problems)
+        note = (fields.get("note") or prose).strip()[:1000]
+        command = f"RESOLVE: {mail.argument}"
+        return [Settle(int(number), answer, note, mail.sender, mail.message, command)]
+
+
 WORKFLOW = Workflow(
     kind=ItemKind.DIGEST,
     description="the Secretariat's daily digest and weekly summary (ToR 6.2.f)",
@@ -143,4 +172,5 @@ WORKFLOW = Workflow(
     schedule=schedule,
     on_tick=on_tick,
     overview=True,
+    commands=(ResolveCommand(),),
 )

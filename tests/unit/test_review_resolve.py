@@ -21,7 +21,7 @@ from bot.demo import clients
 from bot.domain.types import Fetched
 from bot.store.db import session
 from bot.store.models import Outbox, RegisterEntry
-from tests.conftest import BOT, MEMBERS, T0, config_text, make_app, open_ballot
+from tests.conftest import BOT, MEMBERS, SECRETARIAT, T0, config_text, make_app, open_ballot
 
 NAME, EMAIL = MEMBERS[1][0], MEMBERS[1][1]  # Bruno Carvalho
 NOTE = "Confirmed by phone: para 3 is a drafting point, not an objection."
@@ -258,3 +258,78 @@ def test_the_cli_marks_an_entry_answered_since_and_refuses_to_resolve_it(tmp_pat
     assert f"cgbot review resolve {n} --as dismiss --note TEXT" in shown
     refused = cgbot("review", "resolve", str(n), "--as", "agree", code=2)
     assert "Bruno Carvalho answered OBJECT themselves on 2026-12-02 15:00" in refused
+
+
+def _unclear_with_commands(tmp_path: Path) -> tuple[App, int, int]:
+    """Bruno's hedged reply in review, in an installation whose receiving server vouches for
+    the Secretariat's mail (its commands take effect at once); the item and the entry."""
+    from tests.unit.test_ballot_console import TRUSTED
+
+    app = make_app(tmp_path, change=lambda text: text + TRUSTED)
+    item_id = open_ballot(app)
+    app.clock.jump_to(T0 + timedelta(days=1))
+    _reply(app, "Agree in principle, but not with para 3.")
+    return app, item_id, _entry(app)
+
+
+def test_the_secretariat_settles_an_entry_by_mail_as_on_the_command_line(
+    tmp_path: Path,
+) -> None:
+    from tests.unit.test_ballot_console import _mails, _send, _text
+
+    app, item_id, n = _unclear_with_commands(tmp_path)
+    app.clock.jump_to(T0 + timedelta(days=2))
+    assert _send(app, f"RESOLVE: {n}", f"As: agree\nNote: {NOTE}") == "processed"
+    bruno = next(a for a in app.item_detail(item_id)["answers"] if a["email"] == EMAIL)
+    assert (bruno["position"], bruno["status"]) == ("agree", "counted")
+    last = app.item_detail(item_id)["replies"][-1]
+    assert last["note"] == f"recorded by Executive Secretariat (by email): {NOTE}"
+    assert app.reviews() == []
+    assert _mails_to(app, EMAIL)[-1].purpose == "confirm"  # Bruno is told, in his thread
+    (answer,) = _mails(app, "command")
+    assert answer.recipients == [SECRETARIAT] and answer.subject == f"Re: RESOLVE: {n}"
+    said = _text(answer)
+    assert "The entry is settled: AGREE is recorded" in said and f"[CG-{item_id}]" in said
+    assert f"Mail sent to: {EMAIL}" in said
+
+
+def test_a_settlement_by_mail_that_cannot_be_done_is_refused_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    from tests.unit.test_ballot_console import _mails, _send, _text
+
+    app, item_id, n = _unclear_with_commands(tmp_path)
+    app.clock.jump_to(T0 + timedelta(days=1, hours=6))
+    _reply(app, "Object. Para 3 must go.")
+    for subject, body, why in (
+        (f"RESOLVE: {n}", "As: agree", "Bruno Carvalho answered OBJECT themselves"),
+        ("RESOLVE: 99", "As: agree", "no review entry 99"),
+        (f"RESOLVE: {n}", "Agreed on the phone.", "says nothing to record"),
+        ("RESOLVE: four", "As: dismiss", "names no review entry"),
+    ):
+        assert _send(app, subject, body) == "processed"
+        assert why in _text(_mails(app, "command")[-1]), subject
+    bruno = next(a for a in app.item_detail(item_id)["answers"] if a["email"] == EMAIL)
+    assert bruno["position"] == "object"
+    assert [r["id"] for r in app.reviews()] == [n]
+    assert _send(app, f"RESOLVE: {n}", "As: dismiss\nNote: he objected since") == "processed"
+    assert "The entry is dismissed; nothing was counted." in _text(_mails(app, "command")[-1])
+    assert app.reviews() == []
+
+
+def test_an_unproven_settlement_waits_for_the_secretariats_ok(tmp_path: Path) -> None:
+    # Anyone can forge the Secretariat's From: the entry stays open until the OK.
+    from tests.unit.test_ballot_console import _mails, _send
+
+    app, item_id, n = _unclear_with_commands(tmp_path)
+    assert _send(app, f"RESOLVE: {n}", "As: object", proven=False) == "processed"
+    assert [r["id"] for r in app.reviews()] == [n]
+    bruno = next(a for a in app.item_detail(item_id)["answers"] if a["email"] == EMAIL)
+    assert bruno["status"] == "review"
+    (request,) = _mails(app, "confirmation")  # the configured address is asked for its OK
+    original = clients.Original(request.raw)
+    ok = clients.gmail(original, "Secretariat", SECRETARIAT, BOT, app.clock.now(), "OK")
+    assert app.handle(Fetched("test", ok)) == "processed"
+    bruno = next(a for a in app.item_detail(item_id)["answers"] if a["email"] == EMAIL)
+    assert (bruno["position"], bruno["status"]) == ("object", "counted")
+    assert app.reviews() == []

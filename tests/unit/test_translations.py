@@ -551,3 +551,28 @@ def test_a_ballot_its_confirmation_and_its_reminder_are_wholly_in_french_and_por
             assert not english_left(f"{msg['Subject']}\n{text}\n{page}"), (row.purpose, text)
             assert ("dezembro de 2026" if language == "pt" else "décembre 2026") in text
     assert seen == {"pt": ["ballot", "reminder"], "fr": ["ballot", "confirm"]}
+
+
+@pytest.mark.parametrize("language", languages())
+def test_the_answer_to_a_review_settled_by_mail_is_in_the_secretariats_language(
+    language: str,
+) -> None:
+    # RESOLVE: N by mail: settled as a position (the entry's item named), or dismissed (a held
+    # mail has no item): each branch of the answer, nothing left in English.
+    contexts = samples(language)
+    me = contexts.pop("_recipient")
+    base = {"group_name": "G", "tag": "CG", "rules": RULES, "now": NOW, "recipient": me}
+    resolved = {
+        "item": contexts["common/command_done"]["item"],
+        "command": "RESOLVE: 4",
+        "action": "resolved",
+        "position": "agree",
+        "told": ["Ana Pérez"],
+    }
+    dismissed = {"item": None, "command": "RESOLVE: 5", "action": "dismissed", "told": []}
+    for context, shown in ((resolved, "AGREE"), (dismissed, "cgbot review")):
+        out = Renderer().render("common/command_done", {**base, **context}, language)
+        assert shown in out.text and shown in visible(out.html), (language, context["action"])
+        assert context["command"] in out.text
+        if language != DEFAULT_LANGUAGE:
+            assert not english_left(f"{out.text}\n{visible(out.html)}"), language
