@@ -503,7 +503,7 @@ def review(ctx: click.Context, as_json: bool) -> None:
         title=f"Review queue: {plural(len(rows), 'entry')} (times in {zone})",
     )
     if any(r["answered_since"] for r in rows):
-        out.line("* answered since by the member themselves: `--as dismiss` settles it.")
+        out.line("* the member's answer since is what counts: `--as dismiss` settles the entry.")
     out.line("Open one with `cgbot review show N`; settle it with `cgbot review resolve N`.")
 
 
@@ -568,8 +568,8 @@ def _answered_since(entry: dict[str, Any], zone: str) -> list[tuple[str, str]]:
     if not since:
         return []
     when = fmt.when(since["at"], zone)
-    said = f"{(since['position'] or '').upper()} on {when}, after this message: that answer stands"
-    return [("since", f"{entry['person_name']} answered {said}")]
+    answer = f"{(since['position'] or '').upper()} of {when}"
+    return [("since", f"{entry['person_name']}'s answer {answer} is what counts now")]
 
 
 @review.command("resolve")

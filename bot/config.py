@@ -7,6 +7,7 @@ import re
 import shlex
 import stat
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -182,9 +183,15 @@ class GroupConfig(_Strict):
 
 
 def _check_salutation(value: str) -> str:
+    """One line of text (no-break spaces allowed, as French typography wants them): it opens
+    mail bodies only, never a header, but a line break or a control character has no place."""
     text = value.strip()
-    if len(text) > 120 or any(not ch.isprintable() for ch in text):
-        raise ValueError("one line of at most 120 printable characters, such as 'Dear Dr Okafor'")
+    controls = [ch for ch in text if unicodedata.category(ch)[0] == "C" or ch in "\u2028\u2029"]
+    if len(text) > 120 or controls:
+        raise ValueError(
+            f"{value!r}: one line of at most 120 characters without control characters, "
+            "such as 'Dear Dr Okafor'"
+        )
     return text
 
 
@@ -194,8 +201,8 @@ class Person(_Strict):
     aliases: list[EmailStr] = []
     timezone: str = "UTC"
     language: LanguageCode = "en"  # every mail to this person is written in it
-    # How mail to this person opens, in their language, without the comma ("Chère Madame
-    # Martin"); empty: the language's own ("Dear Chloé Martin", "Madame, Monsieur", ...).
+    # How mail to this person opens, in their language, without the comma ("Madame la
+    # Coprésidente"); empty: the language's own ("Dear Chloé Martin", "Madame, Monsieur", ...).
     salutation: str = ""
 
     _tz = field_validator("timezone")(_check_tz)

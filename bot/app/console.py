@@ -11,14 +11,14 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot.app.enact import Cause, Enactor
-from bot.app.status import item_record, open_reviews, review_record
+from bot.app.status import item_record, open_reviews, review_record, since_record
 from bot.domain.effects import Effect, Mail, Record
 from bot.domain.message import InboundMessage
 from bot.domain.types import ItemView, PersonKind, PersonView
 from bot.inbound.parse import parse_message
 from bot.inbound.reply import extract_reply
 from bot.store import console, register, repo
-from bot.store.models import Inbound, Review
+from bot.store.models import Inbound, Person, Review
 from bot.workflows import digest
 from bot.workflows.base import Registry, Situation
 
@@ -190,10 +190,7 @@ def _review(
         "person_name": person.name if person else None,
         "person_email": person.email if person else None,
         "resolved_at": _iso(r.resolved_at),
-        # What the member answered themselves after the message behind the entry, if anything.
-        "answered_since": (
-            {"position": since.position, "at": _iso(since.at)} if since is not None else None
-        ),
+        "answered_since": since_record(since),
     }
 
 
@@ -239,10 +236,12 @@ def resolve(
     answer: str,
     note: str,
     by: str,
+    command_sha256: str = "",
 ) -> dict[str, Any]:
     """Settle review entry `n`: `dismiss`, or record the position the member clearly meant
     (their item kind's `resolve` action: counted, noted with `by` and `note`, confirmed to
-    them). Entries the same message caused go with it. Raises ValueError naming the entry."""
+    them). Entries the same message caused go with it. Raises ValueError naming the entry.
+    `command_sha256`: the mail that asked for it, when asked by mail (kept in the register)."""
     row = s.get(Review, n)
     if row is None:
         raise ValueError(f"no review entry {n}")
@@ -251,6 +250,8 @@ def resolve(
         raise ValueError(f"review entry {n} was settled on {when:%Y-%m-%d %H:%M} ({sit.zone})")
     settled = console.siblings(s, row)
     detail: dict[str, Any] = {"reviews": [r.id for r in settled], "note": note, "by": by}
+    if command_sha256:
+        detail["command_sha256"] = command_sha256
     done: list[Effect] = []
     sha = ""
     if answer.strip().lower() == DISMISS:
@@ -259,16 +260,17 @@ def resolve(
         if row.item_id is None or row.person_id is None:
             raise ValueError(
                 f"review entry {n} ({row.reason}) is no reply of a member to an item: "
-                "it can only be dismissed (--as dismiss)"
+                "it can only be dismissed (--as dismiss; by mail, As: dismiss)"
             )
         since = console.overtaken(s, n).get(n)
         if since is not None:
-            who = repo.all_people(s)[row.person_id].name
+            person = s.get(Person, row.person_id)
             when = since.at.astimezone(ZoneInfo(sit.zone))
             raise ValueError(
-                f"review entry {n}: {who} answered {(since.position or '').upper()} "
-                f"themselves on {when:%Y-%m-%d %H:%M} ({sit.zone}), after the message behind "
-                "this entry; that answer stands: settle the entry with --as dismiss"
+                f"review entry {n}: {person.name if person else 'the member'}'s answer "
+                f"{(since.position or '').upper()} of {when:%Y-%m-%d %H:%M} ({sit.zone}) came "
+                "after the message behind this entry and is what counts: dismiss the entry "
+                "instead (--as dismiss; by mail, As: dismiss)"
             )
         inbound = s.get(Inbound, row.inbound_id) if row.inbound_id else None
         message = _message(inbound.raw) if inbound else None

@@ -269,7 +269,14 @@ class Enactor:
         try:
             with s.begin_nested():  # a refusal leaves nothing half written
                 done = console.resolve(
-                    s, sit, self, effect.review_id, effect.answer, effect.note, by
+                    s,
+                    sit,
+                    self,
+                    effect.review_id,
+                    effect.answer,
+                    effect.note,
+                    by,
+                    command_sha256=cause.message_sha256,
                 )
         except ValueError as exc:
             why = {"subject": effect.command, "problems": [str(exc)], "zone": sit.zone}

@@ -79,7 +79,8 @@ def snapshot(s: Session, sit: Situation, registry: Registry) -> dict[str, Any]:
     return {
         "items": items,
         "review_queue": [
-            {**review_record(r), "answered_since": r.id in overtaken} for r in open_reviews(s)
+            {**review_record(r), "answered_since": since_record(overtaken.get(r.id or 0))}
+            for r in open_reviews(s)
         ],
         "inbound": dict(inbound),
         "outbox": dict(outbox),
@@ -110,6 +111,11 @@ def service_record(s: Session, outbox: Counter[str], inbound: Counter[str]) -> d
 def open_reviews(s: Session) -> list[Review]:
     query = select(Review).where(col(Review.resolved_at).is_(None)).order_by(col(Review.id))
     return list(s.exec(query))
+
+
+def since_record(since: console.Reply | None) -> dict[str, Any] | None:
+    """What the person answered after the message behind a review entry, if anything."""
+    return {"position": since.position, "at": _iso(since.at)} if since is not None else None
 
 
 def review_record(r: Review) -> dict[str, Any]:

@@ -70,7 +70,7 @@ email = "chloe.martin@example.org"
 role = "expert-panel-co-chair"
 timezone = "Europe/Paris"
 language = "fr"
-salutation = "Chère Madame Martin"  # else French mail opens "Madame, Monsieur,"
+salutation = "Madame la Coprésidente"  # else French mail opens "Madame, Monsieur,"
 
 [[members]]
 name = "Daniel Tupa"
@@ -477,9 +477,8 @@ class Demo:
                 lambda: None,
             )
         )
-        for delta, what, make in sorted(
-            steps, key=lambda step: step[0]
-        ):  # the clock never goes back
+        # In time order: the clock never goes back.
+        for delta, what, make in sorted(steps, key=lambda step: step[0]):
             self.at(T0 + delta)
             self.say(what)
             raw = make()

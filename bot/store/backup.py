@@ -57,20 +57,20 @@ def check_revision(source: Path, revision: str | None) -> None:
 
 def restore(source: Path, database: Path) -> None:
     """Replace `database` with the snapshot in `source`. Stop the daemon first."""
-    with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as src:
+    with sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True) as src:
         try:
             listed = src.execute("SELECT name FROM sqlite_master WHERE type='table'")
             tables = {row[0] for row in listed}
+            check_tables(source, tables)
+            if "alembic_version" in tables:
+                row = src.execute("SELECT version_num FROM alembic_version").fetchone()
+                check_revision(source, str(row[0]) if row else None)
+            else:
+                version = src.execute("PRAGMA user_version").fetchone()[0]
+                if version not in LEGACY_REVISIONS:
+                    raise ValueError(f"{source} has schema {version}, unknown to this cgbot")
         except sqlite3.DatabaseError as exc:
-            raise ValueError(f"{source} is not a SQLite database ({exc})") from exc
-        check_tables(source, tables)
-        if "alembic_version" in tables:
-            row = src.execute("SELECT version_num FROM alembic_version").fetchone()
-            check_revision(source, row[0] if row else None)
-        else:
-            version = src.execute("PRAGMA user_version").fetchone()[0]
-            if version not in LEGACY_REVISIONS:
-                raise ValueError(f"{source} has schema {version}, unknown to this cgbot")
+            raise ValueError(f"{source} is not a readable SQLite database ({exc})") from exc
         if not database.exists():
             os.close(os.open(database, os.O_CREAT | os.O_WRONLY, 0o600))
         with sqlite3.connect(database) as dst:
@@ -123,7 +123,11 @@ def dump_revision(script: str) -> str | None:
 
 def _check_dump(source: Path, env: dict[str, str]) -> None:
     """Read the dump's tables and schema revision without touching any database."""
-    tables = dump_tables(_tool("pg_restore", ["--list", str(source)], env))
+    try:
+        listing = _tool("pg_restore", ["--list", str(source)], env)
+    except ValueError as exc:
+        raise ValueError(f"{source} is not a pg_dump custom-format archive ({exc})") from exc
+    tables = dump_tables(listing)
     check_tables(source, tables)
     script = _tool(
         "pg_restore", ["--data-only", "--table=alembic_version", "--file=-", str(source)], env

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func
+from sqlalchemy import and_
 from sqlmodel import Session, col, select
 
-from bot.store.models import Deadline, Inbound, Outbox, Response, Review, Standing
+from bot.store.models import Deadline, Outbox, Response, Review, Standing
 
 
 @dataclass(frozen=True)
@@ -80,14 +80,14 @@ def _reply(r: Response) -> Reply:
 
 
 def overtaken(s: Session, review_id: int | None = None) -> dict[int, Reply]:
-    """The open entries (or entry `review_id`) whose person's counted answer to the item arrived
-    after the message behind the entry, with that answer: settling such an entry as a position
-    would put the older, unclear message's reading over what they said since. One query,
+    """The open entries (or entry `review_id`) whose person's counted answer to the item came
+    from a message read after the one behind the entry, with that answer: settling such an
+    entry as a position would put the older, unclear message's reading over what counts now.
+    "After" is the archive's order (the order the bot read and counted them), not the mails'
+    dates, which a sender's clock or a missing server date can put out of order. One query,
     through the standing answer, whatever the history."""
-    arrived = func.coalesce(Inbound.arrived_at, Inbound.fetched_at)
     query = (
         select(Review.id, Response)
-        .join(Inbound, col(Inbound.id) == col(Review.inbound_id))
         .join(
             Standing,
             and_(
@@ -96,7 +96,10 @@ def overtaken(s: Session, review_id: int | None = None) -> dict[int, Reply]:
             ),
         )
         .join(Response, col(Response.id) == col(Standing.counted_id))
-        .where(col(Review.resolved_at).is_(None), col(Response.received_at) > arrived)
+        .where(
+            col(Review.resolved_at).is_(None),
+            col(Response.inbound_id) > col(Review.inbound_id),
+        )
     )
     if review_id is not None:
         query = query.where(Review.id == review_id)

@@ -73,6 +73,7 @@ def sync_people(session: Session, settings: Settings) -> None:
                 "kind": PersonKind.SECRETARIAT,
                 "timezone": cfg.group.timezone,
                 "language": cfg.group.secretariat_language,
+                "salutation": "",
             },
         )
     for f in cfg.facilitators:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -94,6 +95,22 @@ def _for_reading(item: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     return shown
 
 
+# A meeting held longer ago than this without its record in the bot (kept elsewhere, say) is no
+# longer shown: the digest asks for the records still fresh enough to write.
+RECORD_WINDOW = timedelta(days=30)
+
+
+def unrecorded(
+    items: list[dict[str, Any]], now: datetime, names: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Meetings held in the last RECORD_WINDOW whose record is not sent (ToR 6.2.b)."""
+    return [
+        _for_reading(m, names)
+        for m in _open(items, "meeting", ("held",))
+        if not m.get("record") and (_at(m.get("ends_at")) or now) > now - RECORD_WINDOW
+    ]
+
+
 def content(sit: Situation) -> dict[str, Any]:
     """What the digest shows, from the overview the shell reads for it."""
     items: list[dict[str, Any]] = sit.overview.get("items", [])
@@ -108,8 +125,7 @@ def content(sit: Situation) -> dict[str, Any]:
         "rounds": shown("feedback", ("open",)),
         "actions": shown("action", ("open", "overdue")),
         "meetings": shown("meeting", ("scheduled",)),
-        # Held and not yet recorded: the record is the Secretariat's (ToR 6.2.b).
-        "unrecorded": [m for m in shown("meeting", ("held",)) if not m.get("record")],
+        "unrecorded": unrecorded(items, sit.now, names),
         "failing": sit.overview.get("failing", []),
         "review": sit.overview.get("review_queue", []),
     }
@@ -146,7 +162,7 @@ class ResolveCommand:
         number = mail.argument.strip().removeprefix("#")
         answer = fields.get("as", "").strip()
         problems = []
-        if not number.isdigit():
+        if not re.fullmatch(r"[0-9]{1,9}", number):
             problems.append("the subject names no review entry: write 'RESOLVE: 4'")
         if not answer:
             problems.append(

@@ -127,7 +127,7 @@ def test_restore_refuses_a_backup_of_a_newer_release_or_of_another_database(
     assert "9999_from_the_future" in _refused(bot, newer)
     assert "a newer release made it" in _refused(bot, newer)
     assert "is not a cgbot database (no table inbound, item, outbox)" in _refused(bot, foreign)
-    unreadable = "pg_restore failed" if bot.on_postgres else f"{garbage} is not a SQLite database"
-    assert unreadable in _refused(bot, garbage)
+    unreadable = "pg_dump custom-format archive" if bot.on_postgres else "readable SQLite database"
+    assert f"{garbage} is not a {unreadable}" in _refused(bot, garbage)  # naming the file
     assert [item["title"] for item in bot.status()["items"]] == ["Shortlist"]
     assert bot.sql("SELECT version_num FROM alembic_version") == [(head,)]

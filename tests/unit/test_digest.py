@@ -98,3 +98,27 @@ def test_a_meeting_held_without_its_record_is_in_the_digest_until_recorded(
     app.clock.jump_to(datetime(2026, 12, 3, 7, 1, tzinfo=UTC))
     app.run_due()
     assert "AWAITING THEIR RECORD" not in body(digests(app)[-1])
+
+
+def test_only_meetings_held_in_the_last_thirty_days_wait_for_their_record() -> None:
+    # A record kept elsewhere for an old meeting does not haunt every digest after an upgrade.
+    from bot.workflows.digest import unrecorded
+
+    def held(n: int, ended: datetime, record: object = None) -> dict[str, object]:
+        return {
+            "id": n,
+            "kind": "meeting",
+            "state": "held",
+            "title": f"M{n}",
+            "starts_at": (ended - timedelta(hours=2)).isoformat(),
+            "ends_at": ended.isoformat(),
+            "record": record,
+        }
+
+    now = datetime(2027, 2, 1, 7, tzinfo=UTC)
+    items = [
+        held(1, now - timedelta(days=31)),
+        held(2, now - timedelta(days=29)),
+        held(3, now - timedelta(days=2), record={"decisions": ["Agreed."]}),
+    ]
+    assert [m["id"] for m in unrecorded(items, now, {})] == [2]

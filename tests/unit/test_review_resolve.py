@@ -207,9 +207,9 @@ def test_an_entry_the_member_answered_since_is_not_resolved_over_their_answer(
     (listed,) = app.reviews()
     assert listed["answered_since"]["position"] == "object"
     assert app.review_detail(listed["id"])["answered_since"] == listed["answered_since"]
-    assert "(the member has answered since: `--as dismiss` settles it)" in _digest_text(app)
+    assert "(the member's answer since is what counts: dismiss the entry)" in _digest_text(app)
 
-    with pytest.raises(ValueError, match=r"answered OBJECT themselves on .*--as dismiss"):
+    with pytest.raises(ValueError, match=r"answer OBJECT of .* is what counts: dismiss the entry"):
         app.resolve_review(listed["id"], "AGREE", NOTE, "Marie Dupont")
     bruno = next(a for a in app.item_detail(item_id)["answers"] if a["email"] == EMAIL)
     assert (bruno["position"], bruno["status"]) == ("object", "counted")
@@ -229,7 +229,7 @@ def test_an_answer_older_than_the_unclear_message_does_not_overtake_it(tmp_path:
     (listed,) = app.reviews()
     assert listed["answered_since"] is None
     digest = _digest_text(app)
-    assert "REVIEW QUEUE (1)" in digest and "has answered since" not in digest
+    assert "REVIEW QUEUE (1)" in digest and "answer since" not in digest
     done = app.resolve_review(listed["id"], "OBJECT", NOTE, "Marie Dupont")
     assert done["position"] == "object"
     bruno = next(a for a in app.item_detail(item_id)["answers"] if a["email"] == EMAIL)
@@ -252,12 +252,12 @@ def test_the_cli_marks_an_entry_answered_since_and_refuses_to_resolve_it(tmp_pat
 
     listed = cgbot("review")
     assert "ambiguous*" in listed
-    assert "* answered since by the member themselves: `--as dismiss` settles it." in listed
+    assert "* the member's answer since is what counts: `--as dismiss` settles the entry." in listed
     shown = cgbot("review", "show", str(n))
-    assert "since   Bruno Carvalho answered OBJECT on 2026-12-02 15:00" in shown
+    assert "since   Bruno Carvalho's answer OBJECT of 2026-12-02 15:00 is what counts now" in shown
     assert f"cgbot review resolve {n} --as dismiss --note TEXT" in shown
     refused = cgbot("review", "resolve", str(n), "--as", "agree", code=2)
-    assert "Bruno Carvalho answered OBJECT themselves on 2026-12-02 15:00" in refused
+    assert "Bruno Carvalho's answer OBJECT of 2026-12-02 15:00 (Europe/London) came" in refused
 
 
 def _unclear_with_commands(tmp_path: Path) -> tuple[App, int, int]:
@@ -291,6 +291,37 @@ def test_the_secretariat_settles_an_entry_by_mail_as_on_the_command_line(
     said = _text(answer)
     assert "The entry is settled: AGREE is recorded" in said and f"[CG-{item_id}]" in said
     assert f"Mail sent to: {EMAIL}" in said
+    with session(app.engine) as s:
+        entry = s.exec(select(RegisterEntry).where(RegisterEntry.event == "review-resolved")).one()
+    command = _mails(app, "command")[0]  # the register names the mail that asked for it
+    assert entry.detail["command_sha256"] and entry.detail["by"].endswith("(by email)")
+    assert command.recipients == [SECRETARIAT]
+
+
+def test_a_settlement_by_mail_that_fails_midway_leaves_nothing_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The register entry comes last, after the reading, the standing, the entry's settling and
+    # Bruno's confirmation: refused there, none of them stays.
+    from bot.store import register
+    from tests.unit.test_ballot_console import _mails, _send, _text
+
+    app, item_id, n = _unclear_with_commands(tmp_path)
+    before = app.item_detail(item_id)
+    append = register.append
+
+    def refuse_the_settling(s: object, event: str, **kw: object) -> None:
+        if event == "review-resolved":
+            raise ValueError("the register refused it")
+        append(s, event, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(register, "append", refuse_the_settling)
+    assert _send(app, f"RESOLVE: {n}", "As: agree") == "processed"
+    assert "the register refused it" in _text(_mails(app, "command")[-1])
+    after = app.item_detail(item_id)
+    assert after["answers"] == before["answers"] and after["replies"] == before["replies"]
+    assert [r["id"] for r in app.reviews()] == [n]
+    assert [m.purpose for m in _mails_to(app, EMAIL)] == ["ballot", "clarify"]
 
 
 def test_a_settlement_by_mail_that_cannot_be_done_is_refused_and_changes_nothing(
@@ -302,10 +333,15 @@ def test_a_settlement_by_mail_that_cannot_be_done_is_refused_and_changes_nothing
     app.clock.jump_to(T0 + timedelta(days=1, hours=6))
     _reply(app, "Object. Para 3 must go.")
     for subject, body, why in (
-        (f"RESOLVE: {n}", "As: agree", "Bruno Carvalho answered OBJECT themselves"),
+        (
+            f"RESOLVE: {n}",
+            "As: agree",
+            "dismiss the entry instead (--as dismiss; by mail, As: dismiss)",
+        ),
         ("RESOLVE: 99", "As: agree", "no review entry 99"),
         (f"RESOLVE: {n}", "Agreed on the phone.", "says nothing to record"),
         ("RESOLVE: four", "As: dismiss", "names no review entry"),
+        ("RESOLVE: \u00b2", "As: dismiss", "names no review entry"),  # a digit, not a number
     ):
         assert _send(app, subject, body) == "processed"
         assert why in _text(_mails(app, "command")[-1]), subject

@@ -26,7 +26,7 @@ def _languages_and_salutations(text: str) -> str:
     given; Bruno in Portuguese; Amina stays in English."""
     text = text.replace(
         f'email = "{CHLOE}"\n',
-        f'email = "{CHLOE}"\nlanguage = "fr"\nsalutation = "Chère Madame Martin"\n',
+        f'email = "{CHLOE}"\nlanguage = "fr"\nsalutation = "Madame la Coprésidente"\n',
     )
     text = text.replace(f'email = "{DANIEL}"\n', f'email = "{DANIEL}"\nlanguage = "fr"\n')
     bruno = MEMBERS[1][1]
@@ -52,15 +52,15 @@ def test_each_member_is_addressed_as_configured_or_as_their_language_does(
     tmp_path: Path,
 ) -> None:
     openings = _openings(tmp_path)
-    assert openings[CHLOE][0] == "Chère Madame Martin,"
-    assert "<p>Chère Madame Martin,</p>" in openings[CHLOE][1]
+    assert openings[CHLOE][0] == "Madame la Coprésidente,"
+    assert "<p>Madame la Coprésidente,</p>" in openings[CHLOE][1]
     assert openings[DANIEL][0] == "Madame, Monsieur,"
     assert "<p>Madame, Monsieur,</p>" in openings[DANIEL][1]
     assert openings[MEMBERS[1][1]][0] == "Prezado(a) Bruno Carvalho,"
     assert openings[MEMBERS[0][1]][0] == "Dear Amina Diallo,"
     app = make_app(tmp_path, change=_languages_and_salutations)
     shown = {p["email"]: p["salutation"] for p in app.members()}
-    assert shown[CHLOE] == "Chère Madame Martin" and shown[DANIEL] == ""  # `cgbot members`
+    assert shown[CHLOE] == "Madame la Coprésidente" and shown[DANIEL] == ""  # `cgbot members`
 
 
 def test_a_salutation_is_one_printable_line(tmp_path: Path) -> None:
@@ -71,8 +71,9 @@ def test_a_salutation_is_one_printable_line(tmp_path: Path) -> None:
         )
 
     parse_config(configured('"  Dear Dr Martin  "'), tmp_path / "config.toml")
+    parse_config(configured('"Madame\u00a0la Coprésidente"'), tmp_path / "config.toml")
     for bad in ('"Dear Dr Martin\\nBcc: x@evil.example"', f'"{"x" * 121}"'):
-        with pytest.raises(ConfigError, match="salutation"):
+        with pytest.raises(ConfigError, match="salutation: '"):  # naming the value
             parse_config(configured(bad), tmp_path / "config.toml")
 
 

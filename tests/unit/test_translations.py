@@ -570,7 +570,9 @@ def test_the_answer_to_a_review_settled_by_mail_is_in_the_secretariats_language(
         "told": ["Ana Pérez"],
     }
     dismissed = {"item": None, "command": "RESOLVE: 5", "action": "dismissed", "told": []}
-    for context, shown in ((resolved, "AGREE"), (dismissed, "cgbot review")):
+    agree = RULES.positions["agree"]
+    label = agree.labels.get(language, agree.label)  # AGREE, D'ACCORD, DE ACUERDO, CONCORDO
+    for context, shown in ((resolved, label), (dismissed, "cgbot review")):
         out = Renderer().render("common/command_done", {**base, **context}, language)
         assert shown in out.text and shown in visible(out.html), (language, context["action"])
         assert context["command"] in out.text

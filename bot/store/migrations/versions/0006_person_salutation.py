@@ -1,5 +1,5 @@
-"""How mail to a person opens ("Chère Madame Martin"), from the configuration; empty for the
-language's own opening.
+"""How mail to a person opens ("Madame la Coprésidente"), from the configuration; empty for
+the language's own opening.
 
 Revision ID: 0006
 """
