@@ -242,24 +242,12 @@ class Enactor:
         try:
             done = self.act(s, effect.item_id, effect.action, effect.args, sit, cause)
         except ValueError as exc:
-            why = {"subject": command, "problems": [str(exc)], "zone": sit.zone}
-            refused = Mail(
-                "common/command_refused", (effect.by,), "command", why, reply_to=effect.reply_to
-            )
-            self.queue_mail(s, refused, sit, cause)
+            self._refuse_command(s, effect, command, str(exc), sit, cause)
             return
         item = repo.item(s, effect.item_id)
         told = _told(done, effect.by)
         ctx = {"item": item, "command": command, "action": effect.action, "told": told}
-        answer = Mail(
-            "common/command_done",
-            (effect.by,),
-            "command",
-            ctx,
-            effect.item_id,
-            reply_to=effect.reply_to,
-        )
-        self.queue_mail(s, answer, sit, cause)
+        self._answer_command(s, effect, "common/command_done", ctx, effect.item_id, sit, cause)
 
     def _settle_by_mail(self, s: Session, effect: Settle, sit: Situation, cause: Cause) -> None:
         """`RESOLVE: N` by mail: the entry settled as the console does, the sender answered."""
@@ -279,11 +267,7 @@ class Enactor:
                     command_sha256=cause.message_sha256,
                 )
         except ValueError as exc:
-            why = {"subject": effect.command, "problems": [str(exc)], "zone": sit.zone}
-            refused = Mail(
-                "common/command_refused", (effect.by,), "command", why, reply_to=effect.reply_to
-            )
-            self.queue_mail(s, refused, sit, cause)
+            self._refuse_command(s, effect, effect.command, str(exc), sit, cause)
             return
         item = repo.item(s, done["item_id"]) if done["item_id"] else None
         ctx = {
@@ -293,14 +277,27 @@ class Enactor:
             "position": done["position"],
             "told": done["mailed"],
         }
-        answer = Mail(
-            "common/command_done",
-            (effect.by,),
-            "command",
-            ctx,
-            item.id if item else None,
-            reply_to=effect.reply_to,
-        )
+        item_id = item.id if item else None
+        self._answer_command(s, effect, "common/command_done", ctx, item_id, sit, cause)
+
+    def _refuse_command(
+        self, s: Session, effect: Act | Settle, command: str, why: str, sit: Situation, cause: Cause
+    ) -> None:
+        ctx = {"subject": command, "problems": [why], "zone": sit.zone}
+        self._answer_command(s, effect, "common/command_refused", ctx, None, sit, cause)
+
+    def _answer_command(
+        self,
+        s: Session,
+        effect: Act | Settle,
+        template: str,
+        ctx: dict[str, Any],
+        item_id: int | None,
+        sit: Situation,
+        cause: Cause,
+    ) -> None:
+        """An email command's sender is answered in the command's thread: done, or why not."""
+        answer = Mail(template, (effect.by,), "command", ctx, item_id, reply_to=effect.reply_to)
         self.queue_mail(s, answer, sit, cause)
 
     @staticmethod
