@@ -186,6 +186,12 @@ def _reply(app: App, words: str) -> None:
     assert app.handle(Fetched("test", raw)) == "processed"
 
 
+def _objects_since(app: App) -> None:
+    """Bruno, whose hedged reply is in review, objects plainly six hours later."""
+    app.clock.jump_to(T0 + timedelta(days=1, hours=6))
+    _reply(app, "Object. Para 3 must go.")
+
+
 def _digest_text(app: App) -> str:
     from tests.unit.test_digest import body, digests
 
@@ -202,8 +208,7 @@ def test_an_entry_the_member_answered_since_is_not_resolved_over_their_answer(
     # Bruno sent since (the standing read AGREE): refused, and the entry says why everywhere
     # the Secretariat reads it; dismissing it settles it.
     app, item_id, _ = _unclear(tmp_path)
-    app.clock.jump_to(T0 + timedelta(days=1, hours=6))
-    _reply(app, "Object. Para 3 must go.")
+    _objects_since(app)
     (listed,) = app.reviews()
     assert listed["answered_since"]["position"] == "object"
     assert app.review_detail(listed["id"])["answered_since"] == listed["answered_since"]
@@ -238,8 +243,7 @@ def test_an_answer_older_than_the_unclear_message_does_not_overtake_it(tmp_path:
 
 def test_the_cli_marks_an_entry_answered_since_and_refuses_to_resolve_it(tmp_path: Path) -> None:
     app, _, _ = _unclear(tmp_path)
-    app.clock.jump_to(T0 + timedelta(days=1, hours=6))
-    _reply(app, "Object. Para 3 must go.")
+    _objects_since(app)
     config = tmp_path / "config.toml"
     config.write_text(config_text(1, "u", "p", 1, tmp_path / "cg.db"))
     config.chmod(0o600)
@@ -330,8 +334,7 @@ def test_a_settlement_by_mail_that_cannot_be_done_is_refused_and_changes_nothing
     from tests.unit.test_ballot_console import _mails, _send, _text
 
     app, item_id, n = _unclear_with_commands(tmp_path)
-    app.clock.jump_to(T0 + timedelta(days=1, hours=6))
-    _reply(app, "Object. Para 3 must go.")
+    _objects_since(app)
     for subject, body, why in (
         (
             f"RESOLVE: {n}",
