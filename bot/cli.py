@@ -527,7 +527,7 @@ def review_show(obj: Context, number: int, as_json: bool) -> None:
             ("person", fmt.person(entry["person_name"], entry["person_email"])),
             ("when", fmt.when(entry["at"], zone, with_zone=True)),
             ("why", entry["detail"] or "-"),
-            *_answered_since(entry, zone),
+            *_answered_since(app, entry, zone),
         ],
         out.line,
     )
@@ -562,13 +562,12 @@ def review_show(obj: Context, number: int, as_json: bool) -> None:
         out.line(f"Settle it: cgbot review resolve {entry['id']} --as {answer} --note TEXT")
 
 
-def _answered_since(entry: dict[str, Any], zone: str) -> list[tuple[str, str]]:
+def _answered_since(app: App, entry: dict[str, Any], zone: str) -> list[tuple[str, str]]:
     """The line that says the member answered after the message behind an open entry."""
     since = entry["answered_since"]
     if not since:
         return []
-    when = fmt.when(since["at"], zone)
-    answer = f"{(since['position'] or '').upper()} of {when}"
+    answer = f"{_position(app, since['position'])} of {fmt.when(since['at'], zone)}"
     return [("since", f"{entry['person_name']}'s answer {answer} is what counts now")]
 
 

@@ -266,9 +266,11 @@ def resolve(
         if since is not None:
             person = s.get(Person, row.person_id)
             when = since.at.astimezone(ZoneInfo(sit.zone))
+            kept = sit.rules.positions.get(since.position or "")
             raise ValueError(
                 f"review entry {n}: {person.name if person else 'the member'}'s answer "
-                f"{(since.position or '').upper()} of {when:%Y-%m-%d %H:%M} ({sit.zone}) came "
+                f"{kept.label if kept else since.position} of {when:%Y-%m-%d %H:%M} "
+                f"({sit.zone}) came "
                 "after the message behind this entry and is what counts: dismiss the entry "
                 "instead (--as dismiss; by mail, As: dismiss)"
             )
