@@ -20,7 +20,8 @@ _LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pl", "sv", "da", "cs", "ja", 
 _LEAD = r"(?:On|Le|El|Em|Am|Il|Op|W dniu|Den|Dne|På|Il giorno|Στις|Dana)\b"
 _VERB = (
     r"(?:wrote|a écrit|a ecrit|escribió|escribio|escreveu|schrieb|ha scritto|scrisse|schreef|"
-    r"napisał|napisal|skrev|napsal|kirjoitti|написал|написала|написав|пишет|έγραψε|je napisao)"
+    r"napisał|napisal|skrev|napsal|kirjoitti|написал|написала|написав|пишет|пише|έγραψε|"
+    r"je napisao|a scris|va escriure|yazdı|írta)"
 )
 _WROTE = re.compile(
     rf"^{_LEAD}.{{0,300}}?{_VERB}(?:\s*:?\s*$|\b.{{0,200}}:\s*$)", re.IGNORECASE | re.DOTALL
@@ -31,9 +32,15 @@ _DATED_ADDRESS = re.compile(
 )
 # "<date> ... <verb>:" with no lead word ("tir. 18. apr. 2017 kl. 13:09 skrev X <x@y>:").
 _DATED_VERB = re.compile(rf"^(?=.{{0,300}}\d).{{0,300}}{_VERB}\b.{{0,200}}:\s*$", re.IGNORECASE)
+# "<name> <address> <verb>...:" with neither lead word nor date ("Jan <jan@x.org> schrieb:").
+_ADDRESS_VERB = re.compile(
+    rf"^.{{0,200}}<[\w.+-]+@[\w-]+(?:\.[\w-]+)+>\s*{_VERB}\b.{{0,200}}:\s*$", re.IGNORECASE
+)
+_ADDRESS = re.compile(r"<[\w.+-]+@[\w-]+(?:\.[\w-]+)+>")
 _DASHED_WROTE = re.compile(rf"^\s*-{{2,}}\s*{_LEAD}.*{_VERB}\s*-{{2,}}\s*$", re.IGNORECASE)
-# "-----Original Message-----", "-------- Oprindelig besked --------", ... in any language.
-_ORIGINAL = re.compile(r"^\s*-{3,}\s*[^\W\d][^-]{2,40}?\s*-{3,}\s*$")
+# "-----Original Message-----", "-------- Oprindelig besked --------", ... in any language, in
+# bold when it came from HTML ("*-------- Original Message --------*").
+_ORIGINAL = re.compile(r"^\s*\*?-{3,}\s*[^\W\d][^-]{2,40}?\s*-{3,}\*?\s*$")
 # The fields of an Outlook-style header block, in the languages mail clients write them.
 _FIELD = re.compile(
     r"^\s*\**(?:From|De|Von|Da|Van|Od|Från|Fra|Message du|Sent|Date|To|Subject|Envoyé(?: le)?|"
@@ -51,6 +58,8 @@ _MOBILE = re.compile(
     r"Verzonden vanaf|Skickat från|Sendt fra)\b[^,;.!?]{0,60}(?:<[^>\s]{0,120}>)?\s*$",
     re.IGNORECASE,
 )
+# The mark that mail-tracking add-ons for Gmail (Streak, Mailtrack) put on a line of its own.
+_TRACKER = "\u1427"
 _SIG_DASHES = re.compile(r"^--\s*$")
 _DASH_NAME = re.compile(r"^-[^\W\d][\w.'’ -]{0,40}$")  # "-Abhishek Kona" (a list item has a space)
 # A closing formula, after which only a few short lines (name, title) may follow.
@@ -87,7 +96,9 @@ def _header_at(lines: list[str], i: int) -> int:
     if _outlook_header_at(lines, i):
         return 1
     first = lines[i].strip()
-    if not first or first[-1] in ".!?":  # a header does not start with a finished sentence
+    # A header does not start with a finished sentence, unless the line names an address and
+    # breaks after a date's abbreviation ("Max <max@x.de> schrieb am Fr., 28." / "Apr. 2017 ...").
+    if not first or (first[-1] in ".!?" and not _ADDRESS.search(first)):
         return 0
     for span in (1, 2, 3):
         part = [s.strip() for s in lines[i : i + span]]
@@ -95,8 +106,10 @@ def _header_at(lines: list[str], i: int) -> int:
             break
         joined = " ".join(part)
         dated = any(c.isdigit() for c in first)
-        if _WROTE.match(joined) or (
-            dated and (_DATED_ADDRESS.match(joined) or _DATED_VERB.match(joined))
+        if (
+            _WROTE.match(joined)
+            or _ADDRESS_VERB.match(joined)
+            or (dated and (_DATED_ADDRESS.match(joined) or _DATED_VERB.match(joined)))
         ):
             return span
     return 0
@@ -196,6 +209,7 @@ def _library_trim(text: str) -> str:
 def extract_reply(text: str) -> str:
     """The new text of a reply, as the member wrote it."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = [ln for ln in lines if ln.strip() != _TRACKER]
     lines = _drop_footer(_cut_at_quote(lines))
     own = "\n".join(lines).strip()
     if not own:
