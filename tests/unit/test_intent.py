@@ -244,6 +244,35 @@ def test_german_italian_and_dutch_as_members_write_them(
     assert read_position(text, rules).position == position
 
 
+COMMITTEE_REGISTER = [
+    # How governance members write a position: "in favour", "endorse", "nothing to object", and
+    # the negations of the words of support, in English, French, Spanish and Portuguese. Before
+    # these phrases they went to review as unclear ("no position word" or "negated").
+    ("I am in favour.", "agree"),
+    ("Not in favour.", "object"),
+    ("I endorse the draft.", "agree"),
+    ("I cannot endorse this draft.", "object"),
+    ("Je soutiens la proposition.", "agree"),
+    ("Je ne soutiens pas.", "object"),
+    ("Je ne peux pas soutenir cette proposition.", "object"),
+    ("Je n'approuve pas.", "object"),
+    ("Rien à objecter.", "agree"),
+    ("Nada que objetar.", "agree"),
+    ("No estoy a favor.", "object"),
+    ("Estoy a favor.", "agree"),
+    ("Nada a opor.", "agree"),
+    ("Não estou de acordo.", "object"),
+    ("Não sou a favor.", "object"),
+]
+
+
+@pytest.mark.parametrize(("text", "position"), COMMITTEE_REGISTER)
+def test_the_committees_register_for_support_and_its_negation(
+    rules: Rules, text: str, position: str
+) -> None:
+    assert read_position(text, rules).position == position
+
+
 FALSE_FRIENDS = [
     # (why it must not be counted, text)
     ("'No' before a noun negates it", "No strong view."),
