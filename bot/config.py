@@ -220,6 +220,9 @@ class SecurityConfig(_Strict):
     secret_env: str | None = None
     secret_file: str | None = None
     trusted_authserv_ids: list[str] = []  # receiving servers whose Authentication-Results count
+    # Domains whose ARC seal (the d= of ARC-Seal) vouches for the DMARC result in their
+    # ARC-Authentication-Results: "microsoft.com" for a mailbox at Exchange Online.
+    trusted_arc_sealers: list[str] = []
     # When a Secretariat command takes effect: "unless-verified" (at once when DKIM or an aligned
     # DMARC pass proves the sender, else after the Secretariat answers a confirmation request)
     # or "always" (every command waits for that answer).

@@ -87,6 +87,7 @@ class World:
     series: tuple[MeetingSeries, ...] = ()  # the group's regular meetings
     sender_address: str = ""
     dkim_dns: DkimDns | None = None  # DKIM keys the shell fetched for this message (name -> key)
+    trusted_arc_sealers: frozenset[str] = frozenset()  # whose ARC seals vouch for DMARC
 
     def person(self, address: str) -> PersonView | None:
         """Who writes from `address`: case, quotes, a trailing dot and +tags set aside."""
@@ -278,7 +279,9 @@ def proven_sender(insp: Inspection, world: World) -> str | None:
     if address != msg.from_addr:
         raise AmbiguousSender(detail=f"From reads as {address} and as {msg.from_addr}")
     keys = world.dkim_dns or _no_keys  # fetched by the shell beforehand: no DNS from here
-    proof = verify_sender(insp.raw, address, world.trusted_authserv_ids, keys)
+    proof = verify_sender(
+        insp.raw, address, world.trusted_authserv_ids, keys, world.trusted_arc_sealers
+    )
     return proof.how if proof.verified else None
 
 

@@ -89,6 +89,7 @@ class App:
             rules=self.rules,
             now=self.clock.now(),
             trusted_authserv_ids=frozenset(a.lower() for a in cfg.security.trusted_authserv_ids),
+            trusted_arc_sealers=frozenset(d.lower() for d in cfg.security.trusted_arc_sealers),
             own_addresses=frozenset({cfg.smtp.from_address.lower()}),
             people=repo.directory(s, self._aliases),
             registry=self.registry,

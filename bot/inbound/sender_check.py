@@ -216,9 +216,10 @@ def _lexical_id(value: str) -> str:
     return head[0].lower() if head else ""
 
 
-def _dmarc_verdict(header: Any, domain: str) -> Verification:
-    """What the trusted server's DMARC result proves about the From domain."""
-    server = str(header.authserv_id)
+def _dmarc_verdict(header: Any, domain: str, sealer: str = "") -> Verification:
+    """What the trusted server's DMARC result proves about the From domain (`sealer`: the
+    domain whose ARC seal vouches for the result, when it came in an ARC set)."""
+    server = str(header.authserv_id) + (f", sealed by {sealer}" if sealer else "")
     results = [r for r in header.results if str(r.method).lower() == "dmarc"]
     if not results:
         seen = ", ".join(f"{r.method}={r.result}" for r in header.results) or "none"
@@ -350,13 +351,69 @@ def _by_dkim(raw: bytes, from_addr: str, dkim_dns: DkimDns | None) -> Verificati
     return Verification(False, "; ".join(reasons))
 
 
+def _top_seal(raw: bytes) -> tuple[int, str] | None:
+    """The highest ARC-Seal's instance and sealing domain (d=), read before any DNS lookup."""
+    try:
+        checker: Any = dkim.DKIM(raw)
+    except dkim.DKIMException:
+        return None
+    seals = []
+    for name, value in checker.headers:
+        if name.strip().lower() != b"arc-seal":
+            continue
+        try:
+            tags = dkim.util.parse_tag_value(value)
+            seals.append((int(tags[b"i"]), tags[b"d"].decode("ascii", "replace").strip().lower()))
+        except (dkim.util.InvalidTagValueList, KeyError, ValueError):
+            return None
+    return max(seals) if seals else None
+
+
+def _aar_header(value: bytes) -> Any:
+    """An ARC-Authentication-Results value without its i= tag, parsed as Authentication-Results."""
+    text = _unfold(value.decode("utf-8", "replace")).strip()
+    return _authres(text.split(";", 1)[1] if ";" in text else "")
+
+
+def _by_arc(
+    raw: bytes, domain: str, sealers: frozenset[str], dkim_dns: DkimDns | None
+) -> Verification:
+    """DMARC as a trusted sealer found it: the newest ARC set, sealed by a domain the
+    configuration trusts (Exchange Online seals as microsoft.com, and writes its own
+    Authentication-Results with no authserv-id to trust), in a chain that validates."""
+    top = _top_seal(raw)
+    if top is None:
+        return Verification(False, "no ARC set")
+    instance, sealer = top
+    if sealer not in sealers:
+        return Verification(False, f"the newest ARC set (i={instance}) is sealed by {sealer}")
+    kwargs = {} if dkim_dns is None else {"dnsfunc": _lookup(dkim_dns)}
+    try:
+        cv, sets, reason = dkim.arc_verify(raw, **kwargs)
+    except Exception as exc:  # hostile ARC headers raise several types inside dkimpy
+        return Verification(False, f"the ARC chain cannot be read ({exc})")
+    if cv != b"pass":
+        return Verification(False, f"the ARC chain sealed by {sealer} does not validate ({reason})")
+    newest = [s for s in sets if s.get("instance") == instance]
+    if len(newest) != 1 or newest[0].get("as-domain", b"").lower() != sealer.encode():
+        return Verification(False, f"the ARC set i={instance} is not the one {sealer} sealed")
+    header = _aar_header(newest[0].get("aar-value", b""))
+    if header is None:
+        return Verification(
+            False, f"the ARC-Authentication-Results sealed by {sealer} cannot be parsed"
+        )
+    return _dmarc_verdict(header, domain, sealer)
+
+
 def verify_sender(
     raw: bytes,
     from_addr: str,
     trusted_authserv_ids: frozenset[str],
     dkim_dns: DkimDns | None = None,
+    trusted_arc_sealers: frozenset[str] = frozenset(),
 ) -> Verification:
-    """Is `from_addr` proved to have sent `raw`? Trusted DMARC pass, else an aligned DKIM pass."""
+    """Is `from_addr` proved to have sent `raw`? Trusted DMARC pass (in the receiving server's
+    Authentication-Results, or in an ARC set a trusted domain sealed), else an aligned DKIM pass."""
     from_addr = from_addr.strip().lower()
     try:
         actual = single_from(raw)
@@ -367,10 +424,17 @@ def verify_sender(
             False, f"Not verified: the From header holds {actual}, not {from_addr}."
         )
     values = [_unfold(str(v)).strip() for v in _headers(raw).get_all("authentication-results", [])]
-    by_dmarc = _by_dmarc(values, actual.rpartition("@")[2], trusted_authserv_ids)
+    domain = actual.rpartition("@")[2]
+    by_dmarc = _by_dmarc(values, domain, trusted_authserv_ids)
     if by_dmarc.verified:
         return Verification(True, f"Verified: {by_dmarc.how}.")
+    reasons = [by_dmarc.how]
+    if trusted_arc_sealers:
+        by_arc = _by_arc(raw, domain, trusted_arc_sealers, dkim_dns)
+        if by_arc.verified:
+            return Verification(True, f"Verified: {by_arc.how}.")
+        reasons.append(by_arc.how)
     by_dkim = _by_dkim(raw, actual, dkim_dns)
     if by_dkim.verified:
         return Verification(True, f"Verified: {by_dkim.how}.")
-    return Verification(False, f"Not verified: {by_dmarc.how}; {by_dkim.how}.")
+    return Verification(False, f"Not verified: {'; '.join([*reasons, by_dkim.how])}.")

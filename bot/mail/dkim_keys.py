@@ -24,16 +24,19 @@ def _dns(name: bytes) -> bytes | None:
 
 
 def key_names(raw: bytes) -> list[bytes]:
-    """The DNS names of the keys the message's DKIM signatures point at (selector, domain)."""
+    """The DNS names of the keys the message's DKIM signatures and ARC sets point at (selector,
+    domain), each once."""
     try:
         headers = read_headers(raw)
     except Exception:
         return []
-    names = []
-    for value in headers.get_all("dkim-signature", [])[:MAX_SIGNATURES]:
-        tags = {k: v.strip() for k, v in _TAG.findall(re.sub(rb"\s+", b"", str(value).encode()))}
-        if tags.get(b"s") and tags.get(b"d"):
-            names.append(tags[b"s"] + b"._domainkey." + tags[b"d"] + b".")
+    names: list[bytes] = []
+    for field in ("dkim-signature", "arc-seal", "arc-message-signature"):
+        for value in headers.get_all(field, [])[:MAX_SIGNATURES]:
+            tags = dict(_TAG.findall(re.sub(rb"\s+", b"", str(value).encode())))
+            name = tags.get(b"s", b"") + b"._domainkey." + tags.get(b"d", b"") + b"."
+            if tags.get(b"s") and tags.get(b"d") and name not in names:
+                names.append(name)
     return names
 
 

@@ -30,3 +30,19 @@ def test_each_key_is_looked_up_once_through_the_given_resolver() -> None:
 
 def test_an_unsigned_message_asks_nothing() -> None:
     assert fetch(b"From: a@cg.example\r\n\r\nbody", lambda name: b"never") == {}
+
+
+def test_the_keys_of_arc_seals_and_message_signatures_are_named_each_once() -> None:
+    # A trusted sealer's ARC set is checked in the pure core too, with keys fetched here first.
+    sealed = (
+        b"ARC-Seal: i=2; cv=pass; a=rsa-sha256; d=microsoft.com; s=arcselector9901; b=x\r\n"
+        b"ARC-Message-Signature: i=2; a=rsa-sha256; d=microsoft.com;\r\n s=arcselector9901; "
+        b"h=from; bh=a; b=b\r\n"
+        b"ARC-Seal: i=1; cv=none; a=rsa-sha256; d=relay.example; s=r1; b=y\r\n" + SIGNED
+    )
+    assert key_names(sealed) == [
+        b"sel1._domainkey.cg.example.",
+        b"r2._domainkey.relay.example.",
+        b"arcselector9901._domainkey.microsoft.com.",
+        b"r1._domainkey.relay.example.",
+    ]

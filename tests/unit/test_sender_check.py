@@ -10,7 +10,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.inbound.sender_check import AmbiguousSender, _agreed, single_from, verify_sender
+from bot.inbound.sender_check import (
+    AmbiguousSender,
+    Verification,
+    _agreed,
+    single_from,
+    verify_sender,
+)
 
 SECRETARIAT = "secretariat@cg.example"
 TRUSTED = frozenset({"mx.cg.example"})
@@ -441,3 +447,91 @@ def test_dkim_signer_that_never_saw_the_from(signer: Signer) -> None:
     )
     result = verify_sender(bytes(sig) + raw, SECRETARIAT, TRUSTED, Dns(signer.dns_record))
     assert not result.verified and "another From header" in result.how
+
+
+# --- verify_sender: an ARC set sealed by a trusted domain (Exchange Online) -----------------
+
+SEALER = frozenset({"sealer.example"})
+EXCHANGE_AR = (
+    "spf=pass (sender IP is 192.0.2.7) smtp.mailfrom=cg.example; dkim=none (message not "
+    "signed) header.d=none;dmarc=pass action=none header.from=cg.example;compauth=pass reason=100"
+)
+
+
+def sealed(raw: bytes, signer: Signer, results: str, domain: bytes = b"sealer.example") -> bytes:
+    """`raw` as a receiving server passes it on: its own Authentication-Results (`results`, as
+    mx.sealer.example found them) copied into an ARC set it seals with the test key."""
+    server = b"mx." + domain
+    with_results = f"Authentication-Results: {server.decode()}; {results}\r\n".encode() + raw
+    arc = dkim.arc_sign(with_results, SELECTOR, domain, signer.private_pem, server)
+    return b"".join(arc) + with_results
+
+
+def by_arc(raw: bytes, signer: Signer) -> Verification:
+    return verify_sender(raw, SECRETARIAT, TRUSTED, Dns(signer.dns_record), SEALER)
+
+
+def test_dmarc_pass_in_an_arc_set_of_a_trusted_sealer_is_verified(signer: Signer) -> None:
+    # Exchange Online's own Authentication-Results has no authserv-id to trust (it opens with
+    # "spf=pass (sender IP is ...)"); the ARC set it seals as microsoft.com carries the verdict.
+    raw = sealed(mail(above=ar(EXCHANGE_AR)), signer, "dmarc=pass header.from=cg.example")
+    result = verify_sender(raw, SECRETARIAT, TRUSTED, Dns(signer.dns_record), SEALER)
+    assert result.verified, result.how
+    assert (
+        "DMARC passed for cg.example at mx.sealer.example, sealed by sealer.example" in result.how
+    )
+
+
+def test_an_arc_set_is_not_read_unless_its_sealer_is_trusted(signer: Signer) -> None:
+    raw = sealed(mail(), signer, "dmarc=pass header.from=cg.example")
+    dns = Dns(signer.dns_record)
+    assert not verify_sender(raw, SECRETARIAT, TRUSTED, dns).verified  # no sealer configured
+    other = verify_sender(raw, SECRETARIAT, TRUSTED, dns, frozenset({"microsoft.com"}))
+    assert not other.verified and "sealed by sealer.example" in other.how
+
+
+@pytest.mark.parametrize(
+    ("results", "why"),
+    [
+        ("dmarc=fail header.from=cg.example", "DMARC at mx.sealer.example, sealed by"),
+        ("dmarc=pass header.from=elsewhere.example", "not for cg.example"),
+        ("spf=pass smtp.mailfrom=cg.example; dkim=pass header.d=cg.example", "no DMARC"),
+    ],
+)
+def test_a_trusted_seal_proves_only_a_dmarc_pass_for_the_from_domain(
+    signer: Signer, results: str, why: str
+) -> None:
+    result = by_arc(sealed(mail(), signer, results), signer)
+    assert not result.verified and why in result.how
+
+
+def test_a_message_changed_after_sealing_is_not_verified(signer: Signer) -> None:
+    raw = sealed(mail(body="Close ballot CG-1 now."), signer, "dmarc=pass header.from=cg.example")
+    result = by_arc(raw.replace(b"CG-1 now", b"CG-2 now"), signer)
+    assert not result.verified and "does not validate" in result.how
+
+
+def test_a_seal_whose_key_cannot_be_had_is_not_verified(signer: Signer) -> None:
+    raw = sealed(mail(), signer, "dmarc=pass header.from=cg.example")
+    result = verify_sender(raw, SECRETARIAT, TRUSTED, lambda name: None, SEALER)
+    assert not result.verified and "does not validate" in result.how
+
+
+def test_a_sender_written_arc_set_under_the_trusted_one_does_not_count(signer: Signer) -> None:
+    # The sender seals its own "dmarc=pass" as the trusted domain's namesake with its own key;
+    # the trusted sealer's set on top (i=2) found DMARC failing, and only the newest counts.
+    forged = sealed(mail(), signer, "dmarc=pass header.from=cg.example", b"sender.example")
+    raw = sealed(forged, signer, "arc=pass; dmarc=fail header.from=cg.example")
+    assert b"ARC-Seal: i=2" in raw and b"d=sealer.example" in raw
+    result = verify_sender(
+        raw, SECRETARIAT, TRUSTED, Dns(signer.dns_record), SEALER | {"sender.example"}
+    )
+    assert not result.verified and "DMARC at mx.sealer.example" in result.how
+
+
+def test_an_unsealed_arc_authentication_results_on_top_is_not_read(signer: Signer) -> None:
+    raw = sealed(mail(), signer, "dmarc=fail header.from=cg.example")
+    forged = (
+        b"ARC-Authentication-Results: i=2; mx.sealer.example; dmarc=pass header.from=cg.example\r\n"
+    )
+    assert not by_arc(forged + raw, signer).verified

@@ -13,7 +13,11 @@ from email.parser import BytesParser
 from email.policy import default
 from email.utils import format_datetime, make_msgid
 
+import dkim
+import dkim.dnsplug
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlmodel import col, select
 
 from bot.app import App
@@ -148,6 +152,65 @@ def test_a_command_proven_by_an_aligned_dmarc_pass_is_carried_out_at_once(app: A
     assert app.handle(Fetched("test", raw)) == "processed"
     assert [b["title"] for b in ballots(app)] == ["Adopt the shortlist"]
     assert mailed_members(app) == MEMBER_ADDRESSES
+
+
+EXCHANGE_AR = (
+    "Authentication-Results: spf=pass (sender IP is 192.0.2.7) smtp.mailfrom=cg.example; "
+    "dkim=none (message not signed) header.d=none;dmarc=pass action=none header.from=cg.example"
+)
+
+
+@pytest.fixture(scope="module")
+def sealer_key() -> tuple[bytes, bytes]:
+    """A sealing key (PEM) and its DNS record, as the sealer would publish it."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    der = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return pem, b"v=DKIM1; k=rsa; p=" + base64.b64encode(der)
+
+
+@pytest.mark.parametrize("sealer_trusted", [True, False])
+def test_a_command_through_exchange_online_counts_by_its_trusted_arc_seal(
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    sealer_key: tuple[bytes, bytes],
+    sealer_trusted: bool,
+) -> None:
+    # Exchange Online's Authentication-Results has no authserv-id to trust; the ARC set it seals
+    # carries its DMARC verdict. The shell fetches the seal's key (here from a stub resolver).
+    pem, record = sealer_key
+    sealers = '["arc.example"]' if sealer_trusted else "[]"
+    app = make_app(
+        tmp_path_factory.mktemp("arc"),
+        change=lambda text: text + f"[security]\ntrusted_arc_sealers = {sealers}\n",
+    )
+    asked: list[bytes] = []
+
+    def resolver(name: bytes, timeout: float = 5) -> bytes | None:
+        asked.append(name)
+        return record if name == b"arc1._domainkey.arc.example." else None
+
+    monkeypatch.setattr(dkim.dnsplug, "get_txt", resolver)
+    received = (
+        "Authentication-Results: mx.arc.example; arc=none; dmarc=pass header.from=cg.example\n"
+        + EXCHANGE_AR
+        + "\n"
+    ).encode() + command("BALLOT: Adopt the shortlist")
+    raw = b"".join(dkim.arc_sign(received, b"arc1", b"arc.example", pem, b"mx.arc.example"))
+    assert app.handle(Fetched("test", raw + received)) == "processed"
+    assert b"arc1._domainkey.arc.example." in asked
+    if sealer_trusted:
+        assert [b["title"] for b in ballots(app)] == ["Adopt the shortlist"]
+        assert mailed_members(app) == MEMBER_ADDRESSES
+    else:  # the same mail, no sealer trusted: it waits for the Secretariat's OK
+        assert ballots(app) == [] and mailed_members(app) == set()
+        assert "reply OK" in mail_to(app, SECRETARIAT, "confirmation").subject
 
 
 def test_an_unproven_command_waits_for_the_secretariats_ok(
