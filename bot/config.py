@@ -223,6 +223,17 @@ class SecurityConfig(_Strict):
     # Domains whose ARC seal (the d= of ARC-Seal) vouches for the DMARC result in their
     # ARC-Authentication-Results: "microsoft.com" for a mailbox at Exchange Online.
     trusted_arc_sealers: list[str] = []
+
+    @field_validator("trusted_arc_sealers")
+    @classmethod
+    def _sealers(cls, values: list[str]) -> list[str]:
+        """Compared with an ARC-Seal's d= as written: a domain name, lower case, no final dot."""
+        domains = [value.strip().lower().rstrip(".") for value in values]
+        for value, domain in zip(values, domains, strict=True):
+            if not re.fullmatch(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+", domain):
+                raise ValueError(f"{value!r} is not a domain name, such as 'microsoft.com'")
+        return domains
+
     # When a Secretariat command takes effect: "unless-verified" (at once when DKIM or an aligned
     # DMARC pass proves the sender, else after the Secretariat answers a confirmation request)
     # or "always" (every command waits for that answer).

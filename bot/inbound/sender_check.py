@@ -219,7 +219,7 @@ def _lexical_id(value: str) -> str:
 def _dmarc_verdict(header: Any, domain: str, sealer: str = "") -> Verification:
     """What the trusted server's DMARC result proves about the From domain (`sealer`: the
     domain whose ARC seal vouches for the result, when it came in an ARC set)."""
-    server = str(header.authserv_id) + (f", sealed by {sealer}" if sealer else "")
+    server = str(header.authserv_id) + (f" (in the ARC set {sealer} sealed)" if sealer else "")
     results = [r for r in header.results if str(r.method).lower() == "dmarc"]
     if not results:
         seen = ", ".join(f"{r.method}={r.result}" for r in header.results) or "none"
@@ -351,22 +351,47 @@ def _by_dkim(raw: bytes, from_addr: str, dkim_dns: DkimDns | None) -> Verificati
     return Verification(False, "; ".join(reasons))
 
 
-def _top_seal(raw: bytes) -> tuple[int, str] | None:
-    """The highest ARC-Seal's instance and sealing domain (d=), read before any DNS lookup."""
+_ARC_FIELDS = (b"arc-seal", b"arc-message-signature", b"arc-authentication-results")
+_AAR_INSTANCE = re.compile(rb"^\s*i\s*=\s*(\d+)\s*;")
+
+
+def _own_instance(name: bytes, value: bytes) -> int | None:
+    """The i= an ARC header states as its own field (the tag list, or the AAR's leading i=)."""
+    if name.lower() == b"arc-authentication-results":
+        found = _AAR_INSTANCE.match(value)
+        return int(found.group(1)) if found else None
     try:
-        checker: Any = dkim.DKIM(raw)
-    except dkim.DKIMException:
+        return int(dkim.util.parse_tag_value(value)[b"i"])
+    except (dkim.util.InvalidTagValueList, KeyError, ValueError):
         return None
-    seals = []
-    for name, value in checker.headers:
-        if name.strip().lower() != b"arc-seal":
-            continue
-        try:
-            tags = dkim.util.parse_tag_value(value)
-            seals.append((int(tags[b"i"]), tags[b"d"].decode("ascii", "replace").strip().lower()))
-        except (dkim.util.InvalidTagValueList, KeyError, ValueError):
-            return None
-    return max(seals) if seals else None
+
+
+def _newest_seal(raw: bytes) -> tuple[int, str] | str:
+    """The newest ARC set's instance and sealing domain, as dkimpy numbers the sets, or why the
+    ARC headers cannot be read one way only (dkimpy takes the first "i=" it finds anywhere in a
+    header, so a header whose own i= tag says otherwise is refused, not read two ways)."""
+    try:
+        arc: Any = dkim.ARC(raw)
+        newest, numbered = arc.sorted_arc_headers()
+    except Exception as exc:  # hostile headers raise several types inside dkimpy
+        return f"the ARC headers cannot be read ({exc})"
+    if newest == 0:
+        return "no ARC set"
+    if len(numbered) != sum(name.strip().lower() in _ARC_FIELDS for name, _ in arc.headers):
+        return "an ARC header has no instance number"
+    sealers = []
+    for instance, (name, value) in numbered:
+        if _own_instance(name, value) != instance:
+            return f"an ARC header reads as instance {instance} and as another"
+        if name.lower() == b"arc-seal" and instance == newest:
+            try:
+                domain = dkim.util.parse_tag_value(value).get(b"d", b"")
+            except dkim.util.InvalidTagValueList:
+                return f"the ARC-Seal i={newest} cannot be read"
+            sealers.append(domain.decode("ascii", "replace").strip().lower())
+    if len(sealers) != 1:
+        return f"the ARC set i={newest} has {len(sealers)} seals"
+    return newest, sealers[0]
 
 
 def _aar_header(value: bytes) -> Any:
@@ -381,11 +406,11 @@ def _by_arc(
     """DMARC as a trusted sealer found it: the newest ARC set, sealed by a domain the
     configuration trusts (Exchange Online seals as microsoft.com, and writes its own
     Authentication-Results with no authserv-id to trust), in a chain that validates."""
-    top = _top_seal(raw)
-    if top is None:
-        return Verification(False, "no ARC set")
-    instance, sealer = top
-    if sealer not in sealers:
+    newest = _newest_seal(raw)
+    if isinstance(newest, str):
+        return Verification(False, newest)
+    instance, sealer = newest
+    if sealer not in sealers:  # refused before any DNS lookup
         return Verification(False, f"the newest ARC set (i={instance}) is sealed by {sealer}")
     kwargs = {} if dkim_dns is None else {"dnsfunc": _lookup(dkim_dns)}
     try:
@@ -394,10 +419,10 @@ def _by_arc(
         return Verification(False, f"the ARC chain cannot be read ({exc})")
     if cv != b"pass":
         return Verification(False, f"the ARC chain sealed by {sealer} does not validate ({reason})")
-    newest = [s for s in sets if s.get("instance") == instance]
-    if len(newest) != 1 or newest[0].get("as-domain", b"").lower() != sealer.encode():
+    top = sets[0]  # dkimpy lists the sets newest first, and checked the newest one's signature
+    if top.get("instance") != instance or top.get("as-domain", b"").lower() != sealer.encode():
         return Verification(False, f"the ARC set i={instance} is not the one {sealer} sealed")
-    header = _aar_header(newest[0].get("aar-value", b""))
+    header = _aar_header(top.get("aar-value", b""))
     if header is None:
         return Verification(
             False, f"the ARC-Authentication-Results sealed by {sealer} cannot be parsed"

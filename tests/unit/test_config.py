@@ -55,6 +55,17 @@ def test_two_password_sources_are_refused(tmp_path: Path) -> None:
         parse_config(text, tmp_path / "config.toml")
 
 
+def test_trusted_arc_sealers_are_domain_names_compared_as_written(tmp_path: Path) -> None:
+    base = config_text(1, "u", "p", 1, tmp_path / "db")
+    ok = parse_config(
+        base + '[security]\ntrusted_arc_sealers = ["Microsoft.COM."]\n', tmp_path / "c"
+    )
+    assert ok.model.security.trusted_arc_sealers == ["microsoft.com"]
+    bad = base + '[security]\ntrusted_arc_sealers = ["mx.microsoft.com 1"]\n'
+    with pytest.raises(ConfigError, match=r"trusted_arc_sealers.*'mx.microsoft.com 1'"):
+        parse_config(bad, tmp_path / "config.toml")
+
+
 def test_shipped_rules_encode_the_terms_of_reference() -> None:
     rules = load_rules(resolve_rules_path("ciwp-coordination-group"))
     assert {(s.role, s.count) for s in rules.composition} == {

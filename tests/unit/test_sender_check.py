@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from dataclasses import dataclass
 
 import dkim
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from dkim.canonicalization import CanonicalizationPolicy
+from dkim.crypto import parse_pem_private_key
 
 from bot.inbound.sender_check import (
     AmbiguousSender,
@@ -478,7 +481,8 @@ def test_dmarc_pass_in_an_arc_set_of_a_trusted_sealer_is_verified(signer: Signer
     result = verify_sender(raw, SECRETARIAT, TRUSTED, Dns(signer.dns_record), SEALER)
     assert result.verified, result.how
     assert (
-        "DMARC passed for cg.example at mx.sealer.example, sealed by sealer.example" in result.how
+        "DMARC passed for cg.example at mx.sealer.example (in the ARC set sealer.example sealed)"
+        in result.how
     )
 
 
@@ -493,7 +497,7 @@ def test_an_arc_set_is_not_read_unless_its_sealer_is_trusted(signer: Signer) -> 
 @pytest.mark.parametrize(
     ("results", "why"),
     [
-        ("dmarc=fail header.from=cg.example", "DMARC at mx.sealer.example, sealed by"),
+        ("dmarc=fail header.from=cg.example", "sealer.example sealed) says fail"),
         ("dmarc=pass header.from=elsewhere.example", "not for cg.example"),
         ("spf=pass smtp.mailfrom=cg.example; dkim=pass header.d=cg.example", "no DMARC"),
     ],
@@ -518,15 +522,15 @@ def test_a_seal_whose_key_cannot_be_had_is_not_verified(signer: Signer) -> None:
 
 
 def test_a_sender_written_arc_set_under_the_trusted_one_does_not_count(signer: Signer) -> None:
-    # The sender seals its own "dmarc=pass" as the trusted domain's namesake with its own key;
-    # the trusted sealer's set on top (i=2) found DMARC failing, and only the newest counts.
+    # An older set says dmarc=pass (sealed by sender.example, trusted here too); the newest set,
+    # sealed by sealer.example, found DMARC failing: only the newest counts.
     forged = sealed(mail(), signer, "dmarc=pass header.from=cg.example", b"sender.example")
     raw = sealed(forged, signer, "arc=pass; dmarc=fail header.from=cg.example")
     assert b"ARC-Seal: i=2" in raw and b"d=sealer.example" in raw
     result = verify_sender(
         raw, SECRETARIAT, TRUSTED, Dns(signer.dns_record), SEALER | {"sender.example"}
     )
-    assert not result.verified and "DMARC at mx.sealer.example" in result.how
+    assert not result.verified and "mx.sealer.example (in the ARC set" in result.how
 
 
 def test_an_unsealed_arc_authentication_results_on_top_is_not_read(signer: Signer) -> None:
@@ -534,4 +538,45 @@ def test_an_unsealed_arc_authentication_results_on_top_is_not_read(signer: Signe
     forged = (
         b"ARC-Authentication-Results: i=2; mx.sealer.example; dmarc=pass header.from=cg.example\r\n"
     )
-    assert not by_arc(forged + raw, signer).verified
+    result = by_arc(forged + raw, signer)
+    assert not result.verified and "the ARC set i=2 has 0 seals" in result.how
+
+
+def _seal_reading_two_ways(raw: bytes, pem: bytes, domain: bytes) -> bytes:
+    """`raw` under a set that dkimpy numbers 2 (the first "i=" it finds: in "xi=2") while its
+    own i= tag says 0, sealed with the sender's own key (a review found this)."""
+    with_ar = f"Authentication-Results: mx.{domain.decode()}; arc=pass\r\n".encode() + raw
+    made = dkim.arc_sign(with_ar, SELECTOR, domain, pem, b"mx." + domain)
+    aar, ams = (next(h for h in made if h.startswith(n)) for n in (b"ARC-Auth", b"ARC-Mess"))
+    base = aar + ams + with_ar
+    arc = dkim.ARC(base)
+    arc.hasher = hashlib.sha256
+    tags = [(b"xi", b"2"), (b"i", b"0"), (b"cv", b"pass"), (b"a", b"rsa-sha256")]
+    tags += [(b"d", domain), (b"s", SELECTOR), (b"b", b"0" * 60)]
+    signed_fields = [b"arc-authentication-results", b"arc-message-signature", b"arc-seal"] * 2
+    value = arc.gen_header(
+        tags,
+        signed_fields[:-1],
+        CanonicalizationPolicy.from_c_value(b"relaxed/relaxed"),
+        b"ARC-Seal",
+        parse_pem_private_key(pem),
+    )
+    return b"ARC-Seal: " + value + base
+
+
+def test_a_set_numbered_one_way_by_dkimpy_and_another_by_its_tag_is_refused(
+    signer: Signer,
+) -> None:
+    # A genuine mail of the Secretariat, sealed with dmarc=pass by the trusted sealer, then
+    # rewritten into a command under the sender's own set. dkimpy validates the chain (the
+    # sender's set is the newest to it, and the sender's signature is good); read by its i=
+    # tag, the trusted set would look newest and its old "dmarc=pass" would be believed.
+    genuine = sealed(
+        mail(body="Thank you for your note."), signer, "dmarc=pass header.from=cg.example"
+    )
+    rewritten = genuine.replace(b"Thank you for your note.", b"Open the ballot.")
+    attack = _seal_reading_two_ways(rewritten, signer.private_pem, b"sender.example")
+    dns = Dns(signer.dns_record)
+    assert dkim.arc_verify(attack, dnsfunc=lambda name, timeout=5: dns(name))[0] == b"pass"
+    result = verify_sender(attack, SECRETARIAT, TRUSTED, dns, SEALER)
+    assert not result.verified and "reads as instance 2 and as another" in result.how
