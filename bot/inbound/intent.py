@@ -291,8 +291,11 @@ def _spoken(hedge: _Phrase, hits: Sequence[_Hit], lex: _Lexicon) -> bool:
 
 
 def _negated(toks: Sequence[_Token], hit: _Hit, lex: _Lexicon, taken: set[int]) -> bool:
-    """A negator among the three words before: 'I can't say I agree', 'sans veto' aside."""
-    return _find(toks, lex.negators, hit.start - 3, hit.start, taken) is not None
+    """A negator among the three words before, in the same clause: 'I can't say I agree', 'sans
+    veto' aside, and not the 'nothing' of 'Nothing to add, I agree'."""
+    lo = max(hit.start - 3, 0)
+    lo = max([i + 1 for i in range(lo, hit.start) if toks[i].clause_end], default=lo)
+    return _find(toks, lex.negators, lo, hit.start, taken) is not None
 
 
 def _negated_after(toks: Sequence[_Token], hit: _Hit, lex: _Lexicon, taken: set[int]) -> bool:
@@ -310,6 +313,22 @@ def _negated_after(toks: Sequence[_Token], hit: _Hit, lex: _Lexicon, taken: set[
         i not in taken and any(_at(toks, i, neg) for neg in lex.negators.get(toks[i].text, ()))
         for i in opens
     )
+
+
+def _negated_objection(toks: Sequence[_Token], hits: Sequence[_Hit], lex: _Lexicon) -> _Hit | None:
+    """An objection word after a phrase that holds its own negator, in the same clause: 'Não
+    estou de acordo com a objeção', 'I cannot support the veto' say the opposite of OBJECT.
+    ('I don't agree and I object' goes to review with them: the words cannot tell them apart.)"""
+    for first in hits:
+        if _find(toks, lex.negators, first.start, first.end) is None:
+            continue
+        end = next(
+            (i + 1 for i in range(first.end - 1, len(toks)) if toks[i].clause_end), len(toks)
+        )
+        later = [h for h in hits if first.end <= h.start and h.end <= end and h.objection]
+        if later:
+            return later[0]
+    return None
 
 
 def _is_greeting(toks: Sequence[_Token], lex: _Lexicon, tail: int = _GREETING_TAIL) -> bool:
@@ -427,6 +446,9 @@ def _doubt(
     positions = sorted({h.position for h in hits})
     if len(positions) > 1:
         return _Doubt("several", f"the answer names {positions}")
+    twice = _negated_objection(toks, hits, lex)
+    if twice is not None:
+        return _Doubt("negated", f"'{twice.phrase}' is negated", twice.phrase)
     position = positions[0]
     negator = next((h for h in hits if _negated_after(toks, h, lex, taken)), None)
     if negator is not None:

@@ -32,11 +32,15 @@ _DATED_ADDRESS = re.compile(
 )
 # "<date> ... <verb>:" with no lead word ("tir. 18. apr. 2017 kl. 13:09 skrev X <x@y>:").
 _DATED_VERB = re.compile(rf"^(?=.{{0,300}}\d).{{0,300}}{_VERB}\b.{{0,200}}:\s*$", re.IGNORECASE)
-# "<name> <address> <verb>...:" with neither lead word nor date ("Jan <jan@x.org> schrieb:").
+# "<name> <address> <verb>" opening a line, as clients write it, not a sentence naming someone:
+# a short name with no sentence punctuation, the address in angle brackets, the verb at once.
+_NAME_ADDRESS_VERB = rf"^[^,;:!?<>]{{0,80}}<[\w.+-]+@[\w-]+(?:\.[\w-]+)+>\s*{_VERB}\b"
+_OPENS_AS_HEADER = re.compile(_NAME_ADDRESS_VERB, re.IGNORECASE)
+# ... then ":" at once ("Jan <jan@x.org> schrieb:"), or a date before it ("schrieb am Fr., 28.
+# Apr. 2017 um 11:53 Uhr:"); "wrote that she agrees, but I object:" is the writer's sentence.
 _ADDRESS_VERB = re.compile(
-    rf"^.{{0,200}}<[\w.+-]+@[\w-]+(?:\.[\w-]+)+>\s*{_VERB}\b.{{0,200}}:\s*$", re.IGNORECASE
+    rf"{_NAME_ADDRESS_VERB}(?:\s*|[^:]{{0,80}}\d[^:]{{0,80}}):\s*$", re.IGNORECASE
 )
-_ADDRESS = re.compile(r"<[\w.+-]+@[\w-]+(?:\.[\w-]+)+>")
 _DASHED_WROTE = re.compile(rf"^\s*-{{2,}}\s*{_LEAD}.*{_VERB}\s*-{{2,}}\s*$", re.IGNORECASE)
 # "-----Original Message-----", "-------- Oprindelig besked --------", ... in any language, in
 # bold when it came from HTML ("*-------- Original Message --------*").
@@ -96,9 +100,9 @@ def _header_at(lines: list[str], i: int) -> int:
     if _outlook_header_at(lines, i):
         return 1
     first = lines[i].strip()
-    # A header does not start with a finished sentence, unless the line names an address and
-    # breaks after a date's abbreviation ("Max <max@x.de> schrieb am Fr., 28." / "Apr. 2017 ...").
-    if not first or (first[-1] in ".!?" and not _ADDRESS.search(first)):
+    # A header does not start with a finished sentence, unless it opens as one and breaks after
+    # a date's abbreviation ("Max <max@x.de> schrieb am Fr., 28." / "Apr. 2017 um 11:53 Uhr:").
+    if not first or (first[-1] in ".!?" and not _OPENS_AS_HEADER.match(first)):
         return 0
     for span in (1, 2, 3):
         part = [s.strip() for s in lines[i : i + span]]

@@ -245,24 +245,33 @@ def test_german_italian_and_dutch_as_members_write_them(
 
 
 COMMITTEE_REGISTER = [
-    # How governance members write a position: "in favour", "endorse", "nothing to object", and
-    # the negations of the words of support, in English, French, Spanish and Portuguese. Before
-    # these phrases they went to review as unclear ("no position word" or "negated").
-    ("I am in favour.", "agree"),
+    # How governance members write a position: "nothing to object", "not in favour", and the
+    # negations of the words of support, in English, French, Spanish and Portuguese. Before
+    # these phrases they went to review as unclear ("no position word" or "negated"), and
+    # "Nothing to object." and "Nothing against it." were counted as OBJECT.
     ("Not in favour.", "object"),
-    ("I endorse the draft.", "agree"),
     ("I cannot endorse this draft.", "object"),
-    ("Je soutiens la proposition.", "agree"),
     ("Je ne soutiens pas.", "object"),
     ("Je ne peux pas soutenir cette proposition.", "object"),
     ("Je n'approuve pas.", "object"),
-    ("Rien à objecter.", "agree"),
-    ("Nada que objetar.", "agree"),
     ("No estoy a favor.", "object"),
     ("Estoy a favor.", "agree"),
-    ("Nada a opor.", "agree"),
     ("Não estou de acordo.", "object"),
     ("Não sou a favor.", "object"),
+    ("Nothing to object.", "agree"),
+    ("I have nothing to object to.", "agree"),
+    ("Nothing against it.", "agree"),
+    ("I have nothing against it.", "agree"),
+    ("Rien à objecter.", "agree"),
+    ("Rien contre.", "agree"),
+    ("Nada que objetar.", "agree"),
+    ("Nada en contra.", "agree"),
+    ("Nada a opor.", "agree"),
+    ("Nada contra.", "agree"),
+    # A negator in an earlier clause does not negate the answer.
+    ("Nothing further, I agree.", "agree"),
+    ("Rien à ajouter, d'accord.", "agree"),
+    ("I don't agree, I object.", "object"),
 ]
 
 
@@ -271,6 +280,31 @@ def test_the_committees_register_for_support_and_its_negation(
     rules: Rules, text: str, position: str
 ) -> None:
     assert read_position(text, rules).position == position
+
+
+NOT_COUNTED = [
+    # A negated phrase said of an objection word is a double negative, close to AGREE; found by
+    # a review of the phrases above, which had read them as OBJECT.
+    "Je ne soutiens pas le veto.",
+    "No estoy a favor del veto.",
+    "Não estou de acordo com a objeção do João.",
+    "Não concordo com a objeção.",
+    "I cannot endorse the objection.",
+    "Je ne peux pas soutenir ce blocage.",
+    # Support for something else than the proposal ("in favour of postponing") is no answer.
+    "I am in favour of postponing the decision.",
+    "I endorse the concerns raised by Maria.",
+    "Je soutiens les réserves de Maria.",
+    "No puedo aceptar que se bloquee.",
+    "Nothing at all against it.",
+]
+
+
+@pytest.mark.parametrize("text", NOT_COUNTED)
+def test_a_double_negative_or_support_for_something_else_is_not_counted(
+    rules: Rules, text: str
+) -> None:
+    assert read_position(text, rules).position is None
 
 
 FALSE_FRIENDS = [

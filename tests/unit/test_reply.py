@@ -92,8 +92,23 @@ def test_a_quote_header_without_the_usual_lead_ends_the_answer(header: str) -> N
     assert extract_reply(text) == "I object."
 
 
-def test_a_sentence_ending_with_an_address_is_not_a_quote_header() -> None:
-    text = "Agree.\nPlease copy Jan <jan@example.org>.\nHe wrote to me about it:\nfine by him."
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Agree.\nPlease copy Jan <jan@example.org>.\nHe wrote to me about it:\nfine by him.",
+        # Found by a review of the headers above: each of these lost the writer's own words.
+        "I object to item 3; please ask Jan <jan@example.org>.\nHe wrote the draft and knows "
+        "why:\n- the budget line is counted twice.",
+        "On behalf of Jan <jan@example.org>, I abstain.\nHe wrote to me this morning:\nhe is "
+        "travelling.",
+        "Am Montag hat Jan <jan@example.org> zugestimmt.\nEr schrieb mir dazu:\nPasst.",
+        "Thanks.\nAna <ana@example.org> wrote that she agrees, but I object:\n- the budget is "
+        "wrong.",
+        "I agree.\n\nAs Jan Kowalski <jan@example.org> wrote on the list, two points remain:\n"
+        "1. budget",
+    ],
+)
+def test_a_sentence_naming_someone_with_their_address_is_not_a_quote_header(text: str) -> None:
     assert norm(extract_reply(text)) == norm(text)
 
 
