@@ -35,10 +35,29 @@ TRANSITIONS: dict[tuple[StrEnum, str], tuple[StrEnum, ...]] = {
 }
 
 _DONE = re.compile(
-    r"^\W*(?:done|completed?|finished|it(?:'s| is) done|fait|terminé|c'est fait|hecho|"
-    r"terminado|listo|feito|concluído|concluido|pronto)\b",
+    r"^\W*(?:(?:yes|oui|sí|sim|ok)\W+)?"
+    r"(?:(?:all|this is|it is|it's|that's|that is|i have|i've|action|task)\s+)?"
+    r"(?:done|completed?|finished|fait|terminé|c'est fait|hecho|está hecho|terminado|listo|"
+    r"ya está|feito|está feito|já está|concluído|concluido|está pronto)\b",  # es "pronto": soon
     re.IGNORECASE,
 )
+# ... unless its own sentence asks, or takes part of it back: "Done? Not yet", "Done with part
+# 1; part 2 needs a week", "Done, but the annex follows". The Secretariat reads those.
+_NOT_ALL_DONE = re.compile(
+    r"\?|\b(?:not|yet|almost|nearly|partly|partially|part|half|except|but|pending|soon|"
+    r"presque|pas|sauf|mais|partie|moitié|casi|todavía|aún|parte|pero|excepto|mitad|"
+    r"quase|ainda|metade|exceto|mas)\b",
+    re.IGNORECASE,
+)
+
+
+def reports_done(text: str) -> bool:
+    """The owner's reply says the action is done, in its first sentence and without a but."""
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    sentence = re.split(r"(?<=[.!;])\s", line.replace("\u2019", "'"), maxsplit=1)[0]
+    return bool(_DONE.match(sentence)) and not _NOT_ALL_DONE.search(sentence)
+
+
 # "need until <date>" in the languages members write in. The regex finds the phrase and the
 # shape of a date (numbers and words); which word is a month, in which language, is for
 # parse_deadline (dateparser) to say, as for any deadline the bot reads.
@@ -58,7 +77,16 @@ _NEED = re.compile(
     )""",
     re.IGNORECASE | re.MULTILINE | re.VERBOSE,
 )
-_REFUSE = re.compile(r"^\W*(?:refuse|refused|no|non|rechaz|recus)", re.IGNORECASE)
+# The Secretariat's REFUSE (or a bare "no"); "Noted", "No problem" or "Non-urgent" are not one.
+_REFUSE = re.compile(
+    r"^\W*(?:(?:i |je )?(?:refuse[sd]?|refusé|rechaz\w*|recus\w*)\b|(?:no|non|não|nope)\W*$)",
+    re.IGNORECASE,
+)
+
+
+def refuses(text: str) -> bool:
+    """The Secretariat's reply to an extension refuses it (its first line)."""
+    return bool(_REFUSE.match(next((ln.strip() for ln in text.splitlines() if ln.strip()), "")))
 
 
 def _owner(sit: Situation, item: ItemView) -> PersonView | None:
@@ -111,7 +139,7 @@ def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
         "note": reply.text.strip(),
         "files": list(reply.message.attachments),
     }
-    if _DONE.match(reply.text):
+    if reports_done(reply.text):
         return [
             WORKFLOW.move(item, "done", ActionState.DONE, done_note=reply.text.strip()[:2000]),
             Record(item.id, person.id, "done", reply.text, "counted", "action done"),
@@ -154,7 +182,7 @@ def _secretariat_reply(sit: Situation, reply: Reply) -> list[Effect]:
     """The Secretariat refuses a new date by replying REFUSE: the previous date stands."""
     item = reply.item
     previous = item.data.get("previous_due")
-    if not (_REFUSE.match(reply.text) and previous):
+    if not (refuses(reply.text) and previous):
         why = f"the Secretariat's reply about action {item.id}: {reply.text[:200]}"
         return [ToReview("action-reply", why, item.id, reply.person.id)]
     was = datetime.fromisoformat(str(previous))

@@ -38,9 +38,30 @@ _NO_COMMENTS = re.compile(
 )
 
 
+# What may follow "no comments" in a reply that has none: "from me", "on this draft", "thanks".
+_AFTERWORD = 40
+_SIGN_OFF = 25  # a later line may thank or sign ("Thanks, Maria"), not remark ("Typo on p. 3")
+# ... but not an exception, which is a comment: "No comments except para 4", "sauf le titre".
+_EXCEPT = re.compile(
+    r"\b(?:but|except|apart|other than|only|however|although|though|save|"
+    r"sauf|mais|hormis|excepté|à part|seulement|cependant|"
+    r"pero|excepto|salvo|aparte|solo|sólo|sin embargo|"
+    r"mas|exceto|salvo|além|apenas|porém|contudo)\b",
+    re.IGNORECASE,
+)
+
+
 def no_comments(text: str) -> bool:
-    """A reply that only says there is nothing to add (it counts as an answer)."""
-    return bool(_NO_COMMENTS.match(text.strip()))
+    """A reply that only says there is nothing to add (it counts as an answer). Anything more
+    than a few words after it, or an exception ("no comments except ..."), is a comment."""
+    text = text.strip()
+    found = _NO_COMMENTS.match(text)
+    if found is None:
+        return False
+    rest = text[found.end() :]
+    first, *more = [line.strip(" \t.,;:!-") for line in rest.splitlines() or [""]]
+    sign_off = all(len(line) <= _SIGN_OFF and not any(c.isdigit() for c in line) for line in more)
+    return len(first) <= _AFTERWORD and sign_off and not _EXCEPT.search(rest)
 
 
 def _draft(item: ItemView) -> tuple[Attachment, ...]:

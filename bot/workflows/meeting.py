@@ -27,6 +27,7 @@ from bot.domain.types import (
     PersonKind,
     PersonView,
 )
+from bot.inbound.attendance import read_attendance
 from bot.inbound.commands import parse_deadline, read_fields
 from bot.resources import data_dir
 from bot.workflows.action import action
@@ -59,20 +60,6 @@ TRANSITIONS: dict[tuple[StrEnum, str], tuple[StrEnum, ...]] = {
 }
 
 # How a plain reply says it: apologies first, since "I can attend" hides in "I cannot attend".
-_APOLOGY = re.compile(
-    r"\b(?:apolog(?:y|ies|ise|ize)|regrets?|(?:can ?not|can't|won't|will not|unable to|not able to)"
-    r" (?:make it|attend|join|be there|come)|sorry,? i (?:can't|cannot)|"
-    r"je ne (?:pourrai|peux|serai) pas|excusez|excuses|empêché|"
-    r"no (?:podré|puedo) (?:asistir|participar|estar)|disculp|"
-    r"não (?:poderei|posso|vou poder) (?:participar|comparecer|estar)|peço desculpa)",
-    re.IGNORECASE,
-)
-_ATTENDING = re.compile(
-    r"^\W*(?:i(?:'ll| will| shall)? (?:be there|attend|join)|will attend|attending|"
-    r"count me in|je serai (?:là|présente?)|je participerai|"
-    r"asistiré|estaré|allí estaré|estarei (?:lá|presente)|vou participar|participarei)",
-    re.IGNORECASE,
-)
 _ANSWER = {"ACCEPTED": "attending", "DECLINED": "apology", "TENTATIVE": "tentative"}
 
 
@@ -187,16 +174,6 @@ def _facts(item: ItemView) -> dict[str, Any]:
         "where": item.data.get("where", ""),
         "dial_in": item.data.get("dial_in", ""),
     }
-
-
-def read_attendance(text: str) -> str | None:
-    """attending / apology from a plain reply's first lines, or None when it says neither."""
-    head = " ".join(text.strip().splitlines()[:3])
-    if _APOLOGY.search(head):
-        return "apology"
-    if _ATTENDING.search(head):
-        return "attending"
-    return None
 
 
 def agenda_of(item: ItemView) -> list[dict[str, Any]]:

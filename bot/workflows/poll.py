@@ -41,7 +41,24 @@ _NONE = re.compile(
     r"^\W*(?:none|no slot|neither|none of (?:these|them)|aucune?|ninguna|ninguno|nenhuma|nenhum)\b",
     re.IGNORECASE,
 )
-_NUMBERS = re.compile(r"^[\s\d,;/&+.]*(?:(?:and|et|y|e)[\s\d,;/&+.]*)*$", re.IGNORECASE)
+_NUMBERS = re.compile(r"^[\s\d,;/&+.#]*(?:(?:and|et|y|e|or|ou|o)\b[\s\d,;/&+.#]*)*", re.IGNORECASE)
+# Words members put around the numbers: "Option 2", "slots 1 and 3", "only 2", "2 works for me".
+_LEAD = re.compile(
+    r"^\W*(?:(?:only|just|seulement|uniquement|solo|sólo|solamente|apenas|somente)\s+)?"
+    r"(?:(?:the|les?|la|las|los|a|as|o|os)\s+)?"
+    r"(?:options?|slots?|numbers?|créneaux?|creneaux?|num[ée]ros?|opci[oó]n|opciones|"
+    r"opç(?:ão|ões)|opcao|opcoes)?\s*",
+    re.IGNORECASE,
+)
+_TAIL_WORDS = 6  # "works for me", "me conviennent", "me va bien", "only", "thanks"
+# A tail that takes back or qualifies the numbers leaves the reply to review.
+_TAIL_DOUBT = re.compile(
+    r"n't\b|\bcannot\b|\b(?:not|no|but|except|unless|maybe|perhaps|if|prefer|preferably|"
+    r"pas|sauf|mais|sinon|peut-être|si|plutôt|"
+    r"pero|excepto|salvo|quizás?|tal vez|"
+    r"não|exceto|mas|talvez|se)\b|[?\d]",
+    re.IGNORECASE,
+)
 
 
 def read_slots(text: str, count: int) -> tuple[int, ...] | None:
@@ -52,10 +69,15 @@ def read_slots(text: str, count: int) -> tuple[int, ...] | None:
     if _ALL.match(line):
         return tuple(range(1, count + 1))
     head = re.split(r"(?<=\d)\s*[.!]\s+|\s-\s", line, maxsplit=1)[0].rstrip(".! ")
-    if not head or not _NUMBERS.match(head):
+    lead = _LEAD.match(head)
+    head = head[lead.end() :] if lead else head
+    numbers = _NUMBERS.match(head)
+    digits = re.findall(r"\d+", numbers.group(0)) if numbers else []
+    tail = head[numbers.end() :].strip(" ,;:.!()") if numbers else head
+    if not digits or len(tail.split()) > _TAIL_WORDS or _TAIL_DOUBT.search(tail):
         return None
-    picked = sorted({int(n) for n in re.findall(r"\d+", head)})
-    if not picked or any(not 1 <= n <= count for n in picked):
+    picked = sorted({int(n) for n in digits})
+    if any(not 1 <= n <= count for n in picked):
         return None
     return tuple(picked)
 

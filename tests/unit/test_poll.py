@@ -37,6 +37,27 @@ SLOTS = [
         ("Maybe the first one?", None),
         ("4", None),
         ("I can do Tuesday", None),
+        # The words members put around the numbers (each went to review before).
+        ("Option 2", (2,)),
+        ("Slots 1 and 2", (1, 2)),
+        ("Les options 1 et 3", (1, 3)),
+        ("Opción 2", (2,)),
+        ("Opções 1 e 3", (1, 3)),
+        ("#2", (2,)),
+        ("2 only", (2,)),
+        ("Only 2, sorry", (2,)),
+        ("2 works for me", (2,)),
+        ("2 me va bien", (2,)),
+        ("1 or 3", (1, 3)),
+        ("1 and 3, thanks", (1, 3)),
+        # ... but not a tail that takes back or qualifies them.
+        ("2 but not 3", None),
+        ("2 works, not 3", None),
+        ("Slot 1, I can't do 3", None),
+        ("3 (2 also possible)", None),
+        ("I prefer 3", None),
+        ("1-3", None),
+        ("2?", None),
     ],
 )
 def test_reading_which_slots_suit(text: str, picked: tuple[int, ...] | None) -> None:

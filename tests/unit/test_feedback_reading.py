@@ -1,0 +1,41 @@
+"""'No comments' counts as an answer to a feedback round (ToR 2.2.e) only when nothing follows."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.workflows.feedback import no_comments
+
+NOTHING = [
+    "No comments.",
+    "No comments from me, thanks!",
+    "No further comments on this draft.",
+    "Nothing to add.",
+    "No comments.\nThanks,\nMaria",
+    "Pas de commentaires.",
+    "Rien à signaler, merci.",
+    "Sin comentarios.",
+    "Sem comentários.",
+]
+
+COMMENTS = [
+    # Each of these was labelled "no comments" in the compilation and in the member's
+    # acknowledgement, though it holds a remark (the text itself was always kept).
+    "No comments except para 4 should say 2027.",
+    "No comments.\n\nOne typo on page 3: 'programme' twice.",
+    "No comments on the substance, but the title should change.",
+    "Pas de commentaire sauf sur le titre.",
+    "Sin comentarios, salvo el anexo 2.",
+    "Sem comentários, apenas uma correção no ponto 2.",
+    "Thanks, no comments.",  # not opening with it: read as comments, as before
+]
+
+
+@pytest.mark.parametrize("text", NOTHING)
+def test_nothing_to_add_counts_as_no_comments(text: str) -> None:
+    assert no_comments(text)
+
+
+@pytest.mark.parametrize("text", COMMENTS)
+def test_a_remark_after_no_comments_is_a_comment(text: str) -> None:
+    assert not no_comments(text)
