@@ -1,9 +1,10 @@
 """Whether a member's plain reply to a meeting call says they attend or send apologies (ToR 2.2.c).
 
-Read from the first lines of the new text, in the members' languages. Apologies are looked for
-first: most are negated attendance ("I won't be able to attend", "je ne pourrai pas assister").
-A reply that hedges ("I may have to leave early", "not sure yet") or says neither is left to the
-Secretariat's review, never guessed; a calendar client's answer is read elsewhere
+A wrong reading is worse than none: an apology is recorded and told to the Secretariat, an
+attendance counted. So a reply is read only when its first lines say one thing in words made
+for it (an apology names what the member cannot do: attend, join, be there), and anything that
+hedges, asks, or says both (a late reply's apology and a yes, "in person, no; online, yes") is
+left to the Secretariat's review. A calendar client's answer is read elsewhere
 (inbound/calendar.py)."""
 
 from __future__ import annotations
@@ -15,84 +16,126 @@ Attendance = Literal["attending", "apology"]
 
 _LINES = 3  # the answer is at the top; a long reply's later lines are its reasons or agenda
 
-# "cannot / won't be able to / unable to ... attend" with up to two words between (" really",
-# " be able to"), in English; the other languages' own negated forms follow.
+# "cannot / won't be able to / unable to (really) attend" in English.
 _NOT_EN = (
-    r"(?:can ?not|can't|cant|won't|will not|wouldn't|would not|couldn't|could not|shan't|"
+    r"(?:can ?not|can't|won't|will not|wouldn't|would not|couldn't|could not|shan't|"
     r"unable to|not able to|not be able to|won't be able to|will not be able to|"
-    r"not going to be able to|am not able to|'m not able to|not be in a position to)"
+    r"not going to be able to|not be in a position to)"
 )
 _COME_EN = (
-    r"(?:make it|make (?:the|this|today's|tomorrow's) (?:meeting|call|session|one)|attend|"
-    r"join|be there|be present|come|participate|take part|dial in|connect|be available|"
-    r"be with you)"
+    r"(?:make it|make (?:the|this|today's|tomorrow's) (?:meeting|call|session)|attend|join|"
+    r"be there|be present|come|participate|take part|be with you)"
+)
+# What may follow the verb of an apology: nothing, or the meeting itself. "I cannot attend the
+# dinner", "... on 5 May but could on 6 May" are about something else, or only in part.
+_ENDS = (
+    r"(?=\s*(?:$|[.,;!]|(?:the|this|today's|tomorrow's|our) (?:meeting|call|session)\b|"
+    r"this time\b))"
+)
+_NEGATED_EN = rf"\b{_NOT_EN}\s+(?:really\s+|possibly\s+|unfortunately\s+)?{_COME_EN}\b"
+_NOT_ATTENDING_EN = r"(?:\bnot|n't)\s+(?:be\s+)?(?:attending|joining|coming|participating)\b"
+# The other languages' negated attendance ("je ne pourrai pas assister", "no podré asistir").
+_NEGATED_FR = (
+    r"\bje ne (?:pourrai|peux|vais) pas (?:pouvoir )?(?:y |me )?(?:assister|participer|venir|"
+    r"être (?:là|présente?|des vôtres|parmi vous))\b"
+    r"|\bje ne serai pas (?:là|présente?|disponible)\b"
+    r"|\bje n'assisterai pas\b|\bje ne participerai pas\b|\bje ne viendrai pas\b"
+)
+_NEGATED_ES = (
+    r"\bno (?:podré|puedo|voy a poder|me será posible) (?:\w+ )?(?:asistir|participar|"
+    r"acompañar\w*|estar presente|estar allí|estar(?=\W*$))|\bno (?:asistiré|participaré|estaré)\b"
+)
+_NEGATED_PT = (
+    r"\bnão (?:poderei|posso|vou poder|conseguirei|consigo) (?:\w+ )?(?:participar|comparecer|"
+    r"assistir|estar presente|estar lá|estar(?=\W*$))"
+    r"|\bnão (?:participarei|comparecerei|estarei)\b|\bnão vou (?:participar|comparecer)\b"
+)
+# Any negated attendance, whatever follows: enough to leave a reply that also says yes to review.
+_NEGATED = re.compile(
+    "|".join((_NEGATED_EN, _NOT_ATTENDING_EN, _NEGATED_FR, _NEGATED_ES, _NEGATED_PT)),
+    re.IGNORECASE | re.MULTILINE,
 )
 _APOLOGY = re.compile(
     r"|".join(
         (
-            rf"\b{_NOT_EN}\s+(?:\w+\s+){{0,2}}?{_COME_EN}\b",
-            r"\bapolog(?:y|ies|ise|ize|ising|izing)\b",
-            r"\bregrets?\b|\bregretfully\b",
-            r"\b(?:will|have to|must|'ll|need to|going to) miss\b",
-            r"\b(?:be|am|'m|will be) (?:absent|unavailable|not available|away)\b",
-            r"\bsorry,? (?:i|but i) (?:can't|cannot|won't|will not|am unable)\b",
-            r"\b(?:absence|ausencia|ausência)\b",  # "je confirme mon absence"
-            r"^\W*i (?:can't|cannot|won't)\W+(?:sorry|unfortunately|apolog)",
-            # fr
-            r"\bje ne (?:pourrai|peux|serai|vais) (?:\w+ ){0,2}?pas\b",
-            r"\bne pourrai pas\b|\bne serai pas (?:là|présente?|disponible)\b",
-            r"\b(?:serai|suis) (?:absente?|indisponible|empêchée?)\b|\bempêchée?\b",
-            r"\bexcuses\b|\bje m'excuse\b|\bm'excuser\b",
-            # es
-            r"\bno (?:podré|puedo|voy a poder|me será posible|estaré|asistiré|participaré)\b",
-            r"\bdisculp\w*|\bexcusas\b|\bme excuso\b|\b(?:estaré|estoy) ausente\b",
-            # pt
-            r"\bnão (?:poderei|posso|vou poder|conseguirei|consigo|estarei|vou|irei)\b",
-            r"\bpeço desculpa\w*|\bdesculp\w*|\b(?:estarei|estou) (?:ausente|indisponível)\b",
+            _NEGATED_EN + _ENDS,
+            _NOT_ATTENDING_EN + _ENDS,
+            r"\b(?:send|sends|please accept) (?:my|our) (?:apologies|regrets)\b",
+            r"^\W*(?:my )?(?:apologies|regrets)\W*$",
+            r"\b(?:will|have to|must|'ll|need to|going to) miss (?:the|this|today's|tomorrow's|"
+            r"our|next week's) (?:meeting|call|session)\b",
+            r"\b(?:will be|am|'m) (?:absent|unavailable|not available)\b",
+            r"^\W*i (?:can't|cannot|won't)\W+(?:sorry|unfortunately|apologies)\W*$",
+            r"\b(?:my|mon|mi|minha) (?:absence|ausencia|ausência)\b",
+            # fr, es, pt: their negated forms name the meeting's verb; then their own words
+            _NEGATED_FR,
+            r"\bje serai (?:malheureusement )?(?:absente?|indisponible|empêchée?)\b",
+            r"\bje suis (?:malheureusement )?(?:empêchée?|indisponible)\b",
+            r"^\W*(?:mes |toutes mes )?excuses\W*$",
+            _NEGATED_ES,
+            r"\b(?:estaré|estoy) ausente\b|^\W*(?:mis )?disculpas\W*$",
+            _NEGATED_PT,
+            r"\b(?:estarei|estou) (?:ausente|indisponível)\b|^\W*(?:as minhas )?desculpas\W*$",
         )
     ),
-    re.IGNORECASE,
+    re.IGNORECASE | re.MULTILINE,
 )
 _ATTENDING = re.compile(
     r"|".join(
         (
-            r"\bi(?:'ll| will| shall| can| am able to)? (?:be there|attend|join|be present|"
-            r"participate|make it|dial in)\b",
-            r"\b(?:will|shall) (?:attend|be there|join)\b|\battending\b|\bcount me in\b",
-            r"\b(?:yes|confirmed|confirming)\b",
+            r"\bi(?:'ll| will| shall| can| am able to)? (?:be there|attend|join(?: you)?|"
+            r"be present|participate|make it)\b|\bi(?:'m| am| will be) attending\b",
+            r"^\W*(?:yes,?\s+)?(?:will attend|will be there|attending)\b",
+            r"^\W*(?:yes|confirmed|count me in|see you there)\W*$",
+            r"\bi confirm my (?:attendance|participation|presence)\b",
             # fr
-            r"\bje (?:serai|suis) (?:là|présente?|disponible|de la partie)\b|\bj'y serai\b",
+            r"\bje (?:serai|suis) (?:là|présente?|des vôtres|de la partie)\b|\bj'y serai\b",
             r"\bje (?:participerai|viendrai|pourrai (?:assister|participer|être là))\b",
-            r"\bje confirme\b|\boui\b",
+            r"\bj'assisterai\b|\bje confirme ma (?:présence|participation)\b|^\W*oui\W*$",
+            r"\bprésente? (?:à la réunion|en ligne)\b",
             # es
-            r"\b(?:asistiré|participaré|estaré|allí estaré|podré asistir|cuenten conmigo)\b",
-            r"\bconfirmo\b|\bsí\b",
+            r"\b(?:asistiré|participaré|allí estaré|estaré presente|podré asistir|"
+            r"cuenten conmigo)\b|\bconfirmo mi (?:asistencia|participación)\b|^\W*sí\W*$",
+            r"\bpresente en la reunión\b",
             # pt
-            r"\b(?:estarei|participarei|vou participar|poderei participar|contem comigo)\b",
-            r"\bsim\b",
+            r"\b(?:estarei presente|estarei lá|participarei|vou participar|poderei participar|"
+            r"contem comigo)\b|\bconfirmo a (?:minha )?(?:presença|participação)\b|^\W*sim\W*$",
+            r"\bpresente na reunião\b",
         )
     ),
-    re.IGNORECASE,
+    re.IGNORECASE | re.MULTILINE,
 )
-# Words that leave it open: the Secretariat reads those ("I may be late" is still a yes, "I
-# might not make it" is not yet a no).
+# Words that leave it open: the Secretariat reads those ("I may be late" may still be a yes,
+# "I might not make it" is not yet a no, "Can I join remotely?" is a question).
 _HEDGE = re.compile(
-    r"\b(?:maybe|perhaps|might|may (?:not|be|have)|possibly|probably|not sure|unsure|"
-    r"tentative(?:ly)?|hope to|try to|if i can|depending|not yet|"
-    r"peut-être|pas sûre?|probablement|si je peux|j'essaierai|incertaine?|"
-    r"quizás?|tal vez|no estoy segur[oa]|probablemente|intentaré|si puedo|"
-    r"talvez|não tenho certeza|provavelmente|vou tentar|se puder)\b",
+    r"\?|\b(?:maybe|perhaps|might|may (?:not|be|have)|possibly|probably|not sure|unsure|"
+    r"tentative(?:ly)?|hope to|try to|if|unless|depending|depends|not yet|don't think|"
+    r"do not think|unlikely|doubt|only|partly|first|second|half|except|instead|behalf|"
+    r"alternate|in person|late|early|but not|not the|so i can|so that i can|could you|"
+    r"can you|would you|please (?:send|confirm|share|resend) (?:the|a|me|us)|in case|"
+    r"replace|hour|minutes|stay|leave|"
+    r"peut-être|pas sûre?|probablement|si|sauf|j'essaierai|incertaine?|seulement|remplacer|"
+    r"en personne|en retard|mais pas|première|partie|moitié|heure|ensuite|rester|partir|"
+    r"au cas où|"
+    r"quizás?|tal vez|no sé|no estoy segur[oa]|probablemente|intentaré|solo|sólo|salvo|"
+    r"en persona|tarde|pero no|primera|primer|parte|mitad|hora|después|luego|quedarme|"
+    r"en caso|reemplaz\w*|"
+    r"talvez|não sei|não tenho certeza|provavelmente|vou tentar|se|só|apenas|pessoalmente|"
+    r"atrasad[oa]|mas não|primeira|metade|depois|ficar|caso|substitu\w*)\b",
     re.IGNORECASE,
 )
 
 
 def read_attendance(text: str) -> Attendance | None:
     """'attending' or 'apology' from a plain reply's first lines, or None (to review)."""
-    head = " ".join(text.strip().splitlines()[:_LINES]).replace("\u2019", "'")
-    if _HEDGE.search(head):
+    lines = [line.strip() for line in text.splitlines() if line.strip()][:_LINES]
+    head = "\n".join(lines).replace("\u2019", "'")
+    if not head or _HEDGE.search(head):
         return None
-    if _APOLOGY.search(head):
-        return "apology"
-    if _ATTENDING.search(head):
-        return "attending"
-    return None
+    # A negation's own words ("not attending") are no attendance; a yes elsewhere is, and a
+    # reply with both ("Apologies for the late reply, I'll attend"; "I can't attend the 5 May
+    # meeting; I will attend the 12 May one") is read by the Secretariat.
+    attending = _ATTENDING.search(_NEGATED.sub(" ", _APOLOGY.sub(" ", head))) is not None
+    if attending:
+        return None if _APOLOGY.search(head) or _NEGATED.search(head) else "attending"
+    return "apology" if _APOLOGY.search(head) else None

@@ -81,6 +81,20 @@ _CLOSING = re.compile(
 )
 
 
+def signs_off(line: str, name: str) -> bool:
+    """A line that only closes or signs a reply: "Thanks,", "Best regards", or the writer's own
+    `name` ("Bruno", "Ana Lima", "A. Lima"). The readers of one-line answers ("done", "no
+    comments") let such lines follow them; any other word after them is read by a person."""
+    line = line.strip()
+    if _CLOSING.match(line):
+        return True
+    own = {w.lower() for w in re.split(r"[\s.,-]+", name) if w}
+    words = [w.strip(".,-") for w in line.split()]
+    return 0 < len(words) <= 4 and all(
+        w.lower() in own or (len(w) == 1 and w.isupper()) for w in words if w
+    )
+
+
 def _is_quoted(line: str) -> bool:
     return line.lstrip().startswith(">")
 

@@ -13,6 +13,7 @@ from typing import Any
 from bot.domain.effects import Effect, Mail, OpenItem, Record, Schedule, ToReview
 from bot.domain.types import ItemKind, ItemView, PersonKind, PersonView
 from bot.inbound.commands import parse_deadline, read_fields
+from bot.inbound.reply import signs_off
 from bot.resources import data_dir
 from bot.workflows.base import CommandError, CommandMail, Reply, Situation, Workflow
 
@@ -37,25 +38,41 @@ TRANSITIONS: dict[tuple[StrEnum, str], tuple[StrEnum, ...]] = {
 _DONE = re.compile(
     r"^\W*(?:(?:yes|oui|sí|sim|ok)\W+)?"
     r"(?:(?:all|this is|it is|it's|that's|that is|i have|i've|action|task)\s+)?"
-    r"(?:done|completed?|finished|fait|terminé|c'est fait|hecho|está hecho|terminado|listo|"
-    r"ya está|feito|está feito|já está|concluído|concluido|está pronto)\b",  # es "pronto": soon
+    r"(?:done|completed?|finished|fait|terminé|c'est fait|ya está hecho|está hecho|hecho|"
+    r"terminado|listo|ya está|já está feito|está feito|feito|já está|concluído|concluido|"
+    r"está pronto)\b",  # not "pronto" alone: it is Spanish for "soon"
     re.IGNORECASE,
 )
-# ... unless its own sentence asks, or takes part of it back: "Done? Not yet", "Done with part
-# 1; part 2 needs a week", "Done, but the annex follows". The Secretariat reads those.
+# ... on a line that holds nothing back: a question, a number, a date or a word that defers,
+# limits or passes it on ("Done by Friday", "Done, annex to follow", "Done (mostly)", "Listo para
+# revisión", "Done by Ana, not me") leaves it to the Secretariat, since a wrong "done" closes the
+# action. "Done: sent to the Board this morning." is done.
 _NOT_ALL_DONE = re.compile(
-    r"\?|\b(?:not|yet|almost|nearly|partly|partially|part|half|except|but|pending|soon|"
-    r"presque|pas|sauf|mais|partie|moitié|casi|todavía|aún|parte|pero|excepto|mitad|"
-    r"quase|ainda|metade|exceto|mas)\b",
+    r"[?%\d]|\b(?:not|no|nope|yet|almost|nearly|mostly|partly|partially|part|half|except|but|"
+    r"bar|save|minus|apart|however|though|although|only|still|left|remain\w*|rest|follow\w*|"
+    r"pending|soon|shortly|by|tomorrow|next|will|once|when|if|unless|until|awaiting|waiting|"
+    r"subject|draft|first|nothing|think|believe|hope\w*|sort|ish|well|wait|mean|wrong|sorry|"
+    r"most|in a|today|tonight|week|weeks|month|monday|tuesday|wednesday|thursday|friday|"
+    r"saturday|sunday|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|semaine|mois|dans|"
+    r"lunes|martes|miércoles|jueves|viernes|sábado|domingo|semana|mes|hoy|esta noche|"
+    r"segunda|terça|quarta|quinta|sexta|mês|hoje|"
+    r"presque|pas|sauf|mais|partie|moitié|demain|bientôt|reste|suivra|réserve|attente|d'ici|"
+    r"pour|encore|rien|"
+    r"casi|todavía|aún|parte|pero|excepto|mitad|mañana|para|falta|queda|salvo|menos|medias|"
+    r"breve|borrador|nada|"
+    r"quase|ainda|metade|exceto|mas|amanhã|parcial\w*|aguardando|só|rascunho|na)\b",
     re.IGNORECASE,
 )
 
 
-def reports_done(text: str) -> bool:
-    """The owner's reply says the action is done, in its first sentence and without a but."""
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    sentence = re.split(r"(?<=[.!;])\s", line.replace("\u2019", "'"), maxsplit=1)[0]
-    return bool(_DONE.match(sentence)) and not _NOT_ALL_DONE.search(sentence)
+def reports_done(text: str, name: str = "") -> bool:
+    """The owner's reply says the action is done, on one line that holds nothing back (then
+    at most a closing and the owner's `name`)."""
+    lines = [ln.strip() for ln in text.replace("\u2019", "'").splitlines() if ln.strip()]
+    # One line, and a signature at most: "Done\nexcept the annex" is not done.
+    if not lines or not all(signs_off(line, name) for line in lines[1:]):
+        return False
+    return bool(_DONE.match(lines[0])) and not _NOT_ALL_DONE.search(lines[0])
 
 
 # "need until <date>" in the languages members write in. The regex finds the phrase and the
@@ -77,16 +94,28 @@ _NEED = re.compile(
     )""",
     re.IGNORECASE | re.MULTILINE | re.VERBOSE,
 )
-# The Secretariat's REFUSE (or a bare "no"); "Noted", "No problem" or "Non-urgent" are not one.
+# The Secretariat's REFUSE, in so many words; "Noted", "No problem" or "Non-urgent" are not one.
 _REFUSE = re.compile(
-    r"^\W*(?:(?:i |je )?(?:refuse[sd]?|refusé|rechaz\w*|recus\w*)\b|(?:no|non|não|nope)\W*$)",
+    r"^\W*(?:i |je |yo |eu )?(?:refuse[sd]?|refusée?s?|rechaz\w*|recus\w*|rejected|declined|"
+    r"not accepted)\b",
+    re.IGNORECASE,
+)
+# ... or a bare "no" that is the whole reply ("No\nobjection" is a phone's line break).
+_BARE_NO = re.compile(
+    r"^\W*(?:no|non|não|nope)(?:\W+keep (?:the )?(?:original|previous|old|earlier) "
+    r"(?:date|deadline))?\W*$",
     re.IGNORECASE,
 )
 
 
-def refuses(text: str) -> bool:
-    """The Secretariat's reply to an extension refuses it (its first line)."""
-    return bool(_REFUSE.match(next((ln.strip() for ln in text.splitlines() if ln.strip()), "")))
+def refuses(text: str, name: str = "") -> bool:
+    """The Secretariat's reply to an extension refuses it: REFUSE (with a reason or not) on its
+    first line, or a bare "no" and nothing else."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return False
+    bare = bool(_BARE_NO.match(lines[0])) and all(signs_off(line, name) for line in lines[1:])
+    return bool(_REFUSE.match(lines[0])) or bare
 
 
 def _owner(sit: Situation, item: ItemView) -> PersonView | None:
@@ -139,7 +168,7 @@ def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
         "note": reply.text.strip(),
         "files": list(reply.message.attachments),
     }
-    if reports_done(reply.text):
+    if reports_done(reply.text, person.name):
         return [
             WORKFLOW.move(item, "done", ActionState.DONE, done_note=reply.text.strip()[:2000]),
             Record(item.id, person.id, "done", reply.text, "counted", "action done"),
@@ -182,7 +211,7 @@ def _secretariat_reply(sit: Situation, reply: Reply) -> list[Effect]:
     """The Secretariat refuses a new date by replying REFUSE: the previous date stands."""
     item = reply.item
     previous = item.data.get("previous_due")
-    if not (refuses(reply.text) and previous):
+    if not (refuses(reply.text, reply.person.name) and previous):
         why = f"the Secretariat's reply about action {item.id}: {reply.text[:200]}"
         return [ToReview("action-reply", why, item.id, reply.person.id)]
     was = datetime.fromisoformat(str(previous))

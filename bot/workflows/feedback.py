@@ -16,6 +16,7 @@ from typing import Any
 from bot.domain.effects import Effect, Mail, OpenItem, Record, Schedule, ToReview
 from bot.domain.types import Attachment, ItemKind, ItemView, PersonKind, PersonView
 from bot.inbound.commands import parse_deadline, read_fields
+from bot.inbound.reply import signs_off
 from bot.resources import data_dir
 from bot.workflows.base import CommandError, CommandMail, Reply, Situation, Workflow
 
@@ -30,38 +31,35 @@ TRANSITIONS: dict[tuple[StrEnum, str], tuple[StrEnum, ...]] = {
 }
 
 _NO_COMMENTS = re.compile(
-    r"^\W*(?:no (?:further )?comments?|nothing (?:to add|further)|no remarks|"
-    r"(?:pas|aucun) de (?:commentaires?|remarques?)|rien à (?:ajouter|signaler)|"
+    r"^\W*(?:i have |we have |je n'ai |no tengo |não tenho )?"
+    r"(?:no (?:further |other )?comments?|nothing (?:to add|further)|no remarks|"
+    r"(?:pas|aucun|aucune) (?:de )?(?:commentaires?|remarques?)|rien à (?:ajouter|signaler)|"
     r"sin (?:comentarios|observaciones)|nada que (?:añadir|agregar)|ningún comentario|"
-    r"sem (?:comentários|observações)|nada a (?:acrescentar|acrescer))\b",
+    r"sem (?:comentários|observações)|nenhum comentário|nada a (?:acrescentar|acrescer))\b",
+    re.IGNORECASE,
+)
+# What may follow "no comments" in a reply that has none, and nothing else: "from me", "on this
+# draft", "thanks". "No comments yet, I will send them by Friday", "No comments, I object",
+# "No comments on section 1. Section 2 needs work" are read by the Secretariat as comments.
+_AFTERWORD = re.compile(
+    r"^(?:(?:from me|from my side|on my side|on this draft|on the draft|on this|here|either|"
+    r"thanks?|thank you|many thanks|de ma part|sur ce projet|merci|"
+    r"de mi parte|por mi parte|sobre el borrador|gracias|"
+    r"da minha parte|de minha parte|sobre o rascunho|obrigad[oa])"
+    r"(?:[\s,.;:!-]+|$))*$",
     re.IGNORECASE,
 )
 
 
-# What may follow "no comments" in a reply that has none: "from me", "on this draft", "thanks".
-_AFTERWORD = 40
-_SIGN_OFF = 25  # a later line may thank or sign ("Thanks, Maria"), not remark ("Typo on p. 3")
-# ... but not an exception, which is a comment: "No comments except para 4", "sauf le titre".
-_EXCEPT = re.compile(
-    r"\b(?:but|except|apart|other than|only|however|although|though|save|"
-    r"sauf|mais|hormis|excepté|à part|seulement|cependant|"
-    r"pero|excepto|salvo|aparte|solo|sólo|sin embargo|"
-    r"mas|exceto|salvo|além|apenas|porém|contudo)\b",
-    re.IGNORECASE,
-)
-
-
-def no_comments(text: str) -> bool:
-    """A reply that only says there is nothing to add (it counts as an answer). Anything more
-    than a few words after it, or an exception ("no comments except ..."), is a comment."""
-    text = text.strip()
-    found = _NO_COMMENTS.match(text)
+def no_comments(text: str, name: str = "") -> bool:
+    """A reply that only says there is nothing to add (it counts as an answer): the words for it
+    on the first line, thanks at most after them, then a closing and the member's `name`."""
+    lines = [line.strip() for line in text.replace("\u2019", "'").splitlines() if line.strip()]
+    signed = all(signs_off(line, name) for line in lines[1:])
+    found = _NO_COMMENTS.match(lines[0]) if lines and signed else None
     if found is None:
         return False
-    rest = text[found.end() :]
-    first, *more = [line.strip(" \t.,;:!-") for line in rest.splitlines() or [""]]
-    sign_off = all(len(line) <= _SIGN_OFF and not any(c.isdigit() for c in line) for line in more)
-    return len(first) <= _AFTERWORD and sign_off and not _EXCEPT.search(rest)
+    return bool(_AFTERWORD.match(lines[0][found.end() :].strip(" \t,.;:!-")))
 
 
 def _draft(item: ItemView) -> tuple[Attachment, ...]:
@@ -93,7 +91,7 @@ def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
     late = item.state != FeedbackState.OPEN or (
         item.deadline is not None and reply.arrived(sit) > item.deadline
     )
-    nothing = no_comments(reply.text) and not reply.message.attachments
+    nothing = no_comments(reply.text, person.name) and not reply.message.attachments
     position = "no-comments" if nothing else "comments"
     status = "late" if late else "counted"
     ctx = {"item": item, "late": late, "nothing": nothing, "files": list(reply.message.attachments)}

@@ -41,7 +41,13 @@ _NONE = re.compile(
     r"^\W*(?:none|no slot|neither|none of (?:these|them)|aucune?|ninguna|ninguno|nenhuma|nenhum)\b",
     re.IGNORECASE,
 )
-_NUMBERS = re.compile(r"^[\s\d,;/&+.#]*(?:(?:and|et|y|e|or|ou|o)\b[\s\d,;/&+.#]*)*", re.IGNORECASE)
+# "Any except 2", "None except 3", "todas menos la 2": not all, not none; a person reads it.
+_BUT = re.compile(
+    r"\d|\b(?:except|but|save|sauf|hormis|excepté|menos|excepto|salvo|exceto|fora)\b",
+    re.IGNORECASE,
+)
+# Slot numbers and what joins them; no "/" or ".", which make dates and times ("2/12", "14.00").
+_NUMBERS = re.compile(r"^[\s\d,;&+#]*(?:(?:and|et|y|e|or|ou|o)\b[\s\d,;&+#]*)*", re.IGNORECASE)
 # Words members put around the numbers: "Option 2", "slots 1 and 3", "only 2", "2 works for me".
 _LEAD = re.compile(
     r"^\W*(?:(?:only|just|seulement|uniquement|solo|sólo|solamente|apenas|somente)\s+)?"
@@ -50,13 +56,15 @@ _LEAD = re.compile(
     r"opç(?:ão|ões)|opcao|opcoes)?\s*",
     re.IGNORECASE,
 )
-_TAIL_WORDS = 6  # "works for me", "me conviennent", "me va bien", "only", "thanks"
-# A tail that takes back or qualifies the numbers leaves the reply to review.
-_TAIL_DOUBT = re.compile(
-    r"n't\b|\bcannot\b|\b(?:not|no|but|except|unless|maybe|perhaps|if|prefer|preferably|"
-    r"pas|sauf|mais|sinon|peut-être|si|plutôt|"
-    r"pero|excepto|salvo|quizás?|tal vez|"
-    r"não|exceto|mas|talvez|se)\b|[?\d]",
+# What may follow the numbers, and nothing else: a word that could be a month, a time, "not",
+# "impossible" or "doesn't work" leaves the reply to review ("3 December", "2pm", "2 is out").
+_TAIL = re.compile(
+    r"^(?:(?:works?|both|fine|good|ok|okay|great|perfect|suits? me|for me|is|are|me|only|"
+    r"please|thanks?|thank you|too|also|sorry|désolée?|lo siento|desculpe|"
+    r"me conviennent|me convient|conviennent|convient|parfait|merci|seulement|"
+    r"me va|me van|bien|gracias|perfecto|solamente|"
+    r"estão bons|está bom|servem|serve|obrigad[oa]|perfeito|somente)"
+    r"(?:[\s,.!]+|$))*$",
     re.IGNORECASE,
 )
 
@@ -64,22 +72,20 @@ _TAIL_DOUBT = re.compile(
 def read_slots(text: str, count: int) -> tuple[int, ...] | None:
     """The slot numbers a reply picks from its first line: () for none, None when unclear."""
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    if _NONE.match(line):
-        return ()
-    if _ALL.match(line):
-        return tuple(range(1, count + 1))
-    head = re.split(r"(?<=\d)\s*[.!]\s+|\s-\s", line, maxsplit=1)[0].rstrip(".! ")
-    lead = _LEAD.match(head)
-    head = head[lead.end() :] if lead else head
+    line = line.replace("\u2019", "'")
+    for whole, every in ((_NONE, ()), (_ALL, tuple(range(1, count + 1)))):
+        found = whole.match(line)
+        if found:
+            return None if _BUT.search(line[found.end() :]) else every
+    lead = _LEAD.match(line)
+    head = line[lead.end() :] if lead else line
     numbers = _NUMBERS.match(head)
     digits = re.findall(r"\d+", numbers.group(0)) if numbers else []
-    tail = head[numbers.end() :].strip(" ,;:.!()") if numbers else head
-    if not digits or len(tail.split()) > _TAIL_WORDS or _TAIL_DOUBT.search(tail):
+    tail = head[numbers.end() :].strip(" \t,;:.!") if numbers else head
+    if not digits or not _TAIL.match(tail):
         return None
-    picked = sorted({int(n) for n in digits})
-    if any(not 1 <= n <= count for n in picked):
-        return None
-    return tuple(picked)
+    picked = tuple(sorted({int(n) for n in digits}))
+    return None if any(not 1 <= n <= count for n in picked) else picked
 
 
 def slots_of(item: ItemView) -> list[datetime]:

@@ -8,7 +8,10 @@ from bot.workflows.action import refuses, reports_done
 
 DONE = [
     "Done",
+    "Done, see attached.",
     "Done, the paper is on the shared drive.",
+    "Done: sent to the Board this morning.",
+    "Done ✅",
     "Completed.",
     "Fait.",
     "C'est fait",
@@ -31,6 +34,29 @@ NOT_DONE = [
     "Done with part 1; part 2 needs another week.",
     "Done, but the annex follows next week.",
     "Pronto lo enviaré.",  # Spanish "pronto" is "soon"
+    # A review found these read as done; anything more than thanks or "see attached" is read
+    # by the Secretariat, since a wrong "done" closes the action.
+    "Done by Friday.",
+    "Done tomorrow.",
+    "Done, annex to follow.",
+    "Done, however the annex is missing.",
+    "Done (mostly)",
+    "Done 50%",
+    "I have done nothing",
+    "Done. Part 2 still pending.",
+    "Done\nexcept the annex",
+    "Done by Ana, not me",
+    "Done, subject to approval",
+    "Fait demain",
+    "Terminé sous réserve de validation",
+    "Listo para revisión",
+    "Hecho, falta el anexo",
+    "Concluído amanhã",
+    "Feito, aguardando aprovação",
+    "Está pronto para revisão",
+    "Done on Monday",
+    "Listo el viernes",
+    "I have completed most of it",
     # And these never were.
     "Not done yet.",
     "I need until 2026-12-20.",
@@ -47,14 +73,48 @@ def test_a_question_or_a_part_done_is_not_done(text: str) -> None:
     assert not reports_done(text)
 
 
-@pytest.mark.parametrize("text", ["REFUSE", "Refused.", "No", "Non.", "I refuse.", "Rechazado"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "REFUSE",
+        "Refused.",
+        "REFUSE\nThe new date clashes with the Board meeting.",
+        "No",
+        "Non.",
+        "No, keep the original date.",
+        "I refuse.",
+        "Rechazado",
+        "Rejected",
+        "Refusée",
+    ],
+)
 def test_the_secretariat_refuses_a_new_date(text: str) -> None:
     assert refuses(text)
 
 
 @pytest.mark.parametrize(
-    "text", ["Noted, thanks.", "No problem, fine.", "Non-urgent, accept.", "November is fine"]
+    "text",
+    [
+        "Noted, thanks.",
+        "No problem, fine.",
+        "Non-urgent, accept.",
+        "November is fine",
+        # A bare "no" with more after it (a review found these refused the new date).
+        "No\nobjection",
+        "No,\nlet's accept it.",
+        "No.\nThat's fine, go ahead.",
+    ],
 )
 def test_a_reply_that_only_starts_like_no_refuses_nothing(text: str) -> None:
     # "Noted, thanks." to an extension notice refused the extension: it began with "no".
     assert not refuses(text)
+
+
+def test_a_signature_may_follow_but_no_other_line() -> None:
+    # The owner's name (or a closing) under "done" is a signature; any other line is read by
+    # the Secretariat, even one that looks like a name ("Except Annex").
+    assert reports_done("Feito. A nota segue em anexo.\nBruno", "Bruno Costa")
+    assert reports_done("Done\nBest regards\nA. Lima", "Ana Lima")
+    assert not reports_done("Done\nExcept Annex", "Ana Lima")
+    assert refuses("No\nAna", "Ana Lima")
+    assert not refuses("No\nObjection", "Ana Lima")

@@ -58,6 +58,21 @@ SLOTS = [
         ("I prefer 3", None),
         ("1-3", None),
         ("2?", None),
+        # A review found each of these read as slot numbers: dates, times, negations.
+        ("3 December works", None),
+        ("2pm works", None),
+        ("14:00", None),
+        ("2 hours", None),
+        ("2/12", None),
+        ("2 doesn’t work", None),
+        ("1 and 3 are impossible", None),
+        ("2 is out", None),
+        ("1 - no", None),
+        ("1. No, 2. Yes", None),
+        ("2 me va mal", None),
+        ("Any except 2", None),
+        ("Toutes sauf la 2", None),
+        ("None except 3", None),
     ],
 )
 def test_reading_which_slots_suit(text: str, picked: tuple[int, ...] | None) -> None:
