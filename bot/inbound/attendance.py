@@ -29,8 +29,8 @@ _COME_EN = (
 # What may follow the verb of an apology: nothing, or the meeting itself. "I cannot attend the
 # dinner", "... on 5 May but could on 6 May" are about something else, or only in part.
 _ENDS = (
-    r"(?=\s*(?:$|[.,;!]|(?:the|this|today's|tomorrow's|our) (?:meeting|call|session)\b|"
-    r"this time\b))"
+    r"(?=\s*(?:$|[.,;!]|(?:(?:the|this|today's|tomorrow's|our) (?:meeting|call|session)|"
+    r"this time|à la réunion|a la reunión|na reunião|à reunião)\s*(?:$|[.,;!])))"
 )
 _NEGATED_EN = rf"\b{_NOT_EN}\s+(?:really\s+|possibly\s+|unfortunately\s+)?{_COME_EN}\b"
 _NOT_ATTENDING_EN = r"(?:\bnot|n't)\s+(?:be\s+)?(?:attending|joining|coming|participating)\b"
@@ -43,7 +43,8 @@ _NEGATED_FR = (
 )
 _NEGATED_ES = (
     r"\bno (?:podré|puedo|voy a poder|me será posible) (?:\w+ )?(?:asistir|participar|"
-    r"acompañar\w*|estar presente|estar allí|estar(?=\W*$))|\bno (?:asistiré|participaré|estaré)\b"
+    r"acompañar\w*|estar presente|estar allí|estar(?=\W*$))"
+    r"|\bno (?:asistiré|participaré|estaré(?: disponible| presente| allí)?)\b"
 )
 _NEGATED_PT = (
     r"\bnão (?:poderei|posso|vou poder|conseguirei|consigo) (?:\w+ )?(?:participar|comparecer|"
@@ -68,20 +69,21 @@ _APOLOGY = re.compile(
             r"^\W*i (?:can't|cannot|won't)\W+(?:sorry|unfortunately|apologies)\W*$",
             r"\b(?:my|mon|mi|minha) (?:absence|ausencia|ausência)\b",
             # fr, es, pt: their negated forms name the meeting's verb; then their own words
-            _NEGATED_FR,
+            f"(?:{_NEGATED_FR}){_ENDS}",
             r"\bje serai (?:malheureusement )?(?:absente?|indisponible|empêchée?)\b",
             r"\bje suis (?:malheureusement )?(?:empêchée?|indisponible)\b",
             r"^\W*(?:mes |toutes mes )?excuses\W*$",
-            _NEGATED_ES,
+            f"(?:{_NEGATED_ES}){_ENDS}",
             r"\b(?:estaré|estoy) ausente\b|^\W*(?:mis )?disculpas\W*$",
-            _NEGATED_PT,
+            f"(?:{_NEGATED_PT}){_ENDS}",
             r"\b(?:estarei|estou) (?:ausente|indisponível)\b|^\W*(?:as minhas )?desculpas\W*$",
         )
     ),
     re.IGNORECASE | re.MULTILINE,
 )
 _ATTENDING = re.compile(
-    r"|".join(
+    r"(?:"
+    + r"|".join(
         (
             r"\bi(?:'ll| will| shall| can| am able to)? (?:be there|attend|join(?: you)?|"
             r"be present|participate|make it)\b|\bi(?:'m| am| will be) attending\b",
@@ -102,7 +104,11 @@ _ATTENDING = re.compile(
             r"contem comigo)\b|\bconfirmo a (?:minha )?(?:presença|participação)\b|^\W*sim\W*$",
             r"\bpresente na reunião\b",
         )
-    ),
+    )
+    # ... and the answer ends there: "I'm attending a conference that week" is no yes.
+    + r")(?=\s*(?:$|[.,;!]|this one|(?:the|this|today's|tomorrow's|our) (?:meeting|call|session)\s*"
+    r"(?:$|[.,;!])|remotely|online|virtually|à la réunion|en ligne|a la reunión|en línea|"
+    r"na reunião|remotamente|virtualmente))",
     re.IGNORECASE | re.MULTILINE,
 )
 # Words that leave it open: the Secretariat reads those ("I may be late" may still be a yes,
@@ -112,16 +118,23 @@ _HEDGE = re.compile(
     r"tentative(?:ly)?|hope to|try to|if|unless|depending|depends|not yet|don't think|"
     r"do not think|unlikely|doubt|only|partly|first|second|half|except|instead|behalf|"
     r"alternate|in person|late|early|but not|not the|so i can|so that i can|could you|"
+    r"another|other|next time|last|wish|would like|until|before|physically|after all|morning|"
+    r"afternoon|from|"
+    r"(?:not|n't|never)\s+(?:\w+\s+){0,3}?miss|"
     r"can you|would you|please (?:send|confirm|share|resend) (?:the|a|me|us)|in case|"
     r"replace|hour|minutes|stay|leave|"
     r"peut-être|pas sûre?|probablement|si|sauf|j'essaierai|incertaine?|seulement|remplacer|"
     r"en personne|en retard|mais pas|première|partie|moitié|heure|ensuite|rester|partir|"
+    r"autre|prochaine fois|dernière fois|j'aimerais|avant|jusqu'\w*|physiquement|à distance|"
+    r"ne serai pas absente?|dernière|dernier|matin|après-midi|"
     r"au cas où|"
     r"quizás?|tal vez|no sé|no estoy segur[oa]|probablemente|intentaré|solo|sólo|salvo|"
     r"en persona|tarde|pero no|primera|primer|parte|mitad|hora|después|luego|quedarme|"
-    r"en caso|reemplaz\w*|"
+    r"en caso|reemplaz\w*|otra|otro|la próxima|próxima vez|última vez|me gustaría|antes|"
+    r"no (?:estaré|estoy) ausente|última|último|pasada|pasado|"
     r"talvez|não sei|não tenho certeza|provavelmente|vou tentar|se|só|apenas|pessoalmente|"
-    r"atrasad[oa]|mas não|primeira|metade|depois|ficar|caso|substitu\w*)\b",
+    r"atrasad[oa]|mas não|primeira|metade|depois|ficar|caso|substitu\w*|outra|outro|"
+    r"gostaria|não (?:estarei|estou) ausente|última|último|passada|passado|manhã|tarde)\b",
     re.IGNORECASE,
 )
 

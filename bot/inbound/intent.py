@@ -148,6 +148,7 @@ class _Lexicon:
     function_words: dict[str, frozenset[bool]]
     # The languages of each one-word hedge: Italian 'ma' (but) is French 'ma' (my).
     hedge_langs: dict[tuple[str, bool], frozenset[str]]
+    kinds: dict[str, str]  # each position's kind: support, objection, neutral
 
 
 _LEXICONS: dict[int, tuple[Rules, _Lexicon]] = {}
@@ -195,6 +196,7 @@ def _build_lexicon(rules: Rules) -> _Lexicon:
         greetings=_index(w for lang in langs for w in lang.greetings),
         function_words={text: frozenset(flags) for text, flags in singles.items()},
         hedge_langs={k: frozenset(v) for k, v in hedge_langs.items()},
+        kinds={key: pos.kind for key, pos in rules.positions.items()},
     )
 
 
@@ -248,6 +250,8 @@ def _hits(toks: Sequence[_Token], lex: _Lexicon) -> list[_Hit]:
         for i in where[entry.words[0].text]:
             if any(taken[i : i + n]) or not _at(toks, i, entry.words):
                 continue
+            if any(toks[j].clause_end for j in range(i, i + n - 1)):  # "No, me opongo"
+                continue
             if n == 1 and not toks[i].clause_end and _function_word(toks[i], lex):
                 continue
             taken[i : i + n] = [True] * n
@@ -290,28 +294,51 @@ def _spoken(hedge: _Phrase, hits: Sequence[_Hit], lex: _Lexicon) -> bool:
     return bool(lex.hedge_langs.get(_key(hedge)[0], spoken) & spoken)
 
 
-def _negated(toks: Sequence[_Token], hit: _Hit, lex: _Lexicon, taken: set[int]) -> bool:
-    """A negator among the three words before, in the same clause: 'I can't say I agree', 'sans
-    veto' aside, and not the 'nothing' of 'Nothing to add, I agree'."""
-    lo = max(hit.start - 3, 0)
-    lo = max([i + 1 for i in range(lo, hit.start) if toks[i].clause_end], default=lo)
+def _negated(
+    toks: Sequence[_Token], hit: _Hit, lex: _Lexicon, taken: set[int], window: int | None
+) -> bool:
+    """A negator before the word that no phrase explains: anywhere before it in the answer ('I
+    do not think we should agree', 'I cannot, unfortunately, support this'), among the three
+    words before it in later prose; 'sans veto', 'no objection' are phrases of their own."""
+    lo = 0 if window is None else hit.start - window
     return _find(toks, lex.negators, lo, hit.start, taken) is not None
 
 
 def _negated_after(toks: Sequence[_Token], hit: _Hit, lex: _Lexicon, taken: set[int]) -> bool:
     """A negator after the answer word that no phrase explains: in its own clause ('Dagegen
-    habe ich nichts'), or, after agreeing or abstaining, opening a later clause ('Agree with 1
-    and 2, not 3'). Reasons are often negative ('Object - the budget is not included', 'Ich
-    enthalte mich, da ich nicht teilnehmen konnte'), so other later negators do not count."""
+    habe ich nichts'), or, after agreeing, anywhere in the answer ('Agree with 1 and 2, not
+    3', 'Yes, this is not acceptable'); after abstaining, opening a later clause. Reasons for
+    objecting or standing aside are often negative ('Object - the budget is not included', 'Ich
+    enthalte mich, da ich nicht teilnehmen konnte'), so those later negators do not count."""
     end = next((i + 1 for i in range(hit.end - 1, len(toks)) if toks[i].clause_end), len(toks))
     if _find(toks, lex.negators, hit.end, end, taken) is not None:
         return True
+    if lex.kinds.get(hit.position) == "support":
+        return _find(toks, lex.negators, end, len(toks), taken) is not None
     if hit.objection:
         return False
     opens = [i + 1 for i in range(end - 1, len(toks) - 1) if toks[i].clause_end]
     return any(
         i not in taken and any(_at(toks, i, neg) for neg in lex.negators.get(toks[i].text, ()))
         for i in opens
+    )
+
+
+# Words of objecting that the position lists do not hold as answers ("the objectors", "those
+# who oppose", "rejected", "unacceptable"), folded: after AGREE or ABSTAIN they mean a person
+# must read the answer ("I agree with the objectors", "Yes, I agree it should be rejected").
+_OBJECTING = (
+    "object", "oppos", "s'oppos", "opon", "opos", "reject", "rejet", "rechaz", "rejeit",
+    "veto", "block", "bloq", "unaccept", "inaccept", "inacept", "inaceit", "disagree",
+    "desaccord", "desacuerdo", "desacordo", "against", "contre", "contra",
+)  # fmt: skip
+
+
+def _objecting_after(toks: Sequence[_Token], hits: Sequence[_Hit], taken: set[int]) -> bool:
+    """A word of objecting after an AGREE or ABSTAIN answer, outside the phrases read."""
+    first = hits[0]
+    return not first.objection and any(
+        i not in taken and toks[i].text.startswith(_OBJECTING) for i in range(first.end, len(toks))
     )
 
 
@@ -437,9 +464,9 @@ def _doubt(
             return _Doubt("later-prose", why)
         return _Doubt("no-position", "no position word found")
     taken, rest_taken = _taken(hits), _taken(rest_hits)
-    for seq, found, used in ((toks, hits, taken), (rest, rest_hits, rest_taken)):
+    for seq, found, used, window in ((toks, hits, taken, None), (rest, rest_hits, rest_taken, 3)):
         for hit in found:
-            if _negated(seq, hit, lex, used):
+            if _negated(seq, hit, lex, used, window):
                 return _Doubt("negated", f"'{hit.phrase}' is negated", hit.phrase)
     if _hedge(toks, hits, lex) is not None:
         return _Doubt("hedged", _QUALIFIED)
@@ -449,6 +476,8 @@ def _doubt(
     twice = _negated_objection(toks, hits, lex)
     if twice is not None:
         return _Doubt("negated", f"'{twice.phrase}' is negated", twice.phrase)
+    if _objecting_after(toks, hits, taken):
+        return _Doubt("several", f"the answer says {positions[0]} and speaks of objecting")
     position = positions[0]
     negator = next((h for h in hits if _negated_after(toks, h, lex, taken)), None)
     if negator is not None:

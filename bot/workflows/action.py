@@ -38,41 +38,41 @@ TRANSITIONS: dict[tuple[StrEnum, str], tuple[StrEnum, ...]] = {
 _DONE = re.compile(
     r"^\W*(?:(?:yes|oui|sí|sim|ok)\W+)?"
     r"(?:(?:all|this is|it is|it's|that's|that is|i have|i've|action|task)\s+)?"
-    r"(?:done|completed?|finished|fait|terminé|c'est fait|ya está hecho|está hecho|hecho|"
+    r"(?:done|completed|finished|fait|terminé|c'est fait|ya está hecho|está hecho|hecho|"
     r"terminado|listo|ya está|já está feito|está feito|feito|já está|concluído|concluido|"
     r"está pronto)\b",  # not "pronto" alone: it is Spanish for "soon"
     re.IGNORECASE,
 )
-# ... on a line that holds nothing back: a question, a number, a date or a word that defers,
-# limits or passes it on ("Done by Friday", "Done, annex to follow", "Done (mostly)", "Listo para
-# revisión", "Done by Ana, not me") leaves it to the Secretariat, since a wrong "done" closes the
-# action. "Done: sent to the Board this morning." is done.
-_NOT_ALL_DONE = re.compile(
-    r"[?%\d]|\b(?:not|no|nope|yet|almost|nearly|mostly|partly|partially|part|half|except|but|"
-    r"bar|save|minus|apart|however|though|although|only|still|left|remain\w*|rest|follow\w*|"
-    r"pending|soon|shortly|by|tomorrow|next|will|once|when|if|unless|until|awaiting|waiting|"
-    r"subject|draft|first|nothing|think|believe|hope\w*|sort|ish|well|wait|mean|wrong|sorry|"
-    r"most|in a|today|tonight|week|weeks|month|monday|tuesday|wednesday|thursday|friday|"
-    r"saturday|sunday|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|semaine|mois|dans|"
-    r"lunes|martes|miércoles|jueves|viernes|sábado|domingo|semana|mes|hoy|esta noche|"
-    r"segunda|terça|quarta|quinta|sexta|mês|hoje|"
-    r"presque|pas|sauf|mais|partie|moitié|demain|bientôt|reste|suivra|réserve|attente|d'ici|"
-    r"pour|encore|rien|"
-    r"casi|todavía|aún|parte|pero|excepto|mitad|mañana|para|falta|queda|salvo|menos|medias|"
-    r"breve|borrador|nada|"
-    r"quase|ainda|metade|exceto|mas|amanhã|parcial\w*|aguardando|só|rascunho|na)\b",
+# ... and nothing after it but thanks or a pointer to what is attached. A wrong "done" closes
+# the action, and "done" is qualified in more ways than any list of words can hold ("Done by
+# Friday", "Done, annex to come", "Hecho, creo", "Fait, sans l'annexe", "Done, TBC"): anything
+# else goes to review, and the Secretariat reads it ("Done: sent to the Board" included).
+_FILE = (
+    r"(?:(?:the|my|a|la|le|ma|mi|el|o|a minha|a|la) )?(?:final |revised |updated |)"
+    r"(?:note|paper|file|document|report|nota|documento|fichier|rapport|arquivo|relatório|"
+    r"informe|texte|texto|text)"
+)
+_AFTER_DONE = re.compile(
+    r"^(?:(?:it|that|thanks?|thank you|many thanks|merci|gracias|obrigad[oa]|"
+    r"(?:please )?see (?:the )?attached|attached|ci-joint|voir (?:la )?pièce jointe|"
+    r"en pièce jointe|adjunto|ver adjunto|em anexo|segue em anexo|anexo|sent|envoyé|enviado|"
+    rf"{_FILE} (?:is attached|attached|ci-joint|est joint|en pièce jointe|adjunto|va adjunto|"
+    r"segue em anexo|em anexo|segue anexo)|\u2705|\u2714\ufe0f?)"
+    r"(?:[\s,.;:!\u2013\u2014-]+|$))*$",
     re.IGNORECASE,
 )
 
 
 def reports_done(text: str, name: str = "") -> bool:
-    """The owner's reply says the action is done, on one line that holds nothing back (then
-    at most a closing and the owner's `name`)."""
+    """The owner's reply says the action is done and nothing more (then at most a closing and
+    the owner's `name`)."""
     lines = [ln.strip() for ln in text.replace("\u2019", "'").splitlines() if ln.strip()]
     # One line, and a signature at most: "Done\nexcept the annex" is not done.
     if not lines or not all(signs_off(line, name) for line in lines[1:]):
         return False
-    return bool(_DONE.match(lines[0])) and not _NOT_ALL_DONE.search(lines[0])
+    found = _DONE.match(lines[0])
+    rest = lines[0][found.end() :].strip(" \t,.;:!\u2013\u2014-") if found else ""
+    return found is not None and bool(_AFTER_DONE.match(rest))
 
 
 # "need until <date>" in the languages members write in. The regex finds the phrase and the
@@ -94,16 +94,19 @@ _NEED = re.compile(
     )""",
     re.IGNORECASE | re.MULTILINE | re.VERBOSE,
 )
-# The Secretariat's REFUSE, in so many words; "Noted", "No problem" or "Non-urgent" are not one.
+# The Secretariat's REFUSE, in so many words, then nothing or a reason after a stop: "Refused.",
+# "REFUSE - it clashes with the Board". "Declined the calendar invite by mistake", "Recusal: ...",
+# "Refuse? No." and "Noted, thanks" are not one.
 _REFUSE = re.compile(
-    r"^\W*(?:i |je |yo |eu )?(?:refuse[sd]?|refusée?s?|rechaz\w*|recus\w*|rejected|declined|"
-    r"not accepted)\b",
+    r"^\W*(?:i |je |yo |eu )?(?:refuse[sd]?|refusée?s?|rechazo|rechazado|rechazada|"
+    r"rechazamos|recuso|recusado|recusada|recusamos|rejected|declined|not accepted)"
+    r"\s*(?:$|[.,;:!\u2013\u2014-])",
     re.IGNORECASE,
 )
 # ... or a bare "no" that is the whole reply ("No\nobjection" is a phone's line break).
 _BARE_NO = re.compile(
     r"^\W*(?:no|non|não|nope)(?:\W+keep (?:the )?(?:original|previous|old|earlier) "
-    r"(?:date|deadline))?\W*$",
+    r"(?:date|deadline))?[.!]*$",
     re.IGNORECASE,
 )
 
@@ -113,6 +116,8 @@ def refuses(text: str, name: str = "") -> bool:
     first line, or a bare "no" and nothing else."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     if not lines:
+        return False
+    if "?" in lines[0]:  # "Declined? No, approved."
         return False
     bare = bool(_BARE_NO.match(lines[0])) and all(signs_off(line, name) for line in lines[1:])
     return bool(_REFUSE.match(lines[0])) or bare

@@ -13,6 +13,7 @@ from typing import Any
 from bot.domain.effects import Effect, Mail, OpenItem, Record, Schedule, ToReview
 from bot.domain.types import ItemKind, ItemView, PersonKind
 from bot.inbound.commands import parse_deadline, read_fields
+from bot.inbound.reply import signs_off
 from bot.resources import data_dir
 from bot.workflows.base import CommandError, CommandMail, Reply, Situation, Workflow
 from bot.workflows.meeting import ad_hoc
@@ -41,11 +42,6 @@ _NONE = re.compile(
     r"^\W*(?:none|no slot|neither|none of (?:these|them)|aucune?|ninguna|ninguno|nenhuma|nenhum)\b",
     re.IGNORECASE,
 )
-# "Any except 2", "None except 3", "todas menos la 2": not all, not none; a person reads it.
-_BUT = re.compile(
-    r"\d|\b(?:except|but|save|sauf|hormis|excepté|menos|excepto|salvo|exceto|fora)\b",
-    re.IGNORECASE,
-)
 # Slot numbers and what joins them; no "/" or ".", which make dates and times ("2/12", "14.00").
 _NUMBERS = re.compile(r"^[\s\d,;&+#]*(?:(?:and|et|y|e|or|ou|o)\b[\s\d,;&+#]*)*", re.IGNORECASE)
 # Words members put around the numbers: "Option 2", "slots 1 and 3", "only 2", "2 works for me".
@@ -60,6 +56,7 @@ _LEAD = re.compile(
 # "impossible" or "doesn't work" leaves the reply to review ("3 December", "2pm", "2 is out").
 _TAIL = re.compile(
     r"^(?:(?:works?|both|fine|good|ok|okay|great|perfect|suits? me|for me|is|are|me|only|"
+    r"of them|of these|of the slots|one|les créneaux|las opciones|as opções|"
     r"please|thanks?|thank you|too|also|sorry|désolée?|lo siento|desculpe|"
     r"me conviennent|me convient|conviennent|convient|parfait|merci|seulement|"
     r"me va|me van|bien|gracias|perfecto|solamente|"
@@ -69,14 +66,20 @@ _TAIL = re.compile(
 )
 
 
-def read_slots(text: str, count: int) -> tuple[int, ...] | None:
-    """The slot numbers a reply picks from its first line: () for none, None when unclear."""
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    line = line.replace("\u2019", "'")
+def read_slots(text: str, count: int, name: str = "") -> tuple[int, ...] | None:
+    """The slot numbers a reply picks from its first line: () for none, None when unclear.
+    Only known words may stand around them ("Option 2", "2 works for me", "any of them"), and
+    no other line may follow but a closing and the member's `name`: "2 and 3" then "Actually,
+    3 doesn't work" is read by the Secretariat."""
+    lines = [ln.strip() for ln in text.replace("\u2019", "'").splitlines() if ln.strip()]
+    if not lines or not all(signs_off(ln, name) for ln in lines[1:]):
+        return None
+    line = lines[0]
     for whole, every in ((_NONE, ()), (_ALL, tuple(range(1, count + 1)))):
         found = whole.match(line)
-        if found:
-            return None if _BUT.search(line[found.end() :]) else every
+        if found:  # "Any except 2", "All are impossible", "Aucun problème": a person reads it
+            rest = line[found.end() :].strip(" \t,;:.!")
+            return every if _TAIL.match(rest) else None
     lead = _LEAD.match(line)
     head = line[lead.end() :] if lead else line
     numbers = _NUMBERS.match(head)
@@ -106,7 +109,7 @@ def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
     if person.kind != PersonKind.MEMBER or item.state != PollState.OPEN or not reply.trusted:
         why = f"a reply to a poll that does not count ({item.state}): {reply.text[:200]}"
         return [ToReview("poll-reply", why, item.id, person.id)]
-    picked = read_slots(reply.text, len(slots_of(item)))
+    picked = read_slots(reply.text, len(slots_of(item)), reply.person.name)
     ctx: dict[str, Any] = {"item": item, "slots": slots_of(item), "picked": picked}
     if picked is None:
         effects: list[Effect] = [

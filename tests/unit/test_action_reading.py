@@ -9,8 +9,8 @@ from bot.workflows.action import refuses, reports_done
 DONE = [
     "Done",
     "Done, see attached.",
-    "Done, the paper is on the shared drive.",
-    "Done: sent to the Board this morning.",
+    "Done: the final note is attached.",
+    "Feito. A nota segue em anexo.",
     "Done ✅",
     "Completed.",
     "Fait.",
@@ -57,6 +57,17 @@ NOT_DONE = [
     "Done on Monday",
     "Listo el viernes",
     "I have completed most of it",
+    # A second review found these read as done; now only thanks or "see attached" may follow.
+    "Done, the paper is on the shared drive.",
+    "Done: sent to the Board this morning.",
+    "Complete nonsense - I never agreed to this action.",
+    "Done, didn't have time for the annex.",
+    "Hecho, creo.",
+    "Fait, sans l'annexe.",
+    "Done later.",
+    "Done, in progress",
+    "Done, TBC.",
+    "Hecho lo que pude.",
     # And these never were.
     "Not done yet.",
     "I need until 2026-12-20.",
@@ -103,6 +114,13 @@ def test_the_secretariat_refuses_a_new_date(text: str) -> None:
         "No\nobjection",
         "No,\nlet's accept it.",
         "No.\nThat's fine, go ahead.",
+        # ... and these, found by a second review.
+        "Declined? No, approved.",
+        "Not accepted yet, I'll check with the Chair.",
+        "Recusal: I have a conflict of interest on this action.",
+        "Declined the calendar invite by mistake. Fine with the new date.",
+        "No?",
+        "No :)",
     ],
 )
 def test_a_reply_that_only_starts_like_no_refuses_nothing(text: str) -> None:

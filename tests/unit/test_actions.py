@@ -51,7 +51,7 @@ def test_an_action_is_reminded_chased_and_done_by_reply(app: App) -> None:
         OWNER,
         BOT,
         app.clock.now(),
-        "Done: sent to the Board this morning.",
+        "Done, see attached.",
     )
     assert app.handle(Fetched("test", raw)) == "processed"
     assert action_record(app, item_id)["state"] == "done"

@@ -268,10 +268,14 @@ COMMITTEE_REGISTER = [
     ("Nada en contra.", "agree"),
     ("Nada a opor.", "agree"),
     ("Nada contra.", "agree"),
-    # A negator in an earlier clause does not negate the answer.
-    ("Nothing further, I agree.", "agree"),
-    ("Rien à ajouter, d'accord.", "agree"),
     ("I don't agree, I object.", "object"),
+    # A phrase never spans a comma: "No, me opongo" is not "no me opongo" (a review found these
+    # read as the opposite).
+    ("No, me opongo.", "object"),
+    ("Não, sou contra.", "object"),
+    ("No, estoy en contra.", "object"),
+    ("No, veto.", "object"),
+    ("No, objection to para 3.", "object"),
 ]
 
 
@@ -297,6 +301,25 @@ NOT_COUNTED = [
     "Je soutiens les réserves de Maria.",
     "No puedo aceptar que se bloquee.",
     "Nothing at all against it.",
+    # A negator anywhere before the answer word in the answer's sentence (a review found these
+    # counted as AGREE); "Nothing further, I agree" goes to review with them.
+    "I cannot, unfortunately, support this.",
+    "I can't (yet) agree.",
+    "Not really, I agree with the concerns.",
+    "I don't think so, I agree with Ana.",
+    "I do not think we should agree to this.",
+    "Je ne suis pas, à ce stade, d'accord.",
+    "No estoy, por el momento, a favor.",
+    "Nothing further, I agree.",
+    # Objecting in other words after AGREE, or a negation later in the answer (a review found
+    # these counted as AGREE).
+    "I agree with the objectors.",
+    "I support the objecting members.",
+    "Estoy de acuerdo con los que se oponen.",
+    "Je suis d'accord avec ceux qui s'opposent.",
+    "Yes, I agree it should be rejected.",
+    "Yes, unacceptable.",
+    "Yes, this is not acceptable.",
 ]
 
 

@@ -27,7 +27,10 @@ SLOTS = [
     ("text", "picked"),
     [
         ("1 and 3", (1, 3)),
-        ("1, 3.\nThe second clashes with a board call.", (1, 3)),
+        # A second line may take the first back ("Actually, 3 doesn't work"): a person reads it.
+        ("1, 3.\nThe second clashes with a board call.", None),
+        ("2 and 3\nActually, 3 doesn't work for me after all.", None),
+        ("1 and 3\nBest regards,", (1, 3)),
         ("2", (2,)),
         ("1 et 2", (1, 2)),
         ("Any", (1, 2, 3)),
@@ -73,6 +76,14 @@ SLOTS = [
         ("Any except 2", None),
         ("Toutes sauf la 2", None),
         ("None except 3", None),
+        ("Todas me vienen mal.", None),
+        ("All are impossible for me, sorry.", None),
+        ("Any of the morning slots.", None),
+        ("Aucun problème pour moi, toutes les options me conviennent.", None),
+        ("None of them is a problem for me.", None),
+        ("Ninguna, solo la tercera.", None),
+        ("Any of them works", (1, 2, 3)),
+        ("Aucune, désolée", ()),
     ],
 )
 def test_reading_which_slots_suit(text: str, picked: tuple[int, ...] | None) -> None:
