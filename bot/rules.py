@@ -121,6 +121,9 @@ class Language(_Strict):
     hedges: list[str] = []
     weak: list[str] = []
     greetings: list[str] = []
+    # Phrases beside an answer that say nothing of it, whose "no" negates nothing: "Agree, no
+    # further comments", "D'accord, rien à ajouter".
+    asides: list[str] = []
 
 
 class Rules(_Strict):

@@ -144,6 +144,7 @@ class _Lexicon:
     negators: _Index
     hedges: _Index
     greetings: _Index
+    asides: _Index
     # Single words that negate or set a condition, with whether the rules spell them accented.
     function_words: dict[str, frozenset[bool]]
     # The languages of each one-word hedge: Italian 'ma' (but) is French 'ma' (my).
@@ -194,6 +195,7 @@ def _build_lexicon(rules: Rules) -> _Lexicon:
         negators=negators,
         hedges=hedges,
         greetings=_index(w for lang in langs for w in lang.greetings),
+        asides=_index(w for lang in langs for w in lang.asides),
         function_words={text: frozenset(flags) for text, flags in singles.items()},
         hedge_langs={k: frozenset(v) for k, v in hedge_langs.items()},
         kinds={key: pos.kind for key, pos in rules.positions.items()},
@@ -292,6 +294,17 @@ def _spoken(hedge: _Phrase, hits: Sequence[_Hit], lex: _Lexicon) -> bool:
         return True
     spoken = frozenset().union(*(h.langs for h in hits))
     return bool(lex.hedge_langs.get(_key(hedge)[0], spoken) & spoken)
+
+
+def _asides(toks: Sequence[_Token], lex: _Lexicon) -> set[int]:
+    """Where the answer's asides are ("no further comments"): their negators negate nothing."""
+    return {
+        j
+        for i, tok in enumerate(toks)
+        for phrase in lex.asides.get(tok.text, ())
+        if _at(toks, i, phrase)
+        for j in range(i, i + len(phrase))
+    }
 
 
 def _negated(
@@ -463,7 +476,8 @@ def _doubt(
             )
             return _Doubt("later-prose", why)
         return _Doubt("no-position", "no position word found")
-    taken, rest_taken = _taken(hits), _taken(rest_hits)
+    taken = _taken(hits) | _asides(toks, lex)
+    rest_taken = _taken(rest_hits) | _asides(rest, lex)
     for seq, found, used, window in ((toks, hits, taken, None), (rest, rest_hits, rest_taken, 3)):
         for hit in found:
             if _negated(seq, hit, lex, used, window):

@@ -276,6 +276,15 @@ COMMITTEE_REGISTER = [
     ("No, estoy en contra.", "object"),
     ("No, veto.", "object"),
     ("No, objection to para 3.", "object"),
+    # An aside beside the answer says nothing of it: its "no" negates nothing (these went to
+    # review as partly negated).
+    ("I agree, no further comments.", "agree"),
+    ("Agree, no comments.", "agree"),
+    ("Nothing further, I agree.", "agree"),
+    ("D'accord, pas de commentaires.", "agree"),
+    ("De acuerdo, sin comentarios.", "agree"),
+    ("Concordo, sem comentários.", "agree"),
+    ("No comments, I object.", "object"),
 ]
 
 
@@ -310,7 +319,6 @@ NOT_COUNTED = [
     "I do not think we should agree to this.",
     "Je ne suis pas, à ce stade, d'accord.",
     "No estoy, por el momento, a favor.",
-    "Nothing further, I agree.",
     # Objecting in other words after AGREE, or a negation later in the answer (a review found
     # these counted as AGREE).
     "I agree with the objectors.",
