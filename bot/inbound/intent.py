@@ -302,7 +302,7 @@ def _asides(toks: Sequence[_Token], lex: _Lexicon) -> set[int]:
         j
         for i, tok in enumerate(toks)
         for phrase in lex.asides.get(tok.text, ())
-        if _at(toks, i, phrase)
+        if _at(toks, i, phrase) and not any(t.clause_end for t in toks[i : i + len(phrase) - 1])
         for j in range(i, i + len(phrase))
     }
 

@@ -285,6 +285,8 @@ COMMITTEE_REGISTER = [
     ("De acuerdo, sin comentarios.", "agree"),
     ("Concordo, sem comentários.", "agree"),
     ("No comments, I object.", "object"),
+    ("No problem, I agree.", "agree"),
+    ("Pas de problème, je suis d'accord.", "agree"),
 ]
 
 
