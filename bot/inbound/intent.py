@@ -23,6 +23,7 @@ _TOKEN = re.compile(r"[+-]1(?!\w)|\w{1,4}['\u2019\u02bc](?=\w{3})|[\w'\u2019\u02
 # What ends a clause between two words: punctuation, a line break, or a dash set apart by a space
 # (so "No - see para 3" ends one, "no-one" does not).
 _CLAUSE_END = re.compile(r"[,.;:!?\u2026()\[\]\n\u2014]|\s[-\u2013]|[-\u2013]\s")
+_STOP = re.compile(r"[,.;:!?\u2026()\[\]\u2014]|\s[-\u2013]|[-\u2013]\s|\n\s*\n")
 # A sentence ends at . ! ? or an ellipsis followed by a space, or at a blank line (a semicolon
 # joins two clauses of one answer: "I need to check first; I will probably agree").
 _SENTENCE_END = re.compile(r"[.!?\u2026]+(?=\s|$)|\n[ \t]*\n")
@@ -67,6 +68,9 @@ class _Token:
     start: int
     end: int
     clause_end: bool  # nothing but punctuation or a line break before the next word
+    # Punctuation or a blank line before the next word, not a bare line break: mail clients wrap
+    # long lines ("I have no\nobjection"), so a phrase may run over one, not over a comma.
+    stop: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,7 @@ def _tokens(text: str, offset: int = 0) -> list[_Token]:
                 offset + m.start(),
                 offset + m.end(),
                 bool(_CLAUSE_END.search(gap)),
+                bool(_STOP.search(gap)),
             )
         )
     return out
@@ -252,7 +257,7 @@ def _hits(toks: Sequence[_Token], lex: _Lexicon) -> list[_Hit]:
         for i in where[entry.words[0].text]:
             if any(taken[i : i + n]) or not _at(toks, i, entry.words):
                 continue
-            if any(toks[j].clause_end for j in range(i, i + n - 1)):  # "No, me opongo"
+            if any(toks[j].stop for j in range(i, i + n - 1)):  # "No, me opongo"
                 continue
             if n == 1 and not toks[i].clause_end and _function_word(toks[i], lex):
                 continue
@@ -296,15 +301,28 @@ def _spoken(hedge: _Phrase, hits: Sequence[_Hit], lex: _Lexicon) -> bool:
     return bool(lex.hedge_langs.get(_key(hedge)[0], spoken) & spoken)
 
 
+# Words that may close an aside's clause: "no further comments from my side", "de ma part".
+_ASIDE_TAIL = frozenset(
+    ("from", "me", "my", "our", "side", "on", "this", "here", "either", "de", "ma", "notre",
+     "part", "mi", "nuestra", "parte", "por", "da", "minha", "nossa")
+)  # fmt: skip
+
+
 def _asides(toks: Sequence[_Token], lex: _Lexicon) -> set[int]:
-    """Where the answer's asides are ("no further comments"): their negators negate nothing."""
-    return {
-        j
-        for i, tok in enumerate(toks)
-        for phrase in lex.asides.get(tok.text, ())
-        if _at(toks, i, phrase) and not any(t.clause_end for t in toks[i : i + len(phrase) - 1])
-        for j in range(i, i + len(phrase))
-    }
+    """Where the answer's asides are ("no further comments"): their negators negate nothing. An
+    aside is a clause of its own; "No comments or objection" is one clause, and its "no" stays."""
+    found: set[int] = set()
+    for i, tok in enumerate(toks):
+        for phrase in lex.asides.get(tok.text, ()):
+            n = len(phrase)
+            if not _at(toks, i, phrase) or any(t.stop for t in toks[i : i + n - 1]):
+                continue
+            end = i + n  # "from me", "de ma part" may close the aside's clause
+            while end < len(toks) and not toks[end - 1].stop and toks[end].text in _ASIDE_TAIL:
+                end += 1
+            if (i == 0 or toks[i - 1].stop) and (end == len(toks) or toks[end - 1].stop):
+                found.update(range(i, end))
+    return found
 
 
 def _negated(
@@ -338,20 +356,30 @@ def _negated_after(toks: Sequence[_Token], hit: _Hit, lex: _Lexicon, taken: set[
 
 
 # Words of objecting that the position lists do not hold as answers ("the objectors", "those
-# who oppose", "rejected", "unacceptable"), folded: after AGREE or ABSTAIN they mean a person
-# must read the answer ("I agree with the objectors", "Yes, I agree it should be rejected").
-_OBJECTING = (
-    "object", "oppos", "s'oppos", "opon", "opos", "reject", "rejet", "rechaz", "rejeit",
-    "veto", "block", "bloq", "unaccept", "inaccept", "inacept", "inaceit", "disagree",
-    "desaccord", "desacuerdo", "desacordo", "against", "contre", "contra",
-)  # fmt: skip
+# who oppose", "rejected", "unacceptable"), whole and folded (a prefix would take "objectives",
+# "contrato", "blockchain"): after AGREE they mean a person must read the answer ("I agree with
+# the objectors", "Yes, I agree it should be rejected").
+# fmt: off
+_OBJECTING = frozenset((
+    "object", "objects", "objected", "objecting", "objection", "objections", "objector",
+    "objectors", "oppose", "opposes", "opposed", "opposing", "opposition", "reject", "rejects",
+    "rejected", "rejecting", "rejection", "veto", "vetoes", "vetoed", "block", "blocks",
+    "blocked", "blocking", "unacceptable", "disagree", "disagrees", "disagreement", "against",
+    "objecter", "objectent", "opposent", "opposer", "rejet", "rejette", "rejeter", "rejetee",
+    "bloquer", "bloque", "bloquent", "inacceptable", "desaccord", "contre", "objecion",
+    "objeciones", "oponen", "opone", "oponer", "oponerse", "rechazo", "rechazar", "rechaza",
+    "rechazado", "rechazada", "bloquear", "bloqueo", "inaceptable", "desacuerdo", "contra",
+    "objecao", "objecoes", "opoem", "opoe", "opor", "rejeito", "rejeitar", "rejeitado",
+    "rejeitada", "bloqueio", "inaceitavel", "desacordo",
+))
+# fmt: on
 
 
 def _objecting_after(toks: Sequence[_Token], hits: Sequence[_Hit], taken: set[int]) -> bool:
     """A word of objecting after an AGREE or ABSTAIN answer, outside the phrases read."""
     first = hits[0]
     return not first.objection and any(
-        i not in taken and toks[i].text.startswith(_OBJECTING) for i in range(first.end, len(toks))
+        i not in taken and toks[i].text in _OBJECTING for i in range(first.end, len(toks))
     )
 
 
@@ -362,9 +390,7 @@ def _negated_objection(toks: Sequence[_Token], hits: Sequence[_Hit], lex: _Lexic
     for first in hits:
         if _find(toks, lex.negators, first.start, first.end) is None:
             continue
-        end = next(
-            (i + 1 for i in range(first.end - 1, len(toks)) if toks[i].clause_end), len(toks)
-        )
+        end = next((i + 1 for i in range(first.end - 1, len(toks)) if toks[i].stop), len(toks))
         later = [h for h in hits if first.end <= h.start and h.end <= end and h.objection]
         if later:
             return later[0]
@@ -516,4 +542,9 @@ def _qualified_later(
         opens = any(_at(following, 0, h) and _spoken(h, hits, lex) for h in first)
         return _Doubt("hedged", _QUALIFIED) if opens else None
     qualified = _hedge(following, _hits(following, lex), lex, hits) is not None
-    return _Doubt("hedged", _QUALIFIED) if qualified else None
+    # ... or opens with a negator that is no aside: "Agree. Not annex B." ("Agree. No further
+    # comments." is an aside).
+    opens_negated = 0 not in _asides(following, lex) and any(
+        _at(following, 0, neg) for neg in lex.negators.get(following[0].text, ())
+    )
+    return _Doubt("hedged", _QUALIFIED) if qualified or opens_negated else None

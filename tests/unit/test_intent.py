@@ -287,6 +287,25 @@ COMMITTEE_REGISTER = [
     ("No comments, I object.", "object"),
     ("No problem, I agree.", "agree"),
     ("Pas de problème, je suis d'accord.", "agree"),
+    # Found by a third review. Mail clients wrap long lines: a phrase runs over a bare line
+    # break (the first version of the comma rule read these as OBJECT).
+    (
+        "Having read the revised draft circulated last week, I have no\nobjection to its adoption.",
+        "agree",
+    ),
+    ("I have no \nobjection.", "agree"),
+    ("Que no\ntengo objeciones.", "agree"),
+    ("Não\nme oponho.", "agree"),
+    ("I agree, nothing else from me.", "agree"),
+    ("De acuerdo, nada más.", "agree"),
+    ("D'accord, rien à signaler.", "agree"),
+    ("Agree. No further comments.", "agree"),
+    ("I agree with the objectives of the paper.", "agree"),  # not an objecting word
+    ("De acuerdo con el contrato.", "agree"),
+    ("Can't agree more.", "agree"),
+    ("Aprobado.", "agree"),
+    ("Je ne vois pas d'objection.", "agree"),
+    ("Não vejo objeção.", "agree"),
 ]
 
 
@@ -330,6 +349,22 @@ NOT_COUNTED = [
     "Yes, I agree it should be rejected.",
     "Yes, unacceptable.",
     "Yes, this is not acceptable.",
+    # An aside is a clause of its own; a withdrawn objection or support; negations typed
+    # without an apostrophe; a negated sentence after AGREE (a third review found these read
+    # as OBJECT or AGREE).
+    "No comments or objection from my side.",
+    "No problem or objection.",
+    "No comments against the proposal.",
+    "Sin comentarios en contra.",
+    "I withdraw my objection.",
+    "Objection withdrawn.",
+    "Je retire mon objection.",
+    "Retiro mi objeción.",
+    "I withdraw my support.",
+    "I dont agree",
+    "I cant support this",
+    "Yo tampoco estoy de acuerdo.",
+    "Agree. Not annex B.",
 ]
 
 
