@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
-from dataclasses import dataclass
 
 import dkim
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from dkim.canonicalization import CanonicalizationPolicy
 from dkim.crypto import parse_pem_private_key
 
@@ -20,6 +16,7 @@ from bot.inbound.sender_check import (
     single_from,
     verify_sender,
 )
+from tests.signing import Signer, new_signer
 
 SECRETARIAT = "secretariat@cg.example"
 TRUSTED = frozenset({"mx.cg.example"})
@@ -310,24 +307,9 @@ def test_untrusted_header_on_top_is_skipped() -> None:
 # --- verify_sender: DKIM --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Signer:
-    private_pem: bytes
-    dns_record: bytes
-
-
 @pytest.fixture(scope="module")
 def signer() -> Signer:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    der = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return Signer(pem, b"v=DKIM1; k=rsa; p=" + base64.b64encode(der))
+    return new_signer()
 
 
 def signed(raw: bytes, signer: Signer, domain: bytes = b"cg.example", **options: object) -> bytes:

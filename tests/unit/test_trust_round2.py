@@ -16,8 +16,6 @@ from email.utils import format_datetime, make_msgid
 import dkim
 import dkim.dnsplug
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlmodel import col, select
 
 from bot.app import App
@@ -28,6 +26,7 @@ from bot.mail.transport import FolderTransport
 from bot.store.db import session
 from bot.store.models import Outbox
 from tests.conftest import BOT, CHAIR, MEMBERS, SECRETARIAT, T0, mail_to, make_app, open_ballot
+from tests.signing import new_signer
 
 TRUSTED = "mx.cg.example"
 MEMBER_ADDRESSES = {m[1] for m in MEMBERS}
@@ -163,16 +162,8 @@ EXCHANGE_AR = (
 @pytest.fixture(scope="module")
 def sealer_key() -> tuple[bytes, bytes]:
     """A sealing key (PEM) and its DNS record, as the sealer would publish it."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    der = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return pem, b"v=DKIM1; k=rsa; p=" + base64.b64encode(der)
+    signer = new_signer()
+    return signer.private_pem, signer.dns_record
 
 
 @pytest.mark.parametrize("sealer_trusted", [True, False])
