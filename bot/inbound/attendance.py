@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from bot.inbound.reply import postscript, signs_off
+
 Attendance = Literal["attending", "apology"]
 
 _LINES = 3  # the answer is at the top; a long reply's later lines are its reasons or agenda
@@ -30,7 +32,8 @@ _COME_EN = (
 # dinner", "... on 5 May but could on 6 May" are about something else, or only in part.
 _ENDS = (
     r"(?=\s*(?:$|[.,;!]|(?:(?:the|this|today's|tomorrow's|our) (?:meeting|call|session)|"
-    r"this time|à la réunion|a la reunión|na reunião|à reunião)\s*(?:$|[.,;!])))"
+    r"this time|that day|this day|ce jour(?:-là)?|ese día|nesse dia|naquele dia|"
+    r"à la réunion|a la reunión|na reunião|à reunião)\s*(?:$|[.,;!])))"
 )
 _NEGATED_EN = rf"\b{_NOT_EN}\s+(?:really\s+|possibly\s+|unfortunately\s+)?{_COME_EN}\b"
 _NOT_ATTENDING_EN = r"(?:\bnot|n't)\s+(?:be\s+)?(?:attending|joining|coming|participating)\b"
@@ -54,32 +57,34 @@ _NEGATED_PT = (
 # Any negated attendance, whatever follows: enough to leave a reply that also says yes to review.
 _NEGATED = re.compile(
     "|".join((_NEGATED_EN, _NOT_ATTENDING_EN, _NEGATED_FR, _NEGATED_ES, _NEGATED_PT)),
-    re.IGNORECASE | re.MULTILINE,
+    re.IGNORECASE,
 )
 _APOLOGY = re.compile(
     r"|".join(
         (
             _NEGATED_EN + _ENDS,
             _NOT_ATTENDING_EN + _ENDS,
-            r"\b(?:send|sends|please accept) (?:my|our) (?:apologies|regrets)\b",
+            r"\b(?:send|sends|please accept) (?:my|our) (?:apologies|regrets)" + _ENDS,
             r"^\W*(?:my )?(?:apologies|regrets)\W*$",
             r"\b(?:will|have to|must|'ll|need to|going to) miss (?:the|this|today's|tomorrow's|"
-            r"our|next week's) (?:meeting|call|session)\b",
-            r"\b(?:will be|am|'m) (?:absent|unavailable|not available)\b",
+            r"our|next week's) (?:meeting|call|session)" + _ENDS,
+            r"\b(?:will be|am|'m) (?:absent|unavailable|not available)" + _ENDS,
             r"^\W*i (?:can't|cannot|won't)\W+(?:sorry|unfortunately|apologies)\W*$",
             r"\b(?:my|mon|mi|minha) (?:absence|ausencia|ausência)\b",
             # fr, es, pt: their negated forms name the meeting's verb; then their own words
             f"(?:{_NEGATED_FR}){_ENDS}",
-            r"\bje serai (?:malheureusement )?(?:absente?|indisponible|empêchée?)\b",
-            r"\bje suis (?:malheureusement )?(?:empêchée?|indisponible)\b",
+            r"\bje serai (?:malheureusement )?(?:absente?|indisponible|empêchée?)" + _ENDS,
+            r"\bje suis (?:malheureusement )?(?:empêchée?|indisponible)" + _ENDS,
             r"^\W*(?:mes |toutes mes )?excuses\W*$",
             f"(?:{_NEGATED_ES}){_ENDS}",
-            r"\b(?:estaré|estoy) ausente\b|^\W*(?:mis )?disculpas\W*$",
+            r"\b(?:estaré|estoy) ausente" + _ENDS + r"|^\W*(?:mis )?disculpas\W*$",
             f"(?:{_NEGATED_PT}){_ENDS}",
-            r"\b(?:estarei|estou) (?:ausente|indisponível)\b|^\W*(?:as minhas )?desculpas\W*$",
+            r"\b(?:estarei|estou) (?:ausente|indisponível)"
+            + _ENDS
+            + r"|^\W*(?:as minhas )?desculpas\W*$",
         )
     ),
-    re.IGNORECASE | re.MULTILINE,
+    re.IGNORECASE,
 )
 _ATTENDING = re.compile(
     r"(?:"
@@ -109,7 +114,7 @@ _ATTENDING = re.compile(
     + r")(?=\s*(?:$|[.,;!]|this one|(?:the|this|today's|tomorrow's|our) (?:meeting|call|session)\s*"
     r"(?:$|[.,;!])|remotely|online|virtually|à la réunion|en ligne|a la reunión|en línea|"
     r"na reunião|remotamente|virtualmente))",
-    re.IGNORECASE | re.MULTILINE,
+    re.IGNORECASE,
 )
 # Words that leave it open: the Secretariat reads those ("I may be late" may still be a yes,
 # "I might not make it" is not yet a no, "Can I join remotely?" is a question).
@@ -117,7 +122,8 @@ _HEDGE = re.compile(
     r"\?|\b(?:maybe|perhaps|might|may (?:not|be|have)|possibly|probably|not sure|unsure|"
     r"tentative(?:ly)?|hope to|try to|if|unless|depending|depends|not yet|don't think|"
     r"do not think|unlikely|doubt|only|partly|first|second|half|except|instead|behalf|"
-    r"alternate|in person|late|early|but not|not the|so i can|so that i can|could you|"
+    r"alternate|deputy|colleague|either|delegate|in person|late|early|but not|not the|"
+    r"so i can|so that i can|could you|"
     r"another|other|next time|last|wish|would like|until|before|physically|after all|morning|"
     r"afternoon|from|"
     r"(?:not|n't|never)\s+(?:\w+\s+){0,3}?miss|"
@@ -139,10 +145,24 @@ _HEDGE = re.compile(
 )
 
 
-def read_attendance(text: str) -> Attendance | None:
+# A yes never stands beside a negation or a doubt: "Tampoco podré asistir", "Je ne serai
+# malheureusement pas présente", "I hope I can attend", "I can't promise I'll be there".
+_NOT_A_PLAIN_YES = re.compile(
+    r"n't\b|n'|\b(?:not|no|never|ne|pas|non|não|tampoco|tampouco|nunca|whether|hope\w*|"
+    r"espère|espero|believe|promise|sure|certain|cancel\w*|came up|creo|pense|acho|"
+    r"confirm(?! my\b)|absent\w*|ausente|indispon\w*|unavailable|empêch\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def read_attendance(text: str, name: str = "") -> Attendance | None:
     """'attending' or 'apology' from a plain reply's first lines, or None (to review)."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()][:_LINES]
-    head = "\n".join(lines).replace("\u2019", "'")
+    lines = [line.strip() for line in text.replace("\u2019", "'").splitlines() if line.strip()]
+    if any(postscript(line) for line in lines):  # "P.S. I cannot come after all"
+        return None
+    while len(lines) > 1 and signs_off(lines[-1], name):
+        lines.pop()  # "Best, Ana": the writer's closing and name are no answer
+    head = " ".join(lines[:_LINES])  # one line: a client's wrap is no end of the answer
     if not head or _HEDGE.search(head):
         return None
     # A negation's own words ("not attending") are no attendance; a yes elsewhere is, and a
@@ -150,5 +170,6 @@ def read_attendance(text: str) -> Attendance | None:
     # meeting; I will attend the 12 May one") is read by the Secretariat.
     attending = _ATTENDING.search(_NEGATED.sub(" ", _APOLOGY.sub(" ", head))) is not None
     if attending:
-        return None if _APOLOGY.search(head) or _NEGATED.search(head) else "attending"
+        doubt = _APOLOGY.search(head) or _NEGATED.search(head) or _NOT_A_PLAIN_YES.search(head)
+        return None if doubt else "attending"
     return "apology" if _APOLOGY.search(head) else None

@@ -65,7 +65,11 @@ _MOBILE = re.compile(
 # The mark that mail-tracking add-ons for Gmail (Streak, Mailtrack) put on a line of its own.
 _TRACKER = "\u1427"
 _SIG_DASHES = re.compile(r"^--\s*$")
-_DASH_NAME = re.compile(r"^-[^\W\d][\w.'’ -]{0,40}$")  # "-Abhishek Kona" (a list item has a space)
+# "-Abhishek Kona": capitalised words (a list item has a space; "-except annex B" is no name).
+_DASH_NAME = re.compile(r"^-[^\W\d_](?<=[A-ZÀ-ÞĀ-ſ])[\w.'’-]*(?: [^\W\d_][\w.'’-]*){0,2}$")
+_INITIAL = re.compile(r"[^\W\d_]\.")  # "A." in "A. Lima"; a lone "I" is a word, not an initial
+# A postscript after the closing is the writer's too ("PS: actually 3 is not possible").
+_POSTSCRIPT = re.compile(r"^\s*(?:p\.?\s?s\.?|pps|n\.?\s?b\.?|obs\.?)(?:\s|:|$)", re.IGNORECASE)
 # A closing formula, after which only a few short lines (name, title) may follow.
 _CLOSING = re.compile(
     r"^\s*(?:(?:best|kind|warm|warmest|many)?\s*(?:regards|wishes)|best|cheers|all the best|"
@@ -81,6 +85,11 @@ _CLOSING = re.compile(
 )
 
 
+def postscript(line: str) -> bool:
+    """A line that opens a P.S. (or N.B.): the writer's words, which may take back the answer."""
+    return _POSTSCRIPT.match(line) is not None
+
+
 def signs_off(line: str, name: str) -> bool:
     """A line that only closes or signs a reply: "Thanks,", "Best regards", or the writer's own
     `name` ("Bruno", "Ana Lima", "A. Lima"). The readers of one-line answers ("done", "no
@@ -89,9 +98,9 @@ def signs_off(line: str, name: str) -> bool:
     if _CLOSING.match(line):
         return True
     own = {w.lower() for w in re.split(r"[\s.,-]+", name) if w}
-    words = [w.strip(".,-") for w in line.split()]
+    words = [w.strip(",-") for w in line.split()]
     return 0 < len(words) <= 4 and all(
-        w.lower() in own or (len(w) == 1 and w.isupper()) for w in words if w
+        w.rstrip(".").lower() in own or _INITIAL.fullmatch(w) for w in words if w
     )
 
 
@@ -228,8 +237,10 @@ def extract_reply(text: str) -> str:
     """The new text of a reply, as the member wrote it."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     lines = [ln for ln in lines if ln.strip() != _TRACKER]
-    lines = _drop_footer(_cut_at_quote(lines))
-    own = "\n".join(lines).strip()
+    lines = _cut_at_quote(lines)
+    if any(postscript(ln) for ln in lines):  # nothing is cut: the P.S. may take back
+        return "\n".join(lines).strip()  # what the lines above it say
+    own = "\n".join(_drop_footer(lines)).strip()
     if not own:
         return ""
     return _library_trim(own)

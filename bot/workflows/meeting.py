@@ -326,7 +326,9 @@ def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
     if titles:
         return _propose(sit, reply, titles)
     comments = _item_comments(reply.text) if reply.calendar is None and reply.trusted else []
-    if comments or (reply.answered == "agenda" and read_attendance(reply.text) is None):
+    if comments or (
+        reply.answered == "agenda" and read_attendance(reply.text, person.name) is None
+    ):
         return _comment(sit, reply, comments)
     if reply.calendar is not None:
         answer = _ANSWER[reply.calendar.partstat]
@@ -334,7 +336,7 @@ def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
         effects: list[Effect] = [Record(item.id, person.id, answer, note, "counted", "calendar")]
         # The calendar client's answer is itself the answer: no acknowledgement to it.
     else:
-        answer_or_none = read_attendance(reply.text)
+        answer_or_none = read_attendance(reply.text, person.name)
         if answer_or_none is None or not reply.trusted:
             why = f"neither apologies nor attendance: {reply.text[:200]}"
             return [ToReview("meeting-reply", why, item.id, person.id)]

@@ -47,16 +47,16 @@ _NUMBERS = re.compile(r"^[\s\d,;&+#]*(?:(?:and|et|y|e|or|ou|o)\b[\s\d,;&+#]*)*",
 # Words members put around the numbers: "Option 2", "slots 1 and 3", "only 2", "2 works for me".
 _LEAD = re.compile(
     r"^\W*(?:(?:only|just|seulement|uniquement|solo|sólo|solamente|apenas|somente)\s+)?"
-    r"(?:(?:the|les?|la|las|los|a|as|o|os)\s+)?"
+    r"(?:(?:(?:the|les?|la|las|los|a|as|o|os)\s+)?"  # an article only before the noun:
     r"(?:options?|slots?|numbers?|créneaux?|creneaux?|num[ée]ros?|opci[oó]n|opciones|"
-    r"opç(?:ão|ões)|opcao|opcoes)?\s*",
+    r"opç(?:ão|ões)|opcao|opcoes))?\s*",  # "Les 3 me conviennent" is all three, not slot 3
     re.IGNORECASE,
 )
 # What may follow the numbers, and nothing else: a word that could be a month, a time, "not",
 # "impossible" or "doesn't work" leaves the reply to review ("3 December", "2pm", "2 is out").
 _TAIL = re.compile(
     r"^(?:(?:works?|both|fine|good|ok|okay|great|perfect|suits? me|for me|is|are|me|only|"
-    r"of them|of these|of the slots|one|les créneaux|las opciones|as opções|"
+    r"one|"
     r"please|thanks?|thank you|too|also|sorry|désolée?|lo siento|desculpe|"
     r"me conviennent|me convient|conviennent|convient|parfait|merci|seulement|"
     r"me va|me van|bien|gracias|perfecto|solamente|"
@@ -79,6 +79,8 @@ def read_slots(text: str, count: int, name: str = "") -> tuple[int, ...] | None:
         found = whole.match(line)
         if found:  # "Any except 2", "All are impossible", "Aucun problème": a person reads it
             rest = line[found.end() :].strip(" \t,;:.!")
+            rest = re.sub(r"^(?:of (?:them|these|the slots)|les créneaux|las opciones|as opções)"
+                          r"\b", "", rest, flags=re.IGNORECASE).strip(" \t,;:.!")  # fmt: skip
             return every if _TAIL.match(rest) else None
     lead = _LEAD.match(line)
     head = line[lead.end() :] if lead else line

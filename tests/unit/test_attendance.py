@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.inbound.attendance import read_attendance
+from bot.inbound.reply import extract_reply
 
 APOLOGIES = [
     # Most apologies are negated attendance; before this reader, the first five went to review.
@@ -118,6 +119,23 @@ NEITHER = [
     "Je ne pourrai pas venir à Genève, je suivrai en ligne.",
     "Je serai absent le matin, mais présent l'après-midi.",
     "Não poderei participar antes das 11h.",
+    # ... and these, found by a fourth review: a yes beside a negation or a doubt, a wrapped
+    # line taken for the end of the answer, an apology for something else than the meeting.
+    "Tampoco podré asistir.",
+    "Je ne serai malheureusement pas présente à la réunion.",
+    "Não vou estar presente na reunião.",
+    "Lamentablemente, no creo que podré asistir.",
+    "I can't promise I'll be there.",
+    "I hope I can attend.",
+    "I'll let you know whether I can make it.",
+    "I had confirmed that I will attend, but I have to cancel.",
+    "Either my deputy or I will attend.",
+    "Unfortunately I will be attending\na workshop in Bonn that week.",
+    "Asistiré\na un taller en Bonn esa semana, lo siento.",
+    "Unfortunately I will not be able to attend\nthe reception hosted by the Ministry on Monday.",
+    "I am unavailable for the dinner.",
+    "Please accept my apologies for not replying sooner.",
+    "I'll miss the session with the donors.",
     "Thanks for the agenda.",
     "Regarding item 2, could we add the SRN budget?",
     "See you on 5 May.",
@@ -149,3 +167,9 @@ def test_only_the_first_lines_are_read() -> None:
 
 def test_excuse_me_is_no_apology() -> None:
     assert read_attendance("Excuse me, is the meeting still on Tuesday?") is None
+
+
+def test_a_postscript_that_takes_the_answer_back_is_read_by_a_person() -> None:
+    raw = "I will attend.\nBest,\nAna\nP.S. It clashes with the Board, so I cannot come after all."
+    assert read_attendance(extract_reply(raw), "Ana Lima") is None
+    assert read_attendance(extract_reply("I will attend.\nBest,\nAna"), "Ana Lima") == "attending"

@@ -84,6 +84,9 @@ SLOTS = [
         ("Ninguna, solo la tercera.", None),
         ("Any of them works", (1, 2, 3)),
         ("Aucune, désolée", ()),
+        ("Les 3 me conviennent.", None),  # all three, not slot 3 (a fourth review)
+        ("The 3 of them are fine.", None),
+        ("All of them are fine", (1, 2, 3)),
     ],
 )
 def test_reading_which_slots_suit(text: str, picked: tuple[int, ...] | None) -> None:

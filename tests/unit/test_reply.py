@@ -253,3 +253,16 @@ def test_the_library_patterns_built_once_read_every_corpus_reply_as_built_per_me
     once = [extract_reply(t) for t in texts]
     monkeypatch.setattr(reply, "library_patterns", lambda: {})
     assert [extract_reply(t) for t in texts] == once
+
+
+def test_a_postscript_keeps_the_whole_reply() -> None:
+    # A P.S. after the closing may take back what the first line says (a fourth review found
+    # "PS: actually 3 is not possible" dropped with the signature, and "2 and 3" counted).
+    text = "2 and 3\nThanks\nAna\nPS: actually 3 is not possible, sorry"
+    assert extract_reply(text) == text
+    assert extract_reply("2 and 3\nThanks\nAna") == "2 and 3"
+
+
+@pytest.mark.parametrize("text", ["Done\n-except annex B", "1\n-but only the first hour"])
+def test_a_dash_line_in_lower_case_is_no_signature(text: str) -> None:
+    assert extract_reply(text) == text
