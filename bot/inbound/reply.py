@@ -181,6 +181,17 @@ def _cut_at_quote(lines: list[str]) -> list[str]:
     return [ln for ln in lines if not _is_quoted(ln)]
 
 
+def _signature_like(line: str) -> bool:
+    """A line of a signature block: a name, a title, an organisation, a number or an address
+    ("Ana Lima", "Executive Secretary, ICVCM", "+44 20 7946 0000"), not a sentence that goes
+    on after the closing ("Pending: the annex")."""
+    if re.search(r"\d|@|www\.|https?:", line):
+        return True
+    words = [w for w in re.findall(r"[^\W\d_][\w'’.-]*", line)]
+    capital = [w for w in words if w[0].isupper()]
+    return len(words) <= 2 or 2 * len(capital) >= len(words)
+
+
 def _drop_footer(lines: list[str]) -> list[str]:
     """Cut at a '-- ' signature line or a mobile footer, then at a closing formula near the end."""
     for i, line in enumerate(lines):
@@ -191,7 +202,7 @@ def _drop_footer(lines: list[str]) -> list[str]:
     for i in content[1:]:  # never the first line: that is the answer
         tail = [ln for ln in lines[i + 1 :] if ln.strip()]
         short_tail = len(tail) <= 4 and all(len(ln.strip()) <= 60 for ln in tail)
-        if short_tail and _CLOSING.match(lines[i]):
+        if short_tail and _CLOSING.match(lines[i]) and all(map(_signature_like, tail)):
             return lines[:i]
         if _DASH_NAME.match(lines[i].strip()) and len(content) - content.index(i) <= 6:
             return lines[:i]
@@ -229,8 +240,17 @@ def _library_trim(text: str) -> str:
         return text
     if not message.replies:
         return text
-    body = message.replies[0].body.strip()
-    return body if body else text
+    body: str = message.replies[0].body.strip()
+    if not body:
+        return text
+    # What it cut after a closing must look like a signature block: "Thanks, / Ana / Pending:
+    # the annex" keeps its last line, which a reader of one-line answers must see.
+    cut = text[len(body) :].splitlines() if text.startswith(body) else []
+    lines = [ln.strip() for ln in cut if ln.strip()]
+    closing = next((k for k, ln in enumerate(lines) if _CLOSING.match(ln)), None)
+    if closing is not None and not all(map(_signature_like, lines[closing + 1 :])):
+        return text
+    return body
 
 
 def extract_reply(text: str) -> str:

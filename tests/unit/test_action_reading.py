@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.inbound.reply import extract_reply
 from bot.workflows.action import refuses, reports_done
 
 DONE = [
@@ -138,3 +139,11 @@ def test_a_signature_may_follow_but_no_other_line() -> None:
     assert refuses("No\nAna", "Ana Lima")
     assert not refuses("No\nObjection", "Ana Lima")
     assert not reports_done("Done\nI", "Ana Lima")  # "I" is a word, not an initial
+
+
+def test_a_line_after_the_closing_that_is_no_signature_is_kept() -> None:
+    # "Pending: the annex" after "Thanks, / Ana" was cut with the signature block, and the
+    # action closed (a fourth review); a name and a title are still a signature.
+    assert not reports_done(extract_reply("Done\nThanks,\nAna\nPending: the annex"), "Ana Lima")
+    signed = "Done\n\nKind regards,\nAna Lima\nExecutive Secretary, ICVCM\n+44 20 7946 0000"
+    assert reports_done(extract_reply(signed), "Ana Lima")
