@@ -70,7 +70,7 @@ _APOLOGY = re.compile(
             r"our|next week's) (?:meeting|call|session)" + _ENDS,
             r"\b(?:will be|am|'m) (?:absent|unavailable|not available)" + _ENDS,
             r"^\W*i (?:can't|cannot|won't)\W+(?:sorry|unfortunately|apologies)\W*$",
-            r"\b(?:my|mon|mi|minha) (?:absence|ausencia|ausência)\b",
+            r"\b(?:my|mon|mi|minha) (?:absence|ausencia|ausência)" + _ENDS,
             # fr, es, pt: their negated forms name the meeting's verb; then their own words
             f"(?:{_NEGATED_FR}){_ENDS}",
             r"\bje serai (?:malheureusement )?(?:absente?|indisponible|empêchée?)" + _ENDS,
@@ -123,6 +123,9 @@ _HEDGE = re.compile(
     r"tentative(?:ly)?|hope to|try to|if|unless|depending|depends|not yet|don't think|"
     r"do not think|unlikely|doubt|only|partly|first|second|half|except|instead|behalf|"
     r"alternate|deputy|colleague|either|delegate|in person|late|early|but not|not the|"
+    r"provided|assuming|subject to|pending|tbc|think|guess|suppose|likely|part|drop off|"
+    r"expect|a priori|possiv\w*|should be able|fingers crossed|all being well|barring|albeit|"
+    r"step out|briefly|"
     r"so i can|so that i can|could you|"
     r"another|other|next time|last|wish|would like|until|before|physically|after all|morning|"
     r"afternoon|from|"
@@ -132,27 +135,49 @@ _HEDGE = re.compile(
     r"peut-être|pas sûre?|probablement|si|sauf|j'essaierai|incertaine?|seulement|remplacer|"
     r"en personne|en retard|mais pas|première|partie|moitié|heure|ensuite|rester|partir|"
     r"autre|prochaine fois|dernière fois|j'aimerais|avant|jusqu'\w*|physiquement|à distance|"
-    r"ne serai pas absente?|dernière|dernier|matin|après-midi|"
+    r"ne serai pas absente?|dernière|dernier|matin|après-midi|à confirmer|sous réserve|crois|"
+    r"en principe|normalement|"
     r"au cas où|"
     r"quizás?|tal vez|no sé|no estoy segur[oa]|probablemente|intentaré|solo|sólo|salvo|"
     r"en persona|tarde|pero no|primera|primer|parte|mitad|hora|después|luego|quedarme|"
     r"en caso|reemplaz\w*|otra|otro|la próxima|próxima vez|última vez|me gustaría|antes|"
-    r"no (?:estaré|estoy) ausente|última|último|pasada|pasado|"
+    r"no (?:estaré|estoy) ausente|última|último|pasada|pasado|por confirmar|a confirmar|"
+    r"pendiente|en principio|posiblemente|supongo|pienso|creo|"
     r"talvez|não sei|não tenho certeza|provavelmente|vou tentar|se|só|apenas|pessoalmente|"
     r"atrasad[oa]|mas não|primeira|metade|depois|ficar|caso|substitu\w*|outra|outro|"
-    r"gostaria|não (?:estarei|estou) ausente|última|último|passada|passado|manhã|tarde)\b",
+    r"gostaria|não (?:estarei|estou) ausente|última|último|passada|passado|manhã|tarde|"
+    r"em princípio|penso|acredito|acho)\b",
     re.IGNORECASE,
 )
 
 
+# A later line that corrects the answer ("Correction: ...", "Actually, ...", "Sorry - wrong
+# meeting").
+_CORRECTION = re.compile(
+    r"\b(?:correction|actually|wrong|misread|mistake|en fait|erreur|trompée?|en realidad|error|"
+    r"equivoqu\w*|na verdade|erro|engan\w*)\b",
+    re.IGNORECASE,
+)
 # A yes never stands beside a negation or a doubt: "Tampoco podré asistir", "Je ne serai
 # malheureusement pas présente", "I hope I can attend", "I can't promise I'll be there".
 _NOT_A_PLAIN_YES = re.compile(
     r"n't\b|n'|\b(?:not|no|never|ne|pas|non|não|tampoco|tampouco|nunca|whether|hope\w*|"
     r"espère|espero|believe|promise|sure|certain|cancel\w*|came up|creo|pense|acho|"
-    r"confirm(?! my\b)|absent\w*|ausente|indispon\w*|unavailable|empêch\w*)\b",
+    r"confirm(?! my\b)|absent\w*|ausente|indispon\w*|unavailable|empêch\w*|"
+    r"but|mais|pero|mas|represent\w*|représent\w*)\b",
     re.IGNORECASE,
 )
+
+
+def _joined(lines: list[str]) -> str:
+    """The lines as one: a client's wrap (the next line goes on in lower case) joins with a
+    space, a new line that starts a sentence ends the one before ("I'll be there / Get Outlook
+    for Android / ... I can't attend")."""
+    out = ""
+    for line in lines:
+        wrap = line[:1].islower()
+        out += (" " if wrap else ". ") + line if out else line
+    return out
 
 
 def read_attendance(text: str, name: str = "") -> Attendance | None:
@@ -160,9 +185,15 @@ def read_attendance(text: str, name: str = "") -> Attendance | None:
     lines = [line.strip() for line in text.replace("\u2019", "'").splitlines() if line.strip()]
     if any(postscript(line) for line in lines):  # "P.S. I cannot come after all"
         return None
-    while len(lines) > 1 and signs_off(lines[-1], name):
-        lines.pop()  # "Best, Ana": the writer's closing and name are no answer
-    head = " ".join(lines[:_LINES])  # one line: a client's wrap is no end of the answer
+    lines = [line for line in lines if not signs_off(line, name)]  # "Kind regards, / Ana"
+    head = _joined(lines[:_LINES])
+    later = _joined(lines[_LINES:])
+    if later and (_CORRECTION.search(later) or _NEGATED.search(later) or _APOLOGY.search(later)
+                  or _ATTENDING.search(later)):  # fmt: skip
+        return None  # "Correction: I can't make it after all" further down
+    # A yes is kept back by anything further down ("Unfortunately only remotely and only for the
+    # first hour"); an apology's reasons may go on ("I'm travelling that week").
+    yes_kept_back = later and (_HEDGE.search(later) or _NOT_A_PLAIN_YES.search(later))
     if not head or _HEDGE.search(head):
         return None
     # A negation's own words ("not attending") are no attendance; a yes elsewhere is, and a
@@ -170,6 +201,11 @@ def read_attendance(text: str, name: str = "") -> Attendance | None:
     # meeting; I will attend the 12 May one") is read by the Secretariat.
     attending = _ATTENDING.search(_NEGATED.sub(" ", _APOLOGY.sub(" ", head))) is not None
     if attending:
-        doubt = _APOLOGY.search(head) or _NEGATED.search(head) or _NOT_A_PLAIN_YES.search(head)
-        return None if doubt else "attending"
+        doubt = (
+            _APOLOGY.search(head)
+            or _NEGATED.search(head)
+            or _NOT_A_PLAIN_YES.search(head)
+            or _CORRECTION.search(head)
+        )
+        return None if doubt or yes_kept_back else "attending"
     return "apology" if _APOLOGY.search(head) else None

@@ -13,6 +13,7 @@ import functools
 import re
 
 from mailparser_reply import EmailMessage
+from mailparser_reply import EmailMessage as _LibraryMessage  # not the name tests replace
 
 _LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pl", "sv", "da", "cs", "ja", "ko", "zh"]
 
@@ -50,7 +51,7 @@ _FIELD = re.compile(
     r"^\s*\**(?:From|De|Von|Da|Van|Od|Från|Fra|Message du|Sent|Date|To|Subject|Envoyé(?: le)?|"
     r"Enviado(?: el)?|Enviada|Gesendet|Inviato|Verzonden|Wysłano|Skickat|Sendt|Data|Datum|Fecha|"
     r"Para|À|A|An|Aan|Til|Till|Do|Cc|Objet|Sujet|Asunto|Assunto|Betreff|Oggetto|Onderwerp|Temat|"
-    r"Ämne|Emne)\s*\**\s*:",
+    r"Ämne|Emne|От|Отправлено|Кому|Тема|发件人|发送时间|收件人|主题)\s*\**\s*[:：]",
     re.IGNORECASE,
 )
 _SEPARATOR = re.compile(r"^\s*[_=-]{20,}\s*$")
@@ -69,7 +70,16 @@ _SIG_DASHES = re.compile(r"^--\s*$")
 _DASH_NAME = re.compile(r"^-[^\W\d_](?<=[A-ZÀ-ÞĀ-ſ])[\w.'’-]*(?: [^\W\d_][\w.'’-]*){0,2}$")
 _INITIAL = re.compile(r"[^\W\d_]\.")  # "A." in "A. Lima"; a lone "I" is a word, not an initial
 # A postscript after the closing is the writer's too ("PS: actually 3 is not possible").
-_POSTSCRIPT = re.compile(r"^\s*(?:p\.?\s?s\.?|pps|n\.?\s?b\.?|obs\.?)(?:\s|:|$)", re.IGNORECASE)
+_POSTSCRIPT = re.compile(
+    r"^\s*(?:p\.?\s?[sd]\.?|p\.-s\.|pps|n\.?\s?b\.?|obs\.?)(?:\s|:|$)", re.IGNORECASE
+)  # P.S., P.D. (es), P.-S. (fr), N.B., Obs. (pt)
+# Words that take back or limit an answer: a line holding one is no signature, whatever it
+# looks like ("-Except Annex B", "Annex 2 to follow", "Not 3 after all").
+_TAKES_BACK = re.compile(
+    r"\b(?:except|but|not|only|pending|follow\w*|withdraw\w*|object\w*|after all|actually|"
+    r"correction|sauf|mais|pas|salvo|pero|falta|excepto|exceto|mas|não|no)\b",
+    re.IGNORECASE,
+)
 # A closing formula, after which only a few short lines (name, title) may follow.
 _CLOSING = re.compile(
     r"^\s*(?:(?:best|kind|warm|warmest|many)?\s*(?:regards|wishes)|best|cheers|all the best|"
@@ -185,8 +195,14 @@ def _signature_like(line: str) -> bool:
     """A line of a signature block: a name, a title, an organisation, a number or an address
     ("Ana Lima", "Executive Secretary, ICVCM", "+44 20 7946 0000"), not a sentence that goes
     on after the closing ("Pending: the annex")."""
-    if re.search(r"\d|@|www\.|https?:", line):
-        return True
+    if _TAKES_BACK.search(line):
+        return False
+    if re.search(r"@|www\.|https?:", line) or re.fullmatch(
+        r"[^\d]{0,12}[+(]?\d[\d\s().-]{6,}", line
+    ):
+        return True  # an address, a site, or a telephone number ("Tel: +44 20 7946 0000")
+    if re.search(r"\d", line):
+        return False  # "Annex 2 to follow"
     words = [w for w in re.findall(r"[^\W\d_][\w'’.-]*", line)]
     capital = [w for w in words if w[0].isupper()]
     return len(words) <= 2 or 2 * len(capital) >= len(words)
@@ -195,16 +211,24 @@ def _signature_like(line: str) -> bool:
 def _drop_footer(lines: list[str]) -> list[str]:
     """Cut at a '-- ' signature line or a mobile footer, then at a closing formula near the end."""
     for i, line in enumerate(lines):
-        if _SIG_DASHES.match(line) or _MOBILE.match(line):
-            lines = lines[:i]
+        if not (_SIG_DASHES.match(line) or _MOBILE.match(line)):
+            continue
+        # What follows after a blank line is the original a phone quotes unmarked; a line right
+        # under the footer that no signature holds is the writer's ("Sent from my iPhone /
+        # Except annex 2"), and nothing is cut.
+        below = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        if below and not (_MOBILE.match(below) or _signature_like(below)):
             break
+        lines = lines[:i]
+        break
     content = [i for i, ln in enumerate(lines) if ln.strip()]
     for i in content[1:]:  # never the first line: that is the answer
         tail = [ln for ln in lines[i + 1 :] if ln.strip()]
         short_tail = len(tail) <= 4 and all(len(ln.strip()) <= 60 for ln in tail)
         if short_tail and _CLOSING.match(lines[i]) and all(map(_signature_like, tail)):
             return lines[:i]
-        if _DASH_NAME.match(lines[i].strip()) and len(content) - content.index(i) <= 6:
+        dash_name = _DASH_NAME.match(lines[i].strip()) and not _TAKES_BACK.search(lines[i])
+        if dash_name and len(content) - content.index(i) <= 6:
             return lines[:i]
     return lines
 
@@ -230,6 +254,33 @@ def library_patterns() -> dict[str, re.Pattern[str]]:
     )
 
 
+@functools.cache
+def _library_headers() -> tuple[re.Pattern[str], ...]:
+    """mail-parser-reply's quote-header and disclaimer patterns, as it builds them."""
+    built = _LibraryMessage(text="", languages=list(_LANGUAGES), keep_hyphen_lists=True)
+    return (built.HEADER_REGEX, built.DISCLAIMERS_REGEX)
+
+
+# What a real disclaimer speaks of; "Warning: the annex is still missing" is the writer's.
+_DISCLAIMER_WORDS = re.compile(
+    r"\b(?:confidential\w*|intended|recipient|originated|privileged|outside|external|virus\w*|"
+    r"destinataire|confidentiel\w*|destinatario|confidencial\w*|destinatário)\b",
+    re.IGNORECASE,
+)
+
+
+def _library_header_at_start(cut: str) -> bool:
+    """mail-parser-reply's quote-header (or a real disclaimer) pattern matches on the cut's
+    first line."""
+    first_line = len(cut.split("\n", 1)[0])
+    header, disclaimer = _library_headers()
+    found = header.search(cut)
+    if found is not None and found.start() <= first_line:
+        return True
+    found = disclaimer.search(cut)
+    return found is not None and found.start() <= first_line and bool(_DISCLAIMER_WORDS.search(cut))
+
+
 def _library_trim(text: str) -> str:
     """mail-parser-reply's signature and disclaimer removal, never allowed to eat the answer."""
     try:
@@ -247,9 +298,20 @@ def _library_trim(text: str) -> str:
     # the annex" keeps its last line, which a reader of one-line answers must see.
     cut = text[len(body) :].splitlines() if text.startswith(body) else []
     lines = [ln.strip() for ln in cut if ln.strip()]
-    closing = next((k for k, ln in enumerate(lines) if _CLOSING.match(ln)), None)
-    if closing is not None and not all(map(_signature_like, lines[closing + 1 :])):
+    if not lines:
+        return body
+    # It cuts at any line that starts like a closing ("Thanks, but I object to Annex B"): only
+    # a whole closing, a footer or "--" may begin the cut, and a signature block follow it.
+    first = lines[0]
+    if _library_header_at_start("\n".join(lines)):
+        return body  # a quote header (or disclaimer) ours missed: what follows is not theirs
+    if not (_CLOSING.match(first) or _MOBILE.match(first) or _SIG_DASHES.match(first)):
         return text
+    for k, line in enumerate(lines[1:], 1):
+        if _FIELD.match(line) or _library_header_at_start("\n".join(lines[k:])):
+            break  # the quoted original begins: the signature block ended above it
+        if not _signature_like(line):
+            return text
     return body
 
 

@@ -75,6 +75,8 @@ def read_slots(text: str, count: int, name: str = "") -> tuple[int, ...] | None:
     if not lines or not all(signs_off(ln, name) for ln in lines[1:]):
         return None
     line = lines[0]
+    if re.match(r"\W*\+\d", line):  # "+1": agreeing with a colleague, not slot 1
+        return None
     for whole, every in ((_NONE, ()), (_ALL, tuple(range(1, count + 1)))):
         found = whole.match(line)
         if found:  # "Any except 2", "All are impossible", "Aucun problème": a person reads it

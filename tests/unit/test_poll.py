@@ -87,6 +87,7 @@ SLOTS = [
         ("Les 3 me conviennent.", None),  # all three, not slot 3 (a fourth review)
         ("The 3 of them are fine.", None),
         ("All of them are fine", (1, 2, 3)),
+        ("+1", None),  # agreeing with a colleague in a reply to all, not slot 1
     ],
 )
 def test_reading_which_slots_suit(text: str, picked: tuple[int, ...] | None) -> None:

@@ -266,3 +266,27 @@ def test_a_postscript_keeps_the_whole_reply() -> None:
 @pytest.mark.parametrize("text", ["Done\n-except annex B", "1\n-but only the first hour"])
 def test_a_dash_line_in_lower_case_is_no_signature(text: str) -> None:
     assert extract_reply(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Found by a fifth review: mail-parser-reply cut at a line that only starts like a
+        # closing, at a writer's "Warning:", after a phone footer, or a "P.D." was not a P.S.
+        "I support it.\nThanks, but I object to Annex B.",
+        "Done\nThanks, but I still need to send annex 2.",
+        "Done.\nWarning: the annex is still missing, will send it by email.",
+        "Done\nSent from my iPhone\nExcept annex 2",
+        "Hecho.\nSaludos,\nAna\nPD: falta el anexo 2",
+        "Done.\nThanks,\nAna\nAnnex 2 to follow.",
+    ],
+)
+def test_words_that_take_the_answer_back_are_never_cut(text: str) -> None:
+    assert extract_reply(text).splitlines()[-1] == text.splitlines()[-1]
+
+
+def test_a_disclaimer_and_a_quote_header_are_still_cut() -> None:
+    disclaimer = "Agree.\nCAUTION: This email originated from outside of the organization."
+    assert extract_reply(disclaimer) == "Agree."
+    footer = "Agree.\n\nSent from my iPhone\n\nThe ballot asks: AGREE, OBJECT or ABSTAIN?"
+    assert extract_reply(footer) == "Agree."
