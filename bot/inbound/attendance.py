@@ -32,7 +32,9 @@ _COME_EN = (
 # dinner", "... on 5 May but could on 6 May" are about something else, or only in part.
 _ENDS = (
     r"(?=\s*(?:$|[.,;!]|(?:(?:the|this|today's|tomorrow's|our) (?:meeting|call|session)|"
-    r"this time|that day|this day|ce jour(?:-là)?|ese día|nesse dia|naquele dia|"
+    r"this time|this one|this month|this week|today|tomorrow|on (?:mon|tues|wednes|thurs|fri|"
+    r"satur|sun)day|that day|this day|ce jour(?:-là)?|ese día|nesse dia|naquele dia|"
+    r"cette fois|cette réunion|esta vez|esta reunión|desta vez|esta reunião|"
     r"à la réunion|a la reunión|na reunião|à reunião)\s*(?:$|[.,;!])))"
 )
 _NEGATED_EN = rf"\b{_NOT_EN}\s+(?:really\s+|possibly\s+|unfortunately\s+)?{_COME_EN}\b"
