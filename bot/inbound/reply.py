@@ -100,6 +100,15 @@ def postscript(line: str) -> bool:
     return _POSTSCRIPT.match(line) is not None
 
 
+def answer_line(text: str, name: str) -> str | None:
+    """The one line a short answer is given on ("Done", "2 and 3", "No comments"), apostrophes
+    made plain, when nothing but a closing and the writer's `name` follows it; else None."""
+    lines = [ln.strip() for ln in text.replace("\u2019", "'").splitlines() if ln.strip()]
+    if not lines or not all(signs_off(line, name) for line in lines[1:]):
+        return None
+    return lines[0]
+
+
 def signs_off(line: str, name: str) -> bool:
     """A line that only closes or signs a reply: "Thanks,", "Best regards", or the writer's own
     `name` ("Bruno", "Ana Lima", "A. Lima"). The readers of one-line answers ("done", "no

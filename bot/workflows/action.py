@@ -13,7 +13,7 @@ from typing import Any
 from bot.domain.effects import Effect, Mail, OpenItem, Record, Schedule, ToReview
 from bot.domain.types import ItemKind, ItemView, PersonKind, PersonView
 from bot.inbound.commands import parse_deadline, read_fields
-from bot.inbound.reply import signs_off
+from bot.inbound.reply import answer_line
 from bot.resources import data_dir
 from bot.workflows.base import CommandError, CommandMail, Reply, Situation, Workflow
 
@@ -66,12 +66,9 @@ _AFTER_DONE = re.compile(
 def reports_done(text: str, name: str = "") -> bool:
     """The owner's reply says the action is done and nothing more (then at most a closing and
     the owner's `name`)."""
-    lines = [ln.strip() for ln in text.replace("\u2019", "'").splitlines() if ln.strip()]
-    # One line, and a signature at most: "Done\nexcept the annex" is not done.
-    if not lines or not all(signs_off(line, name) for line in lines[1:]):
-        return False
-    found = _DONE.match(lines[0])
-    rest = lines[0][found.end() :].strip(" \t,.;:!\u2013\u2014-") if found else ""
+    line = answer_line(text, name)  # "Done\nexcept the annex" is not done
+    found = _DONE.match(line) if line is not None else None
+    rest = line[found.end() :].strip(" \t,.;:!\u2013\u2014-") if line and found else ""
     return found is not None and bool(_AFTER_DONE.match(rest))
 
 
@@ -119,8 +116,8 @@ def refuses(text: str, name: str = "") -> bool:
         return False
     if "?" in lines[0]:  # "Declined? No, approved."
         return False
-    bare = bool(_BARE_NO.match(lines[0])) and all(signs_off(line, name) for line in lines[1:])
-    return bool(_REFUSE.match(lines[0])) or bare
+    only = answer_line(text, name)
+    return bool(_REFUSE.match(lines[0])) or (only is not None and bool(_BARE_NO.match(only)))
 
 
 def _owner(sit: Situation, item: ItemView) -> PersonView | None:

@@ -16,7 +16,7 @@ from typing import Any
 from bot.domain.effects import Effect, Mail, OpenItem, Record, Schedule, ToReview
 from bot.domain.types import Attachment, ItemKind, ItemView, PersonKind, PersonView
 from bot.inbound.commands import parse_deadline, read_fields
-from bot.inbound.reply import signs_off
+from bot.inbound.reply import answer_line
 from bot.resources import data_dir
 from bot.workflows.base import CommandError, CommandMail, Reply, Situation, Workflow
 
@@ -54,12 +54,11 @@ _AFTERWORD = re.compile(
 def no_comments(text: str, name: str = "") -> bool:
     """A reply that only says there is nothing to add (it counts as an answer): the words for it
     on the first line, thanks at most after them, then a closing and the member's `name`."""
-    lines = [line.strip() for line in text.replace("\u2019", "'").splitlines() if line.strip()]
-    signed = all(signs_off(line, name) for line in lines[1:])
-    found = _NO_COMMENTS.match(lines[0]) if lines and signed else None
-    if found is None:
+    line = answer_line(text, name)
+    found = _NO_COMMENTS.match(line) if line is not None else None
+    if line is None or found is None:
         return False
-    return bool(_AFTERWORD.match(lines[0][found.end() :].strip(" \t,.;:!-")))
+    return bool(_AFTERWORD.match(line[found.end() :].strip(" \t,.;:!-")))
 
 
 def _draft(item: ItemView) -> tuple[Attachment, ...]:

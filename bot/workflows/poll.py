@@ -13,7 +13,7 @@ from typing import Any
 from bot.domain.effects import Effect, Mail, OpenItem, Record, Schedule, ToReview
 from bot.domain.types import ItemKind, ItemView, PersonKind
 from bot.inbound.commands import parse_deadline, read_fields
-from bot.inbound.reply import signs_off
+from bot.inbound.reply import answer_line
 from bot.resources import data_dir
 from bot.workflows.base import CommandError, CommandMail, Reply, Situation, Workflow
 from bot.workflows.meeting import ad_hoc
@@ -71,10 +71,9 @@ def read_slots(text: str, count: int, name: str = "") -> tuple[int, ...] | None:
     Only known words may stand around them ("Option 2", "2 works for me", "any of them"), and
     no other line may follow but a closing and the member's `name`: "2 and 3" then "Actually,
     3 doesn't work" is read by the Secretariat."""
-    lines = [ln.strip() for ln in text.replace("\u2019", "'").splitlines() if ln.strip()]
-    if not lines or not all(signs_off(ln, name) for ln in lines[1:]):
+    line = answer_line(text, name)
+    if line is None:
         return None
-    line = lines[0]
     if re.match(r"\W*\+\d", line):  # "+1": agreeing with a colleague, not slot 1
         return None
     for whole, every in ((_NONE, ()), (_ALL, tuple(range(1, count + 1)))):
