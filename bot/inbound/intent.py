@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.rules import Rules
 
@@ -26,6 +26,9 @@ _CLAUSE_END = re.compile(r"[,.;:!?\u2026()\[\]\n\u2014]|\s[-\u2013]|[-\u2013]\s"
 _STOP = re.compile(r"[,.;:!?\u2026()\[\]\u2014]|\s[-\u2013]|[-\u2013]\s|\n\s*\n")
 # A sentence ends at . ! ? or an ellipsis followed by a space, or at a blank line (a semicolon
 # joins two clauses of one answer: "I need to check first; I will probably agree").
+# Between two words, nothing but an opening or a closing bracket: an insertion inside a clause.
+_OPENS = re.compile(r"\s*\(\s*")
+_CLOSES = re.compile(r"\s*\)\s*")
 _SENTENCE_END = re.compile(r"[.!?\u2026]+(?=\s|$)|\n[ \t]*\n")
 _QUALIFIED = "the answer is qualified (a hedge such as 'but')"  # the hedged doubt's words
 # Words a greeting may carry after its greeting word: a name or two, "all", "for the paper";
@@ -112,6 +115,26 @@ def _tokens(text: str, offset: int = 0) -> list[_Token]:
                 bool(_STOP.search(gap)),
             )
         )
+    return out
+
+
+def _read_through_insertions(toks: list[_Token], text: str, lex: _Lexicon) -> list[_Token]:
+    """A word or two in brackets inside a clause do not end it: 'No (further) objection.' is
+    read as 'No further objection.', not as 'No.' and 'Objection.'. Brackets that hold a word
+    that negates or sets a condition ('I do (not) object'), or that close the answer ('Agree
+    (no further comments).'), stay where a clause ends."""
+    out = list(toks)
+    for i in range(len(out) - 1):
+        if not _OPENS.fullmatch(text, out[i].end, out[i + 1].start):
+            continue
+        for j in range(i + 1, min(i + 4, len(out) - 1)):
+            if _CLOSES.fullmatch(text, out[j].end, out[j + 1].start):
+                if not any(_function_word(out[k], lex) for k in range(i + 1, j + 1)):
+                    for k in (i, j):
+                        out[k] = replace(out[k], clause_end=False, stop=False)
+                break
+            if out[j].clause_end:
+                break
     return out
 
 
@@ -465,7 +488,7 @@ def _read(text: str, rules: Rules) -> Reading:
         return Reading(None, "", "the reply has no text of its own", "no-text")
     start, end = span
     answer = text[start:end].strip()
-    toks = _tokens(text[start:end], start)
+    toks = _read_through_insertions(_tokens(text[start:end], start), text, lex)
     hits = _hits(toks, lex)
     rest = _tokens(text[end:], end)
     later = _hits(rest, lex)

@@ -406,6 +406,34 @@ def test_words_of_other_languages_do_not_hedge_an_answer(rules: Rules) -> None:
     assert read_position("Concordo, se o ponto 3 for retirado.", rules).position is None
 
 
+@pytest.mark.parametrize(
+    ("text", "position"),
+    [
+        # A word in brackets inside a clause is read with it: "No (further) objection." was
+        # counted as OBJECT ("No." and "Objection."); read as "No further objection." it is not
+        # counted (further than what?) and goes to the member and to review.
+        ("No (further) objection.", None),
+        ("No (further) objections from me.", None),
+        ("No (other) objection, agree", None),
+        ("I (really) agree.", "agree"),
+        ("I (fully) support this.", "agree"),
+        ("I agree (see attached) with the proposal.", "agree"),
+        # Brackets that negate or set a condition stay apart, and so do brackets that close
+        # the answer: an aside there is an aside.
+        ("I do (not) object.", None),
+        ("Agree (but not annex B) with the text.", None),
+        ("Agree (no further comments).", "agree"),
+        ("Agree (with the amended text).", "agree"),
+        ("Object (see attached).", "object"),
+        ("Yes (no objection).", "agree"),
+    ],
+)
+def test_a_word_in_brackets_inside_a_clause_is_read_with_it(
+    rules: Rules, text: str, position: str | None
+) -> None:
+    assert read_position(text, rules).position == position
+
+
 def test_reason_is_the_members_own_words(rules: Rules) -> None:
     reading = read_position("Object - para 3 overlaps the existing programme.", rules)
     assert reading.reason == "para 3 overlaps the existing programme."
