@@ -37,6 +37,13 @@ _GREETING_TAIL = 3
 _SALUTATION_TAIL = 6
 
 
+# Why no position was taken, as codes: each mail to a member says it in their language.
+DOUBTS = (
+    "question", "no-text", "no-position", "later-prose", "negated", "hedged", "several",
+    "another-view", "partly-negated", "contradicted", "not-offered",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Reading:
     """What the bot reads in a reply: a position key or None, the member's reason, and why."""
@@ -45,8 +52,7 @@ class Reading:
     reason: str
     why: str  # for the Secretariat and the record, in English
     # Why no position was taken, as a code a mail in any language can say in its own words:
-    # question, no-text, no-position, later-prose, negated, hedged, several, partly-negated,
-    # contradicted, not-offered; "" when a position was taken. `detail` is the word concerned.
+    # one of DOUBTS; "" when a position was taken. `detail` is the word concerned.
     code: str = ""
     detail: str = ""
 
@@ -394,6 +400,10 @@ _OBJECTING = frozenset((
     "rechazado", "rechazada", "bloquear", "bloqueo", "inaceptable", "desacuerdo", "contra",
     "objecao", "objecoes", "opoem", "opoe", "opor", "rejeito", "rejeitar", "rejeitado",
     "rejeitada", "bloqueio", "inaceitavel", "desacordo",
+    # Concerns and doubts: agreeing with them is siding with an objection.
+    "concern", "concerns", "misgivings", "doubts", "worries", "reservations", "preoccupations",
+    "inquietudes", "reserves", "doutes", "preocupaciones", "reservas", "dudas", "preocupacoes",
+    "duvidas", "inquietacoes",
 ))
 # fmt: on
 
@@ -404,6 +414,41 @@ def _objecting_after(toks: Sequence[_Token], hits: Sequence[_Hit], taken: set[in
     return not first.objection and any(
         i not in taken and toks[i].text in _OBJECTING for i in range(first.end, len(toks))
     )
+
+
+# "I agree with Ana", "Je suis d'accord avec Chloé", "Concordo com a Ana", "Agree with the
+# comments from Bruno": a word that brings in whose view, and an article the name may carry.
+_INTRODUCERS = frozenset(
+    ("with", "from", "by", "of", "avec", "de", "du", "des", "con", "del", "com", "da", "do",
+     "mit", "von", "met", "van", "di")
+)  # fmt: skip
+_ARTICLES = frozenset(
+    ("the", "a", "o", "la", "el", "le", "les", "los", "as", "os", "der", "die", "dem", "il", "lo")
+)
+
+
+def _names(people: Iterable[str]) -> frozenset[str]:
+    """The words of people's names as the reader folds them ('Chloé Martin': chloe, martin)."""
+    return frozenset(w.text for name in people for w in _tokens(name) if len(w.text) > 1)
+
+
+def _sides_with_someone(
+    toks: Sequence[_Token], hits: Sequence[_Hit], names: frozenset[str]
+) -> bool:
+    """After agreeing, another person's name: 'I agree with Ana', 'I support Bruno's position'.
+    Their view is their position, which the words do not give (Ana may have objected)."""
+    first = hits[0]
+    if first.objection or not names:
+        return False
+    for i in range(first.end, len(toks)):
+        word = toks[i].text
+        if word.endswith("'s") and word[:-2] in names:
+            return True
+        if word in _INTRODUCERS and i + 1 < len(toks):
+            named = i + 2 if toks[i + 1].text in _ARTICLES and i + 2 < len(toks) else i + 1
+            if toks[named].text in names:
+                return True
+    return False
 
 
 def _negated_objection(toks: Sequence[_Token], hits: Sequence[_Hit], lex: _Lexicon) -> _Hit | None:
@@ -468,11 +513,14 @@ def _quoted(answer: str) -> str:
     return flat if len(flat) <= 60 else flat[:57].rsplit(" ", 1)[0] + "..."
 
 
-def read_position(text: str, rules: Rules, offered: Collection[str] | None = None) -> Reading:
+def read_position(
+    text: str, rules: Rules, offered: Collection[str] | None = None, others: Iterable[str] = ()
+) -> Reading:
     """The member's position, or an ambiguous reading that says why none was taken.
 
-    A position the ballot does not offer is not counted either: the member is asked again."""
-    reading = _read(text, rules)
+    A position the ballot does not offer is not counted either: the member is asked again.
+    `others`: the names of the other people of the group ('I agree with Ana' is not counted)."""
+    reading = _read(text, rules, _names(others))
     if reading.position is not None and offered is not None and reading.position not in offered:
         label = rules.positions[reading.position].label
         why = f"{label} is not one of the answers this ballot offers"
@@ -480,7 +528,7 @@ def read_position(text: str, rules: Rules, offered: Collection[str] | None = Non
     return reading
 
 
-def _read(text: str, rules: Rules) -> Reading:
+def _read(text: str, rules: Rules, names: frozenset[str]) -> Reading:
     lex = _lexicon(rules)
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
     span = _answer_span(text, lex)
@@ -495,9 +543,9 @@ def _read(text: str, rules: Rules) -> Reading:
     rest_hits = [h for h in later if not h.weak]
     after = _SENTENCE_END.search(text, rest[0].start) if rest else None
     following = [t for t in rest if after is None or t.start < after.start()]
-    doubt = _doubt(answer, toks, hits, rest, rest_hits, lex, bool(later)) or _qualified_later(
-        following, hits, lex
-    )
+    doubt = _doubt(
+        answer, toks, hits, rest, rest_hits, lex, bool(later), names
+    ) or _qualified_later(following, hits, lex)
     if doubt is not None:
         return Reading(None, text, doubt.why, doubt.code, doubt.detail)
     first = hits[0]
@@ -513,6 +561,7 @@ def _doubt(
     rest_hits: Sequence[_Hit],
     lex: _Lexicon,
     named_later: bool,
+    names: frozenset[str],
 ) -> _Doubt | None:
     """Why the answer cannot be counted, or None when it gives one clear position."""
     if answer.rstrip().endswith("?") or answer.startswith("\u00bf"):
@@ -541,6 +590,11 @@ def _doubt(
         return _Doubt("negated", f"'{twice.phrase}' is negated", twice.phrase)
     if _objecting_after(toks, hits, taken):
         return _Doubt("several", f"the answer says {positions[0]} and speaks of objecting")
+    if _sides_with_someone(toks, hits, names):
+        why = (
+            f"the answer ('{_quoted(answer)}') joins someone else's view, not a position of its own"
+        )
+        return _Doubt("another-view", why)
     position = positions[0]
     negator = next((h for h in hits if _negated_after(toks, h, lex, taken)), None)
     if negator is not None:

@@ -119,7 +119,8 @@ def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
                 "not-a-member", f"{person.email} replied to ballot {item.id}", item.id, person.id
             )
         ]
-    reading = read_position(reply.text, sit.rules, offered(sit, item))
+    others = (p.name for p in sit.people.people if p.id != person.id)
+    reading = read_position(reply.text, sit.rules, offered(sit, item), others)
     ctx = {
         "item": item,
         "reading": reading,

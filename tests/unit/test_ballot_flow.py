@@ -68,6 +68,16 @@ def test_ambiguous_reply_is_not_counted_and_goes_to_review(tmp_path: Path) -> No
     assert mail.purpose == "clarify" and "NOT been counted" in body(mail)
 
 
+def test_agreeing_with_a_colleague_is_not_counted_as_agreeing(tmp_path: Path) -> None:
+    # The colleague may have objected: the member is asked what their own position is.
+    app = setup(tmp_path)
+    colleague = MEMBERS[1][0].split()[0]
+    reply(app, f"I agree with {colleague}.", 1)
+    assert state(app)["items"][0]["responses"][EMAIL]["status"] == "review"
+    mail = last_mail_to(app, EMAIL)
+    assert mail.purpose == "clarify" and "joins someone else's view" in body(mail)
+
+
 def test_late_reply_is_answered_and_recorded_as_late(tmp_path: Path) -> None:
     app = setup(tmp_path)
     app.clock.jump_to(T0 + timedelta(days=10, minutes=1))

@@ -434,6 +434,53 @@ def test_a_word_in_brackets_inside_a_clause_is_read_with_it(
     assert read_position(text, rules).position == position
 
 
+OTHERS = ("Ana Pérez", "Bruno Carvalho", "Chloé Martin")  # the writer's colleagues
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Agreeing with another member's view gives that member's position, which the words
+        # do not say (Ana may have objected): the member is asked.
+        "I agree with Ana.",
+        "I support Ana's position.",
+        "Agree with the comments from Bruno.",
+        "I agree with Bruno Carvalho's view.",
+        "Je suis d'accord avec Chloé.",
+        "Estoy de acuerdo con Ana.",
+        "Concordo com a Ana.",
+        # Agreeing with concerns sides with an objection.
+        "I agree with the concerns raised by Brazil.",
+        "I support the concerns expressed by the Board.",
+        "Estoy de acuerdo con las preocupaciones de Brasil.",
+        "Concordo com as preocupações do Brasil.",
+    ],
+)
+def test_agreeing_with_someone_elses_view_or_concerns_is_not_counted(
+    rules: Rules, text: str
+) -> None:
+    assert read_position(text, rules, others=OTHERS).position is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I agree with the proposal.",
+        "I agree with the Secretariat's proposal.",
+        "I agree with Annex B as drafted in March.",
+        "Agree, no concerns.",
+        "I agree; no concerns from my side.",
+        "Je suis d'accord avec la proposition.",
+        "Estoy de acuerdo con la propuesta.",
+        "Concordo com a proposta.",
+        # The writer's own name is no one else's view.
+        "Agree - from Daniel.",
+    ],
+)
+def test_agreeing_with_the_proposal_is_still_agreeing(rules: Rules, text: str) -> None:
+    assert read_position(text, rules, others=OTHERS).position == "agree"
+
+
 def test_reason_is_the_members_own_words(rules: Rules) -> None:
     reading = read_position("Object - para 3 overlaps the existing programme.", rules)
     assert reading.reason == "para 3 overlaps the existing programme."

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.domain.types import FileView, ItemView, PersonView
-from bot.inbound.intent import Reading, read_position
+from bot.inbound.intent import DOUBTS, Reading, read_position
 from bot.render import DEFAULT_LANGUAGE, Renderer, languages
 from bot.resources import data_dir
 from bot.rules import load_rules
@@ -462,6 +462,22 @@ def test_every_template_renders_in_every_language_with_nothing_left_in_english(
             if words:
                 left[name] = words
     assert not left, f"English left in {language}: {left}"
+
+
+@pytest.mark.parametrize("language", ["fr", "es", "pt"])
+def test_every_reason_a_reply_is_not_counted_is_told_in_the_members_language(
+    language: str,
+) -> None:
+    # The clarifying mail says why in the member's words; a code it does not know would put
+    # the reader's English sentence into a French, Spanish or Portuguese mail.
+    contexts = samples(language)
+    me = contexts.pop("_recipient")
+    base = {"group_name": "G", "tag": "CG", "rules": RULES, "members": (me,), "chair": me,
+            "now": NOW, "recipient": me, **contexts["ballot/clarify"]}  # fmt: skip
+    for code in DOUBTS:
+        context = {**base, "code": code, "why": "UNTRANSLATED-REASON", "detail": "x"}
+        out = Renderer().render("ballot/clarify", context, language)
+        assert "UNTRANSLATED-REASON" not in out.text + out.html, (language, code)
 
 
 @pytest.mark.parametrize("language", ["fr", "es", "pt"])
