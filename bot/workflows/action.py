@@ -107,14 +107,23 @@ _BARE_NO = re.compile(
     re.IGNORECASE,
 )
 
+# ... unless the reply also takes the refusal back, or grants what it refuses ("Refused - by
+# mistake, please ignore, approved"): such a reply goes to review, it never refuses.
+_UNDOES = re.compile(
+    r"\b(?:ignore|disregard|mistaken?|approved?|accepted|granted|ignorer|erreur|"
+    r"approuvée?s?|acceptée?s?|accordée?s?|ignorar|error|aprobad[oa]s?|aceptad[oa]s?|"
+    r"concedid[oa]s?|engano|aprovad[oa]s?|aceit[oa]s?)\b",
+    re.IGNORECASE,
+)
+
 
 def refuses(text: str, name: str = "") -> bool:
     """The Secretariat's reply to an extension refuses it: REFUSE (with a reason or not) on its
-    first line, or a bare "no" and nothing else."""
+    first line, or a bare "no" and nothing else; and nothing in it takes the refusal back."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     if not lines:
         return False
-    if "?" in lines[0]:  # "Declined? No, approved."
+    if "?" in lines[0] or _UNDOES.search(text):  # "Declined? No, approved."
         return False
     only = answer_line(text, name)
     return bool(_REFUSE.match(lines[0])) or (only is not None and bool(_BARE_NO.match(only)))

@@ -123,6 +123,12 @@ def test_the_secretariat_refuses_a_new_date(text: str) -> None:
         "Declined the calendar invite by mistake. Fine with the new date.",
         "No?",
         "No :)",
+        # A refusal taken back, or granted, in the same reply.
+        "Refused - by mistake, please ignore, approved",
+        "REFUSE\n\nSorry, sent in error. The new date is approved.",
+        "Refusée par erreur, merci d'ignorer.",
+        "Rechazado por error: la nueva fecha queda aprobada.",
+        "Recusado por engano, a nova data está aprovada.",
     ],
 )
 def test_a_reply_that_only_starts_like_no_refuses_nothing(text: str) -> None:
