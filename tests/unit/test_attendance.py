@@ -192,3 +192,21 @@ def test_a_postscript_that_takes_the_answer_back_is_read_by_a_person() -> None:
     raw = "I will attend.\nBest,\nAna\nP.S. It clashes with the Board, so I cannot come after all."
     assert read_attendance(extract_reply(raw), "Ana Lima") is None
     assert read_attendance(extract_reply("I will attend.\nBest,\nAna"), "Ana Lima") == "attending"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Leider kann ich nicht teilnehmen.",
+        "Ja, ich nehme teil.",
+        "Purtroppo non potrò partecipare.",
+        "Sì, ci sarò.",
+        "Helaas kan ik niet aanwezig zijn.",
+        "Ik ben erbij.",
+    ],
+)
+def test_a_reply_in_a_language_the_reader_does_not_know_goes_to_review(text: str) -> None:
+    # Attendance is read in the four languages the bot writes (as the README says); a German,
+    # Italian or Dutch answer is not guessed: without their hedges, "Vielleicht kann ich nicht
+    # teilnehmen" would read as an apology.
+    assert read_attendance(text) is None

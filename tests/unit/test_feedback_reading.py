@@ -56,3 +56,10 @@ def test_a_remark_after_no_comments_is_a_comment(text: str) -> None:
 def test_the_members_name_may_sign_it() -> None:
     assert no_comments("No comments.\nMaria", "Maria Silva")
     assert not no_comments("No comments.\nSection Two", "Maria Silva")
+
+
+def test_no_comments_in_another_language_is_kept_as_a_comment() -> None:
+    # Read in the four languages the bot writes; "Keine Kommentare" stays in the compilation
+    # as the member wrote it (as the README says), never a wrong "no comments".
+    assert not no_comments("Keine Kommentare.")
+    assert not no_comments("Nessun commento.")
