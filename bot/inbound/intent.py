@@ -29,6 +29,8 @@ _STOP = re.compile(r"[,.;:!?\u2026()\[\]\u2014]|\s[-\u2013]|[-\u2013]\s|\n\s*\n"
 # Between two words, nothing but an opening or a closing bracket: an insertion inside a clause.
 _OPENS = re.compile(r"\s*\(\s*")
 _CLOSES = re.compile(r"\s*\)\s*")
+# A word written two ways at once: "I (dis)agree", "I do(n't) agree", "I can('t) support".
+_TWO_WAYS = re.compile(r"\w\([^()\s]+\)|\([^()\s]+\)\w")
 _SENTENCE_END = re.compile(r"[.!?\u2026]+(?=\s|$)|\n[ \t]*\n")
 _QUALIFIED = "the answer is qualified (a hedge such as 'but')"  # the hedged doubt's words
 # Words a greeting may carry after its greeting word: a name or two, "all", "for the paper";
@@ -125,19 +127,22 @@ def _tokens(text: str, offset: int = 0) -> list[_Token]:
 
 
 def _read_through_insertions(toks: list[_Token], text: str, lex: _Lexicon) -> list[_Token]:
-    """A word or two in brackets inside a clause do not end it: 'No (further) objection.' is
-    read as 'No further objection.', not as 'No.' and 'Objection.'. Brackets that hold a word
-    that negates or sets a condition ('I do (not) object'), or that close the answer ('Agree
-    (no further comments).'), stay where a clause ends."""
+    """A few words in brackets inside a clause do not end it: 'No (further) objection.' is
+    read as 'No further objection.', not as 'No.' and 'Objection.', and 'No (objection).' as
+    'No objection.'. Brackets that hold a word that negates or sets a condition ('I do (not)
+    object', 'Agree (no further comments).') stay where a clause ends."""
     out = list(toks)
     for i in range(len(out) - 1):
         if not _OPENS.fullmatch(text, out[i].end, out[i + 1].start):
             continue
-        for j in range(i + 1, min(i + 4, len(out) - 1)):
-            if _CLOSES.fullmatch(text, out[j].end, out[j + 1].start):
+        for j in range(i + 1, min(i + 4, len(out))):
+            after = out[j + 1].start if j + 1 < len(out) else len(text)
+            closes = _CLOSES.match(text, out[j].end, after)
+            if closes and (j + 1 < len(out) or not text[closes.end() : after].strip(" .!")):
                 if not any(_function_word(out[k], lex) for k in range(i + 1, j + 1)):
-                    for k in (i, j):
-                        out[k] = replace(out[k], clause_end=False, stop=False)
+                    out[i] = replace(out[i], clause_end=False, stop=False)
+                    last = j + 1 == len(out)  # "No (objection)." ends where the answer does
+                    out[j] = replace(out[j], clause_end=last, stop=last)
                 break
             if out[j].clause_end:
                 break
@@ -400,10 +405,6 @@ _OBJECTING = frozenset((
     "rechazado", "rechazada", "bloquear", "bloqueo", "inaceptable", "desacuerdo", "contra",
     "objecao", "objecoes", "opoem", "opoe", "opor", "rejeito", "rejeitar", "rejeitado",
     "rejeitada", "bloqueio", "inaceitavel", "desacordo",
-    # Concerns and doubts: agreeing with them is siding with an objection.
-    "concern", "concerns", "misgivings", "doubts", "worries", "reservations", "preoccupations",
-    "inquietudes", "reserves", "doutes", "preocupaciones", "reservas", "dudas", "preocupacoes",
-    "duvidas", "inquietacoes",
 ))
 # fmt: on
 
@@ -416,15 +417,28 @@ def _objecting_after(toks: Sequence[_Token], hits: Sequence[_Hit], taken: set[in
     )
 
 
-# "I agree with Ana", "Je suis d'accord avec Chloé", "Concordo com a Ana", "Agree with the
-# comments from Bruno": a word that brings in whose view, and an article the name may carry.
-_INTRODUCERS = frozenset(
-    ("with", "from", "by", "of", "avec", "de", "du", "des", "con", "del", "com", "da", "do",
-     "mit", "von", "met", "van", "di")
+# "I agree with Ana", "Je suis d'accord avec Chloé", "Concordo com a Ana", "I support Bruno's
+# position", "I agree with the concerns raised": right after the answer word, a word that brings
+# in whose view, then an article or a title the name may carry.
+_WITH = frozenset(("with", "avec", "con", "com", "mit", "met"))
+_TITLES = frozenset(
+    ("ms", "mr", "mrs", "dr", "prof", "mme", "m", "sra", "sr", "dra", "senhora", "senhor",
+     "senora", "senor", "madame", "monsieur", "frau", "herr", "colleague", "colega", "collegue")
 )  # fmt: skip
-_ARTICLES = frozenset(
-    ("the", "a", "o", "la", "el", "le", "les", "los", "as", "os", "der", "die", "dem", "il", "lo")
-)
+_BEFORE_A_NAME = _TITLES | frozenset(
+    ("the", "a", "o", "la", "el", "le", "les", "los", "las", "as", "os", "der", "die", "dem",
+     "il", "lo", "de", "het", "my", "our", "mon", "ma", "notre", "mi", "nuestra", "nuestro",
+     "minha", "meu", "nossa", "nosso")
+)  # fmt: skip
+# What others raised: agreeing with it sides with an objection ("I agree with the concerns
+# raised by Brazil"), unlike "Agree; our concerns have been addressed".
+_CONCERNS = frozenset(
+    ("concern", "concerns", "misgivings", "doubts", "worries", "reservations", "objection",
+     "objections", "preoccupations", "inquietudes", "reserves", "doutes", "objections",
+     "preocupaciones", "reservas", "dudas", "objeciones", "preocupacoes", "duvidas",
+     "objecoes", "bedenken", "einwande", "perplessita", "riserve", "obiezioni", "bezwaren",
+     "zorgen")
+)  # fmt: skip
 
 
 def _names(people: Iterable[str]) -> frozenset[str]:
@@ -432,23 +446,29 @@ def _names(people: Iterable[str]) -> frozenset[str]:
     return frozenset(w.text for name in people for w in _tokens(name) if len(w.text) > 1)
 
 
-def _sides_with_someone(
-    toks: Sequence[_Token], hits: Sequence[_Hit], names: frozenset[str]
+def _joins_another_view(
+    text: str, toks: Sequence[_Token], hits: Sequence[_Hit], lex: _Lexicon, names: frozenset[str]
 ) -> bool:
-    """After agreeing, another person's name: 'I agree with Ana', 'I support Bruno's position'.
-    Their view is their position, which the words do not give (Ana may have objected)."""
+    """Agreeing with a colleague or with concerns, right after the answer word: 'I agree with
+    Ana', 'I support Bruno's position', 'Concordo com as preocupações'. Their view is their
+    position, which the words do not give (Ana may have objected). A name is one of `names`,
+    written with a capital; 'the proposal circulated by Ana' only says who wrote it."""
     first = hits[0]
-    if first.objection or not names:
+    if lex.kinds.get(first.position) != "support":
         return False
-    for i in range(first.end, len(toks)):
-        word = toks[i].text
-        if word.endswith("'s") and word[:-2] in names:
-            return True
-        if word in _INTRODUCERS and i + 1 < len(toks):
-            named = i + 2 if toks[i + 1].text in _ARTICLES and i + 2 < len(toks) else i + 1
-            if toks[named].text in names:
-                return True
-    return False
+    i = first.end
+    if i < len(toks) and toks[i].text in _WITH:
+        i += 1
+    while i < len(toks) and toks[i].text in _BEFORE_A_NAME and i - first.end < 3:
+        i += 1
+    if i >= len(toks) or any(
+        toks[k].stop and toks[k].text not in _TITLES for k in range(first.end - 1, i)
+    ):  # (a title's full stop, "Sr.", "Dr.", goes on to the name)
+        return False
+    word = toks[i].text
+    person = word.removesuffix("'s").removesuffix("'")
+    capital = text[toks[i].start : toks[i].start + 1].isupper()
+    return (capital and person in names) or word in _CONCERNS
 
 
 def _negated_objection(toks: Sequence[_Token], hits: Sequence[_Hit], lex: _Lexicon) -> _Hit | None:
@@ -543,9 +563,8 @@ def _read(text: str, rules: Rules, names: frozenset[str]) -> Reading:
     rest_hits = [h for h in later if not h.weak]
     after = _SENTENCE_END.search(text, rest[0].start) if rest else None
     following = [t for t in rest if after is None or t.start < after.start()]
-    doubt = _doubt(
-        answer, toks, hits, rest, rest_hits, lex, bool(later), names
-    ) or _qualified_later(following, hits, lex)
+    doubt = _doubt(text, answer, toks, hits, rest, rest_hits, lex, bool(later), names)
+    doubt = doubt or _qualified_later(following, hits, lex)
     if doubt is not None:
         return Reading(None, text, doubt.why, doubt.code, doubt.detail)
     first = hits[0]
@@ -554,6 +573,7 @@ def _read(text: str, rules: Rules, names: frozenset[str]) -> Reading:
 
 
 def _doubt(
+    text: str,
     answer: str,
     toks: Sequence[_Token],
     hits: Sequence[_Hit],
@@ -566,6 +586,8 @@ def _doubt(
     """Why the answer cannot be counted, or None when it gives one clear position."""
     if answer.rstrip().endswith("?") or answer.startswith("\u00bf"):
         return _Doubt("question", f"the answer ('{_quoted(answer)}') is a question")
+    if _TWO_WAYS.search(answer):
+        return _Doubt("several", f"the answer ('{_quoted(answer)}') writes a word two ways")
     if not hits:
         if named_later:
             why = (
@@ -590,7 +612,7 @@ def _doubt(
         return _Doubt("negated", f"'{twice.phrase}' is negated", twice.phrase)
     if _objecting_after(toks, hits, taken):
         return _Doubt("several", f"the answer says {positions[0]} and speaks of objecting")
-    if _sides_with_someone(toks, hits, names):
+    if _joins_another_view(text, [*toks, *rest], hits, lex, names):  # "... com o Sr. / Carvalho"
         why = (
             f"the answer ('{_quoted(answer)}') joins someone else's view, not a position of its own"
         )

@@ -4,6 +4,7 @@ Secretariat, told at once, can refuse by reply."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import replace
 from datetime import datetime
@@ -13,7 +14,7 @@ from typing import Any
 from bot.domain.effects import Effect, Mail, OpenItem, Record, Schedule, ToReview
 from bot.domain.types import ItemKind, ItemView, PersonKind, PersonView
 from bot.inbound.commands import parse_deadline, read_fields
-from bot.inbound.reply import answer_line
+from bot.inbound.reply import answer_line, signs_off
 from bot.resources import data_dir
 from bot.workflows.base import CommandError, CommandMail, Reply, Situation, Workflow
 
@@ -107,12 +108,16 @@ _BARE_NO = re.compile(
     re.IGNORECASE,
 )
 
-# ... unless the reply also takes the refusal back, or grants what it refuses ("Refused - by
-# mistake, please ignore, approved"): such a reply goes to review, it never refuses.
-_UNDOES = re.compile(
-    r"\b(?:ignore|disregard|mistaken?|approved?|accepted|granted|ignorer|erreur|"
-    r"approuvée?s?|acceptée?s?|accordée?s?|ignorar|error|aprobad[oa]s?|aceptad[oa]s?|"
-    r"concedid[oa]s?|engano|aprovad[oa]s?|aceit[oa]s?)\b",
+# ... unless the reply takes the refusal back ("Refused - by mistake, please ignore, approved",
+# "Refused. Correction: agreed."): then it goes to review. Words of the writer's own, before
+# the closing: an institutional footer's "received this message in error" is not one.
+_TAKEN_BACK = re.compile(
+    r"\b(?:by mistake|in error|please (?:ignore|disregard)|ignore (?:this|that|my)|"
+    r"disregard (?:this|that|my)|scratch that|my bad|wrong (?:action|thread|mail|message|item)|"
+    r"correction|actually|no wait|par erreur|par mégarde|(?:merci d'|veuillez )ignorer|"
+    r"ne pas tenir compte|en fait|por error|por equivocación|una equivocación|"
+    r"(?:favor de |por favor,? )?ignor(?:e|en|ar) (?:este|el)|en realidad|por engano|por erro|"
+    r"desconsider\w*|na verdade)\b",
     re.IGNORECASE,
 )
 
@@ -123,7 +128,8 @@ def refuses(text: str, name: str = "") -> bool:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     if not lines:
         return False
-    if "?" in lines[0] or _UNDOES.search(text):  # "Declined? No, approved."
+    own = list(itertools.takewhile(lambda line: not signs_off(line, name), lines))
+    if "?" in lines[0] or _TAKEN_BACK.search("\n".join(own)):  # "Declined? No, approved."
         return False
     only = answer_line(text, name)
     return bool(_REFUSE.match(lines[0])) or (only is not None and bool(_BARE_NO.match(only)))

@@ -119,7 +119,13 @@ def on_reply(sit: Situation, reply: Reply) -> list[Effect]:
                 "not-a-member", f"{person.email} replied to ballot {item.id}", item.id, person.id
             )
         ]
-    others = (p.name for p in sit.people.people if p.id != person.id)
+    # The views a member may join: the other members' and the Chair's, not the Secretariat's
+    # (its proposal is the question itself).
+    others = (
+        p.name
+        for p in sit.people.people
+        if p.id != person.id and p.kind in (PersonKind.MEMBER, PersonKind.CHAIR)
+    )
     reading = read_position(reply.text, sit.rules, offered(sit, item), others)
     ctx = {
         "item": item,

@@ -99,6 +99,18 @@ def test_a_question_or_a_part_done_is_not_done(text: str) -> None:
         "Rechazado",
         "Rejected",
         "Refusée",
+        # Reasons that speak of approving or mistakes, and a disclaimer under the closing, are
+        # no taking back (a review found the first version sent these to review).
+        "Not accepted.",
+        "Rejected; not approved.",
+        "Refused. Extension not granted.",
+        "Recusado, não aceito.",
+        "Refused: the deadline was approved by the plenary and cannot move.",
+        "Refused - we cannot approve a third extension.",
+        "Refused: it would be a mistake to delay the annex.",
+        "Rechazado: el plazo fue aprobado por el pleno.",
+        "Refused.\n\nBest regards,\nExecutive Secretariat\n\nThis e-mail is confidential. If you "
+        "have received this message in error, please notify the sender and disregard it.",
     ],
 )
 def test_the_secretariat_refuses_a_new_date(text: str) -> None:
@@ -129,6 +141,13 @@ def test_the_secretariat_refuses_a_new_date(text: str) -> None:
         "Refusée par erreur, merci d'ignorer.",
         "Rechazado por error: la nueva fecha queda aprobada.",
         "Recusado por engano, a nova data está aprovada.",
+        "Refused - my bad, extension agreed.",
+        "Refused. Correction: agreed.",
+        "Refused. Scratch that - go ahead with the new date.",
+        "Refused - sorry, wrong action.",
+        "Refusé — veuillez ne pas tenir compte de ce message.",
+        "Rechazado. Disculpen, fue una equivocación.",
+        "Recusado — desconsidere esta mensagem.",
     ],
 )
 def test_a_reply_that_only_starts_like_no_refuses_nothing(text: str) -> None:

@@ -426,6 +426,15 @@ def test_words_of_other_languages_do_not_hedge_an_answer(rules: Rules) -> None:
         ("Agree (with the amended text).", "agree"),
         ("Object (see attached).", "object"),
         ("Yes (no objection).", "agree"),
+        # Brackets around the answer's last word join it too (a review found these OBJECT).
+        ("No (objection).", "agree"),
+        ("I have no (objection).", "agree"),
+        ("No (comments).", None),
+        ("Agree (fully).", "agree"),
+        # A word written two ways at once is both.
+        ("I (dis)agree.", None),
+        ("I do(n't) agree with the list.", None),
+        ("I can('t) support the list.", None),
     ],
 )
 def test_a_word_in_brackets_inside_a_clause_is_read_with_it(
@@ -434,21 +443,29 @@ def test_a_word_in_brackets_inside_a_clause_is_read_with_it(
     assert read_position(text, rules).position == position
 
 
-OTHERS = ("Ana Pérez", "Bruno Carvalho", "Chloé Martin")  # the writer's colleagues
+# The writer's colleagues (members and the Chair; the caller leaves the Secretariat out).
+OTHERS = ("Ana Pérez", "Bruno Carvalho", "Chloé Martin", "Jan de Vries", "Sarah Grant",
+          "João dos Santos", "Anne Petit")  # fmt: skip
 
 
 @pytest.mark.parametrize(
     "text",
     [
-        # Agreeing with another member's view gives that member's position, which the words
+        # Agreeing with a colleague's view gives that colleague's position, which the words
         # do not say (Ana may have objected): the member is asked.
         "I agree with Ana.",
         "I support Ana's position.",
-        "Agree with the comments from Bruno.",
         "I agree with Bruno Carvalho's view.",
+        "I agree with my colleague Ana.",
+        "I agree with Ms Pérez.",
+        "I agree with Dr. Carvalho.",
         "Je suis d'accord avec Chloé.",
+        "Je suis d'accord avec Mme Martin.",
         "Estoy de acuerdo con Ana.",
+        "Estoy de acuerdo con la Sra. Pérez.",
         "Concordo com a Ana.",
+        "Concordo com o Sr. Carvalho.",
+        "Ik ben het eens met Jan.",
         # Agreeing with concerns sides with an objection.
         "I agree with the concerns raised by Brazil.",
         "I support the concerns expressed by the Board.",
@@ -459,26 +476,41 @@ OTHERS = ("Ana Pérez", "Bruno Carvalho", "Chloé Martin")  # the writer's colle
 def test_agreeing_with_someone_elses_view_or_concerns_is_not_counted(
     rules: Rules, text: str
 ) -> None:
-    assert read_position(text, rules, others=OTHERS).position is None
+    reading = read_position(text, rules, others=OTHERS)
+    assert reading.position is None and reading.code == "another-view"
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "position"),
     [
-        "I agree with the proposal.",
-        "I agree with the Secretariat's proposal.",
-        "I agree with Annex B as drafted in March.",
-        "Agree, no concerns.",
-        "I agree; no concerns from my side.",
-        "Je suis d'accord avec la proposition.",
-        "Estoy de acuerdo con la propuesta.",
-        "Concordo com a proposta.",
-        # The writer's own name is no one else's view.
-        "Agree - from Daniel.",
+        ("I agree with the proposal.", "agree"),
+        ("I agree with the Secretariat's proposal.", "agree"),
+        ("Je suis d'accord avec la proposition.", "agree"),
+        ("Estoy de acuerdo con la propuesta.", "agree"),
+        ("Concordo com a proposta.", "agree"),
+        # A colleague named as the author, or further on, is no view joined.
+        ("I agree with the proposal circulated by Ana.", "agree"),
+        ("Agree, great work by Chloé and the team.", "agree"),
+        ("I support the draft from Bruno.", "agree"),
+        ("Agree. Ana's edits are fine.", "agree"),
+        ("Agree - from Daniel.", "agree"),
+        # Concerns answered, and abstaining over doubts, are what they say.
+        ("Agree, thank you for addressing our concerns.", "agree"),
+        ("I agree; my concerns have been addressed.", "agree"),
+        ("De acuerdo, mis preocupaciones fueron atendidas.", "agree"),
+        ("I abstain due to concerns about timing.", "abstain"),
+        ("Je m'abstiens, j'ai des doutes sur le budget.", "abstain"),
+        # Names that are also words, written as words.
+        ("Akkoord met de tekst.", "agree"),
+        ("I agree with the grant proposal.", "agree"),
+        ("Estoy de acuerdo con los dos documentos.", "agree"),
+        ("D'accord avec le petit changement.", "agree"),
     ],
 )
-def test_agreeing_with_the_proposal_is_still_agreeing(rules: Rules, text: str) -> None:
-    assert read_position(text, rules, others=OTHERS).position == "agree"
+def test_agreeing_with_the_proposal_is_still_agreeing(
+    rules: Rules, text: str, position: str
+) -> None:
+    assert read_position(text, rules, others=OTHERS).position == position
 
 
 def test_reason_is_the_members_own_words(rules: Rules) -> None:
