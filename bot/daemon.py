@@ -75,6 +75,7 @@ async def one_ahead(batches: AsyncIterator[T]) -> AsyncGenerator[T, None]:
 # default (up to six here) a 10,000-message catch-up peaked at 142 MB, with two at 133 MB.
 WORKER_THREADS = 2
 STOP_SECONDS = 20.0  # after SIGTERM: the batch in hand ends, then mail is sent this long
+DRAIN_SECONDS = 2.0  # how long a pass waits for its confirmations before its bookkeeping
 
 
 class Daemon:
@@ -89,6 +90,7 @@ class Daemon:
         self._stop = asyncio.Event()
         self._stop_by: float | None = None  # monotonic: when sending stops after a SIGTERM
         self._outbox_wake = asyncio.Event()
+        self._outbox_drained = asyncio.Event()  # the sender found nothing more to send
         self._scheduler: AsyncIOScheduler | None = None
         self._mail_read_until: datetime | None = None  # closes wait until mail is read to here
         self._deadlines_lock = asyncio.Lock()
@@ -126,18 +128,34 @@ class Daemon:
                 self.counters.update(f"inbound {state}" for state in states)
                 handled += len(states)
                 if states:  # what this batch queued goes out while the next is read
-                    self._outbox_wake.set()
+                    self._wake_sender()
+        if handled:  # the confirmations go out first, the bookkeeping after them
+            await self._sender_drained(DRAIN_SECONDS)
         self._mail_read_until = started  # everything the server had by then has been read
         await asyncio.to_thread(self.app.mark_polled, self.source.name)
         await self.run_due()
         return handled
+
+    def _wake_sender(self) -> None:
+        self._outbox_drained.clear()
+        self._outbox_wake.set()
+
+    async def _sender_drained(self, bound: float) -> None:
+        """Wait (at most `bound` seconds) until the sender has sent what it was woken for: a
+        member's confirmation then goes out alone, not beside the deadline run and the poll
+        mark, which would share the interpreter and the database's write lock with it."""
+        drained = asyncio.ensure_future(self._outbox_drained.wait())
+        stopping = asyncio.ensure_future(self._stop.wait())  # the sender stops sending too
+        await asyncio.wait({drained, stopping}, timeout=bound, return_when=asyncio.FIRST_COMPLETED)
+        drained.cancel()
+        stopping.cancel()
 
     async def run_due(self) -> int:
         async with self._deadlines_lock:  # the scheduler, the safety net and a sync may meet
             ran = await asyncio.to_thread(self.app.run_due, self._mail_read_until, True)
         self.counters["deadlines run"] += ran
         if ran:
-            self._outbox_wake.set()
+            self._wake_sender()
         self._rearm()
         return ran
 
@@ -217,7 +235,7 @@ class Daemon:
             log.exception("archived messages left unapplied could not be applied now")
         if applied:
             log.warning("%d archived message(s) left unapplied before, applied now", applied)
-            self._outbox_wake.set()
+            self._wake_sender()
 
     async def run_once(self) -> Counter[str]:
         """Fetch, process, run what is due, send, and return the counters."""
@@ -307,11 +325,13 @@ class Daemon:
         """Send what is due, then wait until a batch or a deadline queues more (or `every`
         seconds pass), until `until` is set. A failure leaves the mail in the outbox."""
         while not until.is_set():
+            self._outbox_wake.clear()  # a wake from now on means mail queued after this flush
             try:
                 await self.flush()
             except Exception:
                 log.exception("sending failed; the outbox keeps the mail")
-            self._outbox_wake.clear()
+            if not self._outbox_wake.is_set():
+                self._outbox_drained.set()
             wake = asyncio.ensure_future(self._outbox_wake.wait())
             over = asyncio.ensure_future(until.wait())
             await asyncio.wait({wake, over}, timeout=every, return_when=asyncio.FIRST_COMPLETED)
