@@ -29,8 +29,10 @@ _STOP = re.compile(r"[,.;:!?\u2026()\[\]\u2014]|\s[-\u2013]|[-\u2013]\s|\n\s*\n"
 # Between two words, nothing but an opening or a closing bracket: an insertion inside a clause.
 _OPENS = re.compile(r"\s*\(\s*")
 _CLOSES = re.compile(r"\s*\)\s*")
-# A word written two ways at once: "I (dis)agree", "I do(n't) agree", "I can('t) support".
-_TWO_WAYS = re.compile(r"\w\([^()\s]+\)|\([^()\s]+\)\w")
+# A word written two ways at once, with and without its negation: "I (dis)agree", "I do(n't)
+# agree", "I can('t) support", "(des)acuerdo" ("the annex(es)" is a plural).
+_NEGATING = r"\((?:dis|un|in|im|non|n't|'t|not|des|dés|ne)\)"
+_TWO_WAYS = re.compile(rf"\w{_NEGATING}|{_NEGATING}\w", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?\u2026]+(?=\s|$)|\n[ \t]*\n")
 _QUALIFIED = "the answer is qualified (a hedge such as 'but')"  # the hedged doubt's words
 # Words a greeting may carry after its greeting word: a name or two, "all", "for the paper";

@@ -435,6 +435,7 @@ def test_words_of_other_languages_do_not_hedge_an_answer(rules: Rules) -> None:
         ("I (dis)agree.", None),
         ("I do(n't) agree with the list.", None),
         ("I can('t) support the list.", None),
+        ("I agree with the annex(es).", "agree"),
     ],
 )
 def test_a_word_in_brackets_inside_a_clause_is_read_with_it(
