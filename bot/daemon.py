@@ -75,6 +75,7 @@ async def one_ahead(batches: AsyncIterator[T]) -> AsyncGenerator[T, None]:
 # default (up to six here) a 10,000-message catch-up peaked at 142 MB, with two at 133 MB.
 WORKER_THREADS = 2
 STOP_SECONDS = 20.0  # after SIGTERM: the batch in hand ends, then mail is sent this long
+IDLE_END_SECONDS = 5.0  # how long a stop waits for the server to end an IDLE
 DRAIN_SECONDS = 2.0  # how long a pass waits for its confirmations before its bookkeeping
 
 
@@ -90,7 +91,9 @@ class Daemon:
         self._stop = asyncio.Event()
         self._stop_by: float | None = None  # monotonic: when sending stops after a SIGTERM
         self._outbox_wake = asyncio.Event()
-        self._outbox_drained = asyncio.Event()  # the sender found nothing more to send
+        # The sender ended a flush with no wake since: it sent what it could (a transient
+        # failure, the hourly cap or a stop may leave mail waiting for later).
+        self._outbox_drained = asyncio.Event()
         self._scheduler: AsyncIOScheduler | None = None
         self._mail_read_until: datetime | None = None  # closes wait until mail is read to here
         self._deadlines_lock = asyncio.Lock()
@@ -141,9 +144,10 @@ class Daemon:
         self._outbox_wake.set()
 
     async def _sender_drained(self, bound: float) -> None:
-        """Wait (at most `bound` seconds) until the sender has sent what it was woken for: a
-        member's confirmation then goes out alone, not beside the deadline run and the poll
-        mark, which would share the interpreter and the database's write lock with it."""
+        """Wait (at most `bound` seconds, or until a stop) until the sender has ended a flush
+        begun after it was woken: a member's confirmation then goes out alone, not beside the
+        deadline run and the poll mark, which would share the interpreter and the database's
+        write lock with it. With a backlog in the outbox the wait runs to its bound."""
         drained = asyncio.ensure_future(self._outbox_drained.wait())
         stopping = asyncio.ensure_future(self._stop.wait())  # the sender stops sending too
         await asyncio.wait({drained, stopping}, timeout=bound, return_when=asyncio.FIRST_COMPLETED)
@@ -316,6 +320,10 @@ class Daemon:
             stop.cancel()
             if not change.done():
                 change.cancel()
+                # Let the wait end its IDLE (DONE, then the server's OK) before the mailbox
+                # is closed: closing sent a second DONE, which Dovecot answered BAD, and
+                # aioimaplib logged a traceback at every stop.
+                await asyncio.wait({change}, timeout=IDLE_END_SECONDS)
         if change.done() and not change.cancelled():
             error = change.exception()
             if error is not None and not self._stop.is_set():
