@@ -124,6 +124,14 @@ class Language(_Strict):
     # Phrases beside an answer that say nothing of it, whose "no" negates nothing: "Agree, no
     # further comments", "D'accord, rien à ajouter".
     asides: list[str] = []
+    # Agreeing with someone else's view, not counted: "I agree with [my colleague] Ana", "I
+    # agree with the concerns raised by ...". Words that join the answer to a view, words that
+    # may stand before a name (the abbreviated titles among them also listed in `titles`), and
+    # words of concern.
+    joins: list[str] = []
+    before_names: list[str] = []
+    titles: list[str] = []
+    concerns: list[str] = []
 
 
 class Rules(_Strict):

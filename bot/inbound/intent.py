@@ -24,15 +24,15 @@ _TOKEN = re.compile(r"[+-]1(?!\w)|\w{1,4}['\u2019\u02bc](?=\w{3})|[\w'\u2019\u02
 # (so "No - see para 3" ends one, "no-one" does not).
 _CLAUSE_END = re.compile(r"[,.;:!?\u2026()\[\]\n\u2014]|\s[-\u2013]|[-\u2013]\s")
 _STOP = re.compile(r"[,.;:!?\u2026()\[\]\u2014]|\s[-\u2013]|[-\u2013]\s|\n\s*\n")
-# A sentence ends at . ! ? or an ellipsis followed by a space, or at a blank line (a semicolon
-# joins two clauses of one answer: "I need to check first; I will probably agree").
 # Between two words, nothing but an opening or a closing bracket: an insertion inside a clause.
 _OPENS = re.compile(r"\s*\(\s*")
 _CLOSES = re.compile(r"\s*\)\s*")
 # A word written two ways at once, with and without its negation: "I (dis)agree", "I do(n't)
-# agree", "I can('t) support", "(des)acuerdo" ("the annex(es)" is a plural).
-_NEGATING = r"\((?:dis|un|in|im|non|n't|'t|not|des|dés|ne)\)"
-_TWO_WAYS = re.compile(rf"\w{_NEGATING}|{_NEGATING}\w", re.IGNORECASE)
+# agree", "I can('t) support", "(des)acuerdo" ("the annex(es)" is a plural). Read folded.
+_NEGATING = r"\((?:dis|un|in|im|non|n't|'t|not|des|ne)\)"
+_TWO_WAYS = re.compile(rf"\w{_NEGATING}|{_NEGATING}\w")
+# A sentence ends at . ! ? or an ellipsis followed by a space, or at a blank line (a semicolon
+# joins two clauses of one answer: "I need to check first; I will probably agree").
 _SENTENCE_END = re.compile(r"[.!?\u2026]+(?=\s|$)|\n[ \t]*\n")
 _QUALIFIED = "the answer is qualified (a hedge such as 'but')"  # the hedged doubt's words
 # Words a greeting may carry after its greeting word: a name or two, "all", "for the paper";
@@ -128,22 +128,26 @@ def _tokens(text: str, offset: int = 0) -> list[_Token]:
     return out
 
 
-def _read_through_insertions(toks: list[_Token], text: str, lex: _Lexicon) -> list[_Token]:
+def _read_through_insertions(
+    toks: list[_Token], text: str, end: int, lex: _Lexicon
+) -> list[_Token]:
     """A few words in brackets inside a clause do not end it: 'No (further) objection.' is
     read as 'No further objection.', not as 'No.' and 'Objection.', and 'No (objection).' as
     'No objection.'. Brackets that hold a word that negates or sets a condition ('I do (not)
-    object', 'Agree (no further comments).') stay where a clause ends."""
+    object', 'Agree (no further comments).'), or that other punctuation follows ('Agree
+    (fully), no further comments'), stay where a clause ends. `end`: where the answer ends."""
     out = list(toks)
     for i in range(len(out) - 1):
         if not _OPENS.fullmatch(text, out[i].end, out[i + 1].start):
             continue
         for j in range(i + 1, min(i + 4, len(out))):
-            after = out[j + 1].start if j + 1 < len(out) else len(text)
-            closes = _CLOSES.match(text, out[j].end, after)
-            if closes and (j + 1 < len(out) or not text[closes.end() : after].strip(" .!")):
+            last = j + 1 == len(out)
+            gap = (out[j].end, end if last else out[j + 1].start)
+            closes = _CLOSES.match(text, *gap)
+            if closes and not text[closes.end() : gap[1]].strip(" .!" if last else ""):
                 if not any(_function_word(out[k], lex) for k in range(i + 1, j + 1)):
                     out[i] = replace(out[i], clause_end=False, stop=False)
-                    last = j + 1 == len(out)  # "No (objection)." ends where the answer does
+                    # "No (objection)." ends where the answer does
                     out[j] = replace(out[j], clause_end=last, stop=last)
                 break
             if out[j].clause_end:
@@ -191,6 +195,11 @@ class _Lexicon:
     # The languages of each one-word hedge: Italian 'ma' (but) is French 'ma' (my).
     hedge_langs: dict[tuple[str, bool], frozenset[str]]
     kinds: dict[str, str]  # each position's kind: support, objection, neutral
+    # Joining someone else's view (see `_joins_another_view`), each a set of folded words.
+    joins: frozenset[str]
+    before_names: frozenset[str]
+    titles: frozenset[str]
+    concerns: frozenset[str]
 
 
 _LEXICONS: dict[int, tuple[Rules, _Lexicon]] = {}
@@ -240,7 +249,15 @@ def _build_lexicon(rules: Rules) -> _Lexicon:
         function_words={text: frozenset(flags) for text, flags in singles.items()},
         hedge_langs={k: frozenset(v) for k, v in hedge_langs.items()},
         kinds={key: pos.kind for key, pos in rules.positions.items()},
+        joins=_words(w for lang in langs for w in lang.joins),
+        before_names=_words(w for lang in langs for w in (*lang.before_names, *lang.titles)),
+        titles=_words(w for lang in langs for w in lang.titles),
+        concerns=_words(w for lang in langs for w in lang.concerns),
     )
+
+
+def _words(words: Iterable[str]) -> frozenset[str]:
+    return frozenset(tok.text for w in words for tok in _tokens(w))
 
 
 def _key(phrase: _Phrase) -> tuple[tuple[str, bool], ...]:
@@ -419,30 +436,6 @@ def _objecting_after(toks: Sequence[_Token], hits: Sequence[_Hit], taken: set[in
     )
 
 
-# "I agree with Ana", "Je suis d'accord avec Chloé", "Concordo com a Ana", "I support Bruno's
-# position", "I agree with the concerns raised": right after the answer word, a word that brings
-# in whose view, then an article or a title the name may carry.
-_WITH = frozenset(("with", "avec", "con", "com", "mit", "met"))
-_TITLES = frozenset(
-    ("ms", "mr", "mrs", "dr", "prof", "mme", "m", "sra", "sr", "dra", "senhora", "senhor",
-     "senora", "senor", "madame", "monsieur", "frau", "herr", "colleague", "colega", "collegue")
-)  # fmt: skip
-_BEFORE_A_NAME = _TITLES | frozenset(
-    ("the", "a", "o", "la", "el", "le", "les", "los", "las", "as", "os", "der", "die", "dem",
-     "il", "lo", "de", "het", "my", "our", "mon", "ma", "notre", "mi", "nuestra", "nuestro",
-     "minha", "meu", "nossa", "nosso")
-)  # fmt: skip
-# What others raised: agreeing with it sides with an objection ("I agree with the concerns
-# raised by Brazil"), unlike "Agree; our concerns have been addressed".
-_CONCERNS = frozenset(
-    ("concern", "concerns", "misgivings", "doubts", "worries", "reservations", "objection",
-     "objections", "preoccupations", "inquietudes", "reserves", "doutes", "objections",
-     "preocupaciones", "reservas", "dudas", "objeciones", "preocupacoes", "duvidas",
-     "objecoes", "bedenken", "einwande", "perplessita", "riserve", "obiezioni", "bezwaren",
-     "zorgen")
-)  # fmt: skip
-
-
 def _names(people: Iterable[str]) -> frozenset[str]:
     """The words of people's names as the reader folds them ('Chloé Martin': chloe, martin)."""
     return frozenset(w.text for name in people for w in _tokens(name) if len(w.text) > 1)
@@ -454,23 +447,24 @@ def _joins_another_view(
     """Agreeing with a colleague or with concerns, right after the answer word: 'I agree with
     Ana', 'I support Bruno's position', 'Concordo com as preocupações'. Their view is their
     position, which the words do not give (Ana may have objected). A name is one of `names`,
-    written with a capital; 'the proposal circulated by Ana' only says who wrote it."""
+    written with a capital; 'the proposal circulated by Ana' only says who wrote it. The words
+    are the rules' `joins`, `before_names`, `titles` and `concerns` of every language."""
     first = hits[0]
     if lex.kinds.get(first.position) != "support":
         return False
     i = first.end
-    if i < len(toks) and toks[i].text in _WITH:
+    if i < len(toks) and toks[i].text in lex.joins:
         i += 1
-    while i < len(toks) and toks[i].text in _BEFORE_A_NAME and i - first.end < 3:
+    while i < len(toks) and toks[i].text in lex.before_names and i - first.end < 3:
         i += 1
     if i >= len(toks) or any(
-        toks[k].stop and toks[k].text not in _TITLES for k in range(first.end - 1, i)
-    ):  # (a title's full stop, "Sr.", "Dr.", goes on to the name)
+        toks[k].stop and toks[k].text not in lex.titles for k in range(first.end - 1, i)
+    ):  # (an abbreviated title's full stop, "Sr.", "Dr.", goes on to the name)
         return False
     word = toks[i].text
     person = word.removesuffix("'s").removesuffix("'")
     capital = text[toks[i].start : toks[i].start + 1].isupper()
-    return (capital and person in names) or word in _CONCERNS
+    return (capital and person in names) or word in lex.concerns
 
 
 def _negated_objection(toks: Sequence[_Token], hits: Sequence[_Hit], lex: _Lexicon) -> _Hit | None:
@@ -558,7 +552,7 @@ def _read(text: str, rules: Rules, names: frozenset[str]) -> Reading:
         return Reading(None, "", "the reply has no text of its own", "no-text")
     start, end = span
     answer = text[start:end].strip()
-    toks = _read_through_insertions(_tokens(text[start:end], start), text, lex)
+    toks = _read_through_insertions(_tokens(text[start:end], start), text, end, lex)
     hits = _hits(toks, lex)
     rest = _tokens(text[end:], end)
     later = _hits(rest, lex)
@@ -588,7 +582,7 @@ def _doubt(
     """Why the answer cannot be counted, or None when it gives one clear position."""
     if answer.rstrip().endswith("?") or answer.startswith("\u00bf"):
         return _Doubt("question", f"the answer ('{_quoted(answer)}') is a question")
-    if _TWO_WAYS.search(answer):
+    if _TWO_WAYS.search(fold(answer)):
         return _Doubt("several", f"the answer ('{_quoted(answer)}') writes a word two ways")
     if not hits:
         if named_later:

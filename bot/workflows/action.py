@@ -14,7 +14,7 @@ from typing import Any
 from bot.domain.effects import Effect, Mail, OpenItem, Record, Schedule, ToReview
 from bot.domain.types import ItemKind, ItemView, PersonKind, PersonView
 from bot.inbound.commands import parse_deadline, read_fields
-from bot.inbound.reply import answer_line, signs_off
+from bot.inbound.reply import answer_line, postscript, signs_off
 from bot.resources import data_dir
 from bot.workflows.base import CommandError, CommandMail, Reply, Situation, Workflow
 
@@ -110,7 +110,9 @@ _BARE_NO = re.compile(
 
 # ... unless the reply takes the refusal back ("Refused - by mistake, please ignore, approved",
 # "Refused. Correction: agreed."): then it goes to review. Words of the writer's own, before
-# the closing: an institutional footer's "received this message in error" is not one.
+# the closing or in a P.S.: an institutional footer's "received this message in error" is not
+# one. (Stricter than attendance's `_CORRECTION`, which reads only lines after the answer:
+# "Refused: it would be a mistake to delay the annex" refuses.)
 _TAKEN_BACK = re.compile(
     r"\b(?:by mistake|in error|please (?:ignore|disregard)|ignore (?:this|that|my)|"
     r"disregard (?:this|that|my)|scratch that|my bad|wrong (?:action|thread|mail|message|item)|"
@@ -129,6 +131,7 @@ def refuses(text: str, name: str = "") -> bool:
     if not lines:
         return False
     own = list(itertools.takewhile(lambda line: not signs_off(line, name), lines))
+    own += list(itertools.dropwhile(lambda line: not postscript(line), lines))  # P.S.
     if "?" in lines[0] or _TAKEN_BACK.search("\n".join(own)):  # "Declined? No, approved."
         return False
     only = answer_line(text, name)

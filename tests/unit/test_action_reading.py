@@ -148,6 +148,7 @@ def test_the_secretariat_refuses_a_new_date(text: str) -> None:
         "Refusé — veuillez ne pas tenir compte de ce message.",
         "Rechazado. Disculpen, fue una equivocación.",
         "Recusado — desconsidere esta mensagem.",
+        "Refused.\nThanks,\nES\nP.S. Sent by mistake, please ignore - the new date is approved.",
     ],
 )
 def test_a_reply_that_only_starts_like_no_refuses_nothing(text: str) -> None:

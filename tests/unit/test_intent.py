@@ -431,14 +431,30 @@ def test_words_of_other_languages_do_not_hedge_an_answer(rules: Rules) -> None:
         ("I have no (objection).", "agree"),
         ("No (comments).", None),
         ("Agree (fully).", "agree"),
-        # A word written two ways at once is both.
-        ("I (dis)agree.", None),
-        ("I do(n't) agree with the list.", None),
-        ("I can('t) support the list.", None),
-        ("I agree with the annex(es).", "agree"),
+        # ... to the answer's end, not the reply's; and other punctuation still ends a clause.
+        ("No (objection). Thanks for the work.", "agree"),
+        ("I have no (objection). Thanks.", "agree"),
+        ("Agree (fully), no further comments.", "agree"),
     ],
 )
 def test_a_word_in_brackets_inside_a_clause_is_read_with_it(
+    rules: Rules, text: str, position: str | None
+) -> None:
+    assert read_position(text, rules).position == position
+
+
+@pytest.mark.parametrize(
+    ("text", "position"),
+    [
+        ("I (dis)agree.", None),
+        ("I do(n't) agree with the list.", None),
+        ("I do(n\u2019t) agree.", None),
+        ("I can(\u2019t) support the list.", None),
+        ("Estoy en (des)acuerdo.", None),
+        ("I agree with the annex(es).", "agree"),
+    ],
+)
+def test_a_word_written_with_and_without_its_negation_is_not_counted(
     rules: Rules, text: str, position: str | None
 ) -> None:
     assert read_position(text, rules).position == position
@@ -467,6 +483,8 @@ OTHERS = ("Ana Pérez", "Bruno Carvalho", "Chloé Martin", "Jan de Vries", "Sara
         "Concordo com a Ana.",
         "Concordo com o Sr. Carvalho.",
         "Ik ben het eens met Jan.",
+        "Einverstanden mit Frau Pérez.",
+        "Sono d'accordo con Bruno.",
         # Agreeing with concerns sides with an objection.
         "I agree with the concerns raised by Brazil.",
         "I support the concerns expressed by the Board.",
@@ -494,6 +512,7 @@ def test_agreeing_with_someone_elses_view_or_concerns_is_not_counted(
         ("Agree, great work by Chloé and the team.", "agree"),
         ("I support the draft from Bruno.", "agree"),
         ("Agree. Ana's edits are fine.", "agree"),
+        ("I agree with my colleague. Ana will send the annex.", "agree"),
         ("Agree - from Daniel.", "agree"),
         # Concerns answered, and abstaining over doubts, are what they say.
         ("Agree, thank you for addressing our concerns.", "agree"),
@@ -535,3 +554,4 @@ def test_every_language_read_has_words_for_every_position(rules: Rules) -> None:
         assert set(position.words) == languages, key
     for code, language in rules.languages.items():
         assert language.negators and language.hedges and language.greetings, code
+        assert language.joins and language.before_names and language.concerns, code

@@ -464,6 +464,15 @@ def test_every_template_renders_in_every_language_with_nothing_left_in_english(
     assert not left, f"English left in {language}: {left}"
 
 
+def test_every_code_the_reader_gives_is_one_of_its_doubts() -> None:
+    # DOUBTS is what the test below renders: a code added to the reader and not to it would
+    # reach a member untranslated.
+    source = (Path(__file__).parents[2] / "bot" / "inbound" / "intent.py").read_text()
+    given = set(re.findall(r'_Doubt\(\s*"([a-z-]+)"', source))
+    given |= set(re.findall(r'Reading\(None, [^\n]*"([a-z-]+)"[^\n]*\)', source))
+    assert len(given) >= 10 and given <= set(DOUBTS), given - set(DOUBTS)
+
+
 @pytest.mark.parametrize("language", ["fr", "es", "pt"])
 def test_every_reason_a_reply_is_not_counted_is_told_in_the_members_language(
     language: str,
@@ -474,7 +483,7 @@ def test_every_reason_a_reply_is_not_counted_is_told_in_the_members_language(
     me = contexts.pop("_recipient")
     base = {"group_name": "G", "tag": "CG", "rules": RULES, "members": (me,), "chair": me,
             "now": NOW, "recipient": me, **contexts["ballot/clarify"]}  # fmt: skip
-    for code in DOUBTS:
+    for code in (*DOUBTS, "automatic", "not-own-mail"):  # (the last two: ballot.py's own)
         context = {**base, "code": code, "why": "UNTRANSLATED-REASON", "detail": "x"}
         out = Renderer().render("ballot/clarify", context, language)
         assert "UNTRANSLATED-REASON" not in out.text + out.html, (language, code)
