@@ -80,4 +80,7 @@ def configure(verbose: int, kind: LogFormat = "text", file: Path | None = None) 
     root.setLevel(logging.WARNING - 10 * min(verbose, 2))
     # mail-parser warns about every MIME part it does not turn into text (reports, images).
     logging.getLogger("mailparser").setLevel(logging.ERROR if verbose < 2 else logging.DEBUG)
+    # APScheduler tells of every job added, run and done: at each pass and every minute's safety
+    # net, two to four lines a minute in the service's journal (-v) that say nothing wrong.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
     logsafe.install(root)
