@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from bot.inbound.reply import postscript, signs_off
+from bot.inbound.reply import postscript, retracts, signs_off
 
 Attendance = Literal["attending", "apology"]
 
@@ -153,13 +153,18 @@ _HEDGE = re.compile(
 )
 
 
-# A later line that corrects the answer ("Correction: ...", "Actually, ...", "Sorry - wrong
-# meeting").
-_CORRECTION = re.compile(
-    r"\b(?:correction|actually|wrong|misread|mistake|en fait|erreur|trompée?|en realidad|error|"
-    r"equivoqu\w*|na verdade|erro|engan\w*)\b",
+# A later line that corrects the answer: the writer retracting it (`reply.retracts`), or,
+# looser here, any word of a mistake ("Sorry - wrong meeting", "I misread the date").
+_MISTAKE = re.compile(
+    r"\b(?:wrong|misread|mistake|erreur|trompée?|error|equivoqu\w*|erro|engan\w*)\b",
     re.IGNORECASE,
 )
+
+
+def _corrects(text: str) -> bool:
+    return retracts(text) or _MISTAKE.search(text) is not None
+
+
 # A yes never stands beside a negation or a doubt: "Tampoco podré asistir", "Je ne serai
 # malheureusement pas présente", "I hope I can attend", "I can't promise I'll be there".
 _NOT_A_PLAIN_YES = re.compile(
@@ -190,7 +195,7 @@ def read_attendance(text: str, name: str = "") -> Attendance | None:
     lines = [line for line in lines if not signs_off(line, name)]  # "Kind regards, / Ana"
     head = _joined(lines[:_LINES])
     later = _joined(lines[_LINES:])
-    if later and (_CORRECTION.search(later) or _NEGATED.search(later) or _APOLOGY.search(later)
+    if later and (_corrects(later) or _NEGATED.search(later) or _APOLOGY.search(later)
                   or _ATTENDING.search(later)):  # fmt: skip
         return None  # "Correction: I can't make it after all" further down
     # A yes is kept back by anything further down ("Unfortunately only remotely and only for the
@@ -207,7 +212,7 @@ def read_attendance(text: str, name: str = "") -> Attendance | None:
             _APOLOGY.search(head)
             or _NEGATED.search(head)
             or _NOT_A_PLAIN_YES.search(head)
-            or _CORRECTION.search(head)
+            or _corrects(head)
         )
         return None if doubt or yes_kept_back else "attending"
     return "apology" if _APOLOGY.search(head) else None

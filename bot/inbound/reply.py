@@ -80,6 +80,17 @@ _TAKES_BACK = re.compile(
     r"correction|sauf|mais|pas|salvo|pero|falta|excepto|exceto|mas|não|no)\b",
     re.IGNORECASE,
 )
+# The writer taking an answer back in so many words ("Refused - by mistake, please ignore",
+# "Correction: ...", "Actually, ...", "En fait", "Na verdade"), in the languages the bot writes.
+_RETRACTS = re.compile(
+    r"\b(?:by mistake|in error|please (?:ignore|disregard)|ignore (?:this|that|my)|"
+    r"disregard (?:this|that|my)|scratch that|my bad|wrong (?:action|thread|mail|message|item)|"
+    r"correction|actually|no wait|par erreur|par mégarde|(?:merci d'|veuillez )ignorer|"
+    r"ne pas tenir compte|en fait|por error|por equivocación|una equivocación|"
+    r"(?:favor de |por favor,? )?ignor(?:e|en|ar) (?:este|el)|en realidad|por engano|por erro|"
+    r"desconsider\w*|na verdade)\b",
+    re.IGNORECASE,
+)
 # A closing formula, after which only a few short lines (name, title) may follow.
 _CLOSING = re.compile(
     r"^\s*(?:(?:best|kind|warm|warmest|many)?\s*(?:regards|wishes)|best|cheers|all the best|"
@@ -98,6 +109,12 @@ _CLOSING = re.compile(
 def postscript(line: str) -> bool:
     """A line that opens a P.S. (or N.B.): the writer's words, which may take back the answer."""
     return _POSTSCRIPT.match(line) is not None
+
+
+def retracts(text: str) -> bool:
+    """The writer takes an answer back in so many words: 'by mistake, please ignore',
+    'Correction:', 'Actually, ...' (a reason that only speaks of a mistake does not)."""
+    return _RETRACTS.search(text) is not None
 
 
 def answer_line(text: str, name: str) -> str | None:

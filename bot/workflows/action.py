@@ -14,7 +14,7 @@ from typing import Any
 from bot.domain.effects import Effect, Mail, OpenItem, Record, Schedule, ToReview
 from bot.domain.types import ItemKind, ItemView, PersonKind, PersonView
 from bot.inbound.commands import parse_deadline, read_fields
-from bot.inbound.reply import answer_line, postscript, signs_off
+from bot.inbound.reply import answer_line, postscript, retracts, signs_off
 from bot.resources import data_dir
 from bot.workflows.base import CommandError, CommandMail, Reply, Situation, Workflow
 
@@ -108,21 +108,6 @@ _BARE_NO = re.compile(
     re.IGNORECASE,
 )
 
-# ... unless the reply takes the refusal back ("Refused - by mistake, please ignore, approved",
-# "Refused. Correction: agreed."): then it goes to review. Words of the writer's own, before
-# the closing or in a P.S.: an institutional footer's "received this message in error" is not
-# one. (Stricter than attendance's `_CORRECTION`, which reads only lines after the answer:
-# "Refused: it would be a mistake to delay the annex" refuses.)
-_TAKEN_BACK = re.compile(
-    r"\b(?:by mistake|in error|please (?:ignore|disregard)|ignore (?:this|that|my)|"
-    r"disregard (?:this|that|my)|scratch that|my bad|wrong (?:action|thread|mail|message|item)|"
-    r"correction|actually|no wait|par erreur|par mégarde|(?:merci d'|veuillez )ignorer|"
-    r"ne pas tenir compte|en fait|por error|por equivocación|una equivocación|"
-    r"(?:favor de |por favor,? )?ignor(?:e|en|ar) (?:este|el)|en realidad|por engano|por erro|"
-    r"desconsider\w*|na verdade)\b",
-    re.IGNORECASE,
-)
-
 
 def refuses(text: str, name: str = "") -> bool:
     """The Secretariat's reply to an extension refuses it: REFUSE (with a reason or not) on its
@@ -130,9 +115,11 @@ def refuses(text: str, name: str = "") -> bool:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     if not lines:
         return False
+    # Unless the Secretariat takes it back ("Refused - by mistake, please ignore, approved"), in
+    # its own words: before its closing, or in a P.S. (a footer's "received in error" is not).
     own = list(itertools.takewhile(lambda line: not signs_off(line, name), lines))
-    own += list(itertools.dropwhile(lambda line: not postscript(line), lines))  # P.S.
-    if "?" in lines[0] or _TAKEN_BACK.search("\n".join(own)):  # "Declined? No, approved."
+    own += list(itertools.dropwhile(lambda line: not postscript(line), lines))
+    if "?" in lines[0] or retracts("\n".join(own)):  # "Declined? No, approved."
         return False
     only = answer_line(text, name)
     return bool(_REFUSE.match(lines[0])) or (only is not None and bool(_BARE_NO.match(only)))

@@ -210,3 +210,11 @@ def test_a_reply_in_a_language_the_reader_does_not_know_goes_to_review(text: str
     # Italian or Dutch answer is not guessed: without their hedges, "Vielleicht kann ich nicht
     # teilnehmen" would read as an apology.
     assert read_attendance(text) is None
+
+
+def test_a_later_line_that_retracts_the_answer_in_so_many_words_goes_to_review() -> None:
+    # The writer's retractions are one list with the Secretariat's refusals (reply.retracts).
+    assert (
+        read_attendance("I will attend.\nThanks\nAna\nPlease ignore this, wrong meeting.") is None
+    )
+    assert read_attendance("Je serai présente.\n\n\nMerci d'ignorer ce message.") is None
